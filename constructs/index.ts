@@ -1,0 +1,7 @@
+// The construct library, and the engine types its props and outputs use.
+export * from './cluster-ca';
+export * from './tls-certificate';
+export { usePkiState, pkiStateOf, ENV_FROZEN, ENV_STATE_DIR } from './state';
+export { PkiState, Credential, CredentialRequest, Issuer, PendingChange } from '../src/state/pki-state';
+export { MemoryStore, DirectoryStore, StateStore } from '../src/state/store';
+export * from '../src/engine';

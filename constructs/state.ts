@@ -1,0 +1,57 @@
+import { IConstruct } from 'constructs';
+import { PkiState } from '../src/state/pki-state';
+
+/** Environment variables a user's CI sets; documented in the README. */
+export const ENV_STATE_DIR = 'CDK8S_PKI_STATE_DIR';
+export const ENV_FROZEN = 'CDK8S_PKI_FROZEN';
+
+const bound = new WeakMap<IConstruct, PkiState>();
+
+function rootOf(scope: IConstruct): IConstruct {
+  return scope.node.root;
+}
+
+/**
+ * Makes `state` the PKI state of the app `scope` belongs to. Call it before adding PKI constructs, e.g.
+ * `usePkiState(app, PkiState.inMemory({ clock: () => fixedDate, seed: 'snapshot' }))` in a snapshot test.
+ * The state is committed when the app synthesizes (cdk8s runs validations before writing manifests).
+ */
+export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
+  const root = rootOf(scope);
+  const existing = bound.get(root);
+  if (existing && existing !== state) throw new Error(`${root.node.path || 'app'}: a PKI state is already in use for this app`);
+  if (!existing) {
+    bound.set(root, state);
+    root.node.addValidation({
+      validate: () => {
+        try {
+          state.commit();
+          return [];
+        } catch (err) {
+          return [(err as Error).message];
+        }
+      },
+    });
+  }
+  return state;
+}
+
+/**
+ * The PKI state of the app `scope` belongs to. Unless `usePkiState` bound one, this is the directory
+ * `$CDK8S_PKI_STATE_DIR` (default `.pki` in the working directory), read-only when `$CDK8S_PKI_FROZEN` is `1` or `true`.
+ */
+export function pkiStateOf(scope: IConstruct): PkiState {
+  const existing = bound.get(rootOf(scope));
+  if (existing) return existing;
+  const frozen = ['1', 'true'].includes((process.env[ENV_FROZEN] ?? '').toLowerCase());
+  return usePkiState(scope, PkiState.inDirectory(process.env[ENV_STATE_DIR] ?? '.pki', { frozen }));
+}
+
+/** A state slot from a construct path: each segment kept to the characters a file name can hold everywhere. */
+export function slotOf(scope: IConstruct): string {
+  return scope.node.scopes
+    .map((s) => s.node.id)
+    .filter((id) => id !== '')
+    .map((id) => id.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]/, 'x'))
+    .join('/');
+}

@@ -1,0 +1,95 @@
+import * as crypto from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import * as asnCsr from '@peculiar/asn1-csr';
+import * as asn from '@peculiar/asn1-x509';
+import { SpecError } from './errors';
+import { keyAlgorithmOf, publicKeyOf, sign, signatureSchemeFor, spkiDer, verify } from './keys';
+import { pemBlocks, toPem } from './pem';
+import { CertificateSpec, DistinguishedName, SubjectAltNames, validateCertificateSpec } from './spec';
+import { Certificate, decodeName, encodeName, issueCertificate, IssueOptions, sansOf, Signer, subjectAltNameExtension, toArrayBuffer, toBuffer } from './x509';
+
+/** PKCS#9 extensionRequest: how a CSR carries the SANs it asks for. */
+const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+
+/** A parsed PKCS#10 certificate signing request. */
+export class CertificateSigningRequest {
+  static fromPem(pem: string, field = 'csrPem'): CertificateSigningRequest {
+    const block = pemBlocks(pem).find((b) => b.label === 'CERTIFICATE REQUEST' || b.label === 'NEW CERTIFICATE REQUEST');
+    if (!block) throw new SpecError(field, 'holds no PEM CERTIFICATE REQUEST block');
+    let parsed: asnCsr.CertificationRequest;
+    try {
+      parsed = AsnConvert.parse(block.der, asnCsr.CertificationRequest);
+    } catch (err) {
+      throw new SpecError(field, `is not a PKCS#10 request (${(err as Error).message})`);
+    }
+    return new CertificateSigningRequest(block.der, parsed, field);
+  }
+
+  readonly pem: string;
+  readonly publicKey: crypto.KeyObject;
+
+  private constructor(
+    readonly der: Buffer,
+    private readonly asn1: asnCsr.CertificationRequest,
+    field: string,
+  ) {
+    this.pem = toPem('CERTIFICATE REQUEST', der);
+    const spki = toBuffer(AsnConvert.serialize(asn1.certificationRequestInfo.subjectPKInfo));
+    try {
+      this.publicKey = crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    } catch (err) {
+      throw new SpecError(field, `carries an unreadable public key (${(err as Error).message})`);
+    }
+    keyAlgorithmOf(this.publicKey, `${field}.publicKey`);
+  }
+
+  get subject(): DistinguishedName {
+    return decodeName(this.asn1.certificationRequestInfo.subject);
+  }
+
+  get sans(): SubjectAltNames {
+    const request = this.asn1.certificationRequestInfo.attributes.find((a) => a.type === EXTENSION_REQUEST);
+    if (!request) return {};
+    return sansOf(AsnConvert.parse(request.values[0], asn.Extensions).find((e) => e.extnID === asn.id_ce_subjectAltName));
+  }
+
+  /** True when the request was signed by the key it carries (PKCS#10 proof of possession). */
+  get hasValidSignature(): boolean {
+    const info = toBuffer(AsnConvert.serialize(this.asn1.certificationRequestInfo));
+    return verify(info, toBuffer(this.asn1.signature), this.publicKey, this.asn1.signatureAlgorithm.algorithm);
+  }
+}
+
+/** Builds and signs a PKCS#10 request for `privateKey`, asking for `subject` and `sans`. */
+export function createCsr(request: { subject: DistinguishedName; sans?: SubjectAltNames }, privateKey: crypto.KeyObject): CertificateSigningRequest {
+  // The certificate rules apply: a request that no certificate could satisfy is refused here.
+  validateCertificateSpec({ subject: request.subject, sans: request.sans, validitySeconds: 3600 });
+  const attributes = new asnCsr.Attributes();
+  const san = subjectAltNameExtension(request.sans ?? {});
+  if (san) attributes.push(new asn.Attribute({ type: EXTENSION_REQUEST, values: [AsnConvert.serialize(new asn.Extensions([san]))] }));
+  const info = new asnCsr.CertificationRequestInfo({
+    version: 0,
+    subject: encodeName(request.subject),
+    subjectPKInfo: AsnConvert.parse(spkiDer(publicKeyOf(privateKey)), asn.SubjectPublicKeyInfo),
+    attributes,
+  });
+  const scheme = signatureSchemeFor(keyAlgorithmOf(privateKey));
+  const csr = new asnCsr.CertificationRequest({
+    certificationRequestInfo: info,
+    signatureAlgorithm: new asn.AlgorithmIdentifier({ algorithm: scheme.oid, parameters: scheme.nullParameters ? null : undefined }),
+    signature: toArrayBuffer(sign(toBuffer(AsnConvert.serialize(info)), privateKey)),
+  });
+  return CertificateSigningRequest.fromPem(toPem('CERTIFICATE REQUEST', toBuffer(AsnConvert.serialize(csr))));
+}
+
+/** What a signer decides when issuing from a CSR; subject and SANs default to the request's own. */
+export type CsrProfile = Omit<CertificateSpec, 'subject' | 'sans'> & Partial<Pick<CertificateSpec, 'subject' | 'sans'>>;
+
+/**
+ * Issues a certificate for a CSR under a profile: the request supplies the key and (unless the profile
+ * overrides them) the subject and SANs; usages and validity come from the profile only, as signers do.
+ */
+export function issueFromCsr(csr: CertificateSigningRequest, profile: CsrProfile, signer: Signer, now: Date, options: IssueOptions = {}): Certificate {
+  if (!csr.hasValidSignature) throw new SpecError('csr', 'the request is not signed by the key it carries');
+  return issueCertificate({ ...profile, subject: profile.subject ?? csr.subject, sans: profile.sans ?? csr.sans }, csr.publicKey, signer, now, options);
+}

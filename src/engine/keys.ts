@@ -1,0 +1,136 @@
+import * as crypto from 'node:crypto';
+import { p256 } from '@noble/curves/p256';
+import { p384 } from '@noble/curves/p384';
+import { SpecError } from './errors';
+
+/** The key types the engine issues; ECDSA P-256 is the default everywhere. */
+export const KEY_ALGORITHMS = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+export const DEFAULT_KEY_ALGORITHM: KeyAlgorithm = 'ecdsa-p256';
+
+/** How a key signs: the X.509 AlgorithmIdentifier and the node:crypto digest (null for Ed25519). */
+export interface SignatureScheme {
+  readonly oid: string;
+  /** RSA's AlgorithmIdentifier carries an explicit NULL parameter; ECDSA and Ed25519 carry none. */
+  readonly nullParameters: boolean;
+  readonly digest: 'sha256' | 'sha384' | null;
+}
+
+const SIGNATURE_SCHEMES: Record<'rsa' | 'p256' | 'p384' | 'ed25519', SignatureScheme> = {
+  rsa: { oid: '1.2.840.113549.1.1.11', nullParameters: true, digest: 'sha256' }, // sha256WithRSAEncryption
+  p256: { oid: '1.2.840.10045.4.3.2', nullParameters: false, digest: 'sha256' }, // ecdsa-with-SHA256
+  p384: { oid: '1.2.840.10045.4.3.3', nullParameters: false, digest: 'sha384' }, // ecdsa-with-SHA384
+  ed25519: { oid: '1.3.101.112', nullParameters: false, digest: null },
+};
+
+export function isKeyAlgorithm(value: unknown): value is KeyAlgorithm {
+  return typeof value === 'string' && (KEY_ALGORITHMS as readonly string[]).includes(value);
+}
+
+export function generateKey(algorithm: KeyAlgorithm): crypto.KeyObject {
+  switch (algorithm) {
+    case 'ecdsa-p256':
+      return crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    case 'ecdsa-p384':
+      return crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
+    case 'rsa-2048':
+    case 'rsa-3072':
+    case 'rsa-4096':
+      return crypto.generateKeyPairSync('rsa', { modulusLength: Number(algorithm.slice(4)), publicExponent: 65537 }).privateKey;
+    case 'ed25519':
+      return crypto.generateKeyPairSync('ed25519').privateKey;
+  }
+}
+
+/**
+ * Names the algorithm of a private or public key, refusing what the engine will not use
+ * (RSA under 2048 bits, other curves, DSA).
+ */
+export function keyAlgorithmOf(key: crypto.KeyObject, field = 'key'): KeyAlgorithm {
+  const details = key.asymmetricKeyDetails ?? {};
+  switch (key.asymmetricKeyType) {
+    case 'ec':
+      if (details.namedCurve === 'prime256v1') return 'ecdsa-p256';
+      if (details.namedCurve === 'secp384r1') return 'ecdsa-p384';
+      throw new SpecError(field, `ECDSA curve ${details.namedCurve} is not supported (use P-256 or P-384)`);
+    case 'rsa': {
+      const bits = details.modulusLength ?? 0;
+      if (bits < 2048) throw new SpecError(field, `RSA keys of ${bits} bits are refused: 2048 bits is the minimum`);
+      if (bits === 2048 || bits === 3072 || bits === 4096) return `rsa-${bits}`;
+      throw new SpecError(field, `RSA keys of ${bits} bits are not supported (use 2048, 3072 or 4096)`);
+    }
+    case 'ed25519':
+      return 'ed25519';
+    default:
+      throw new SpecError(field, `key type ${key.asymmetricKeyType} is not supported`);
+  }
+}
+
+export function signatureSchemeFor(algorithm: KeyAlgorithm): SignatureScheme {
+  if (algorithm.startsWith('rsa-')) return SIGNATURE_SCHEMES.rsa;
+  if (algorithm === 'ecdsa-p384') return SIGNATURE_SCHEMES.p384;
+  if (algorithm === 'ed25519') return SIGNATURE_SCHEMES.ed25519;
+  return SIGNATURE_SCHEMES.p256;
+}
+
+/**
+ * Signs `data` as X.509 and PKCS#10 expect: DER ECDSA signatures, PKCS#1 v1.5 for RSA, pure Ed25519.
+ *
+ * `deterministic` makes ECDSA use RFC 6979 nonces (through @noble/curves, since OpenSSL 3.0 has no
+ * deterministic ECDSA); RSA PKCS#1 v1.5 and Ed25519 are deterministic already. Only seeded test states ask
+ * for it, so that snapshots are byte-stable; everything else signs with node:crypto.
+ */
+export function sign(data: Buffer, privateKey: crypto.KeyObject, deterministic = false): Buffer {
+  const algorithm = keyAlgorithmOf(privateKey);
+  const scheme = signatureSchemeFor(algorithm);
+  if (deterministic && algorithm.startsWith('ecdsa-')) {
+    const curve = algorithm === 'ecdsa-p384' ? p384 : p256;
+    const d = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
+    const digest = crypto.createHash(scheme.digest!).update(data).digest();
+    return Buffer.from(curve.sign(digest, d, { lowS: false }).toDERRawBytes());
+  }
+  return crypto.sign(scheme.digest, data, privateKey);
+}
+
+/** Verifies a signature made by `sign` or by any X.509 signer with the same scheme. */
+export function verify(data: Buffer, signature: Buffer, publicKey: crypto.KeyObject, schemeOid: string): boolean {
+  const scheme = Object.values(SIGNATURE_SCHEMES).find((s) => s.oid === schemeOid);
+  if (!scheme) return false;
+  return crypto.verify(scheme.digest, data, publicKey, signature);
+}
+
+/** PKCS#8 PEM: one format for every key type, the one node:crypto and OpenSSL read without hints. */
+export function privateKeyToPem(key: crypto.KeyObject): string {
+  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+/** Reads a private key in PKCS#8, PKCS#1 (RSA) or SEC1 (EC) PEM, refusing unsupported types. */
+export function privateKeyFromPem(pem: string, field = 'privateKeyPem'): crypto.KeyObject {
+  let key: crypto.KeyObject;
+  try {
+    key = crypto.createPrivateKey({ key: pem, format: 'pem' });
+  } catch (err) {
+    throw new SpecError(field, `not a readable PEM private key (${(err as Error).message})`);
+  }
+  keyAlgorithmOf(key, field);
+  return key;
+}
+
+export function publicKeyOf(key: crypto.KeyObject): crypto.KeyObject {
+  return key.type === 'public' ? key : crypto.createPublicKey(key);
+}
+
+/** DER SubjectPublicKeyInfo of a key. */
+export function spkiDer(key: crypto.KeyObject): Buffer {
+  return publicKeyOf(key).export({ type: 'spki', format: 'der' });
+}
+
+/** PKIX `PUBLIC KEY` PEM, the form of kubeadm's sa.pub. */
+export function publicKeyToPem(key: crypto.KeyObject): string {
+  return publicKeyOf(key).export({ type: 'spki', format: 'pem' }).toString();
+}
+
+/** True when the two keys share one public key (a certificate and the key offered with it). */
+export function samePublicKey(a: crypto.KeyObject, b: crypto.KeyObject): boolean {
+  return spkiDer(a).equals(spkiDer(b));
+}

@@ -1,0 +1,479 @@
+import * as crypto from 'node:crypto';
+import * as net from 'node:net';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import * as asn from '@peculiar/asn1-x509';
+import { systemEntropy } from './entropy';
+import { SpecError } from './errors';
+import { keyAlgorithmOf, publicKeyOf, sign, signatureSchemeFor, spkiDer, verify } from './keys';
+import { pemBlocks, sha256Hex, toPem } from './pem';
+import {
+  CertificateSpec,
+  DistinguishedName,
+  EXTENDED_KEY_USAGE_OIDS,
+  ExtendedKeyUsageName,
+  KeyUsageName,
+  NameConstraintsSpec,
+  SubjectAltNames,
+  validateCertificateSpec,
+} from './spec';
+
+/** kubeadm backdates every certificate by five minutes (CertificateBackdate) to absorb clock skew. */
+export const BACKDATE_SECONDS = 5 * 60;
+
+const OID = {
+  commonName: '2.5.4.3',
+  country: '2.5.4.6',
+  locality: '2.5.4.7',
+  province: '2.5.4.8',
+  organization: '2.5.4.10',
+  organizationalUnit: '2.5.4.11',
+} as const;
+
+const KEY_USAGE_FLAGS: Record<KeyUsageName, number> = {
+  digitalSignature: asn.KeyUsageFlags.digitalSignature,
+  contentCommitment: asn.KeyUsageFlags.nonRepudiation,
+  keyEncipherment: asn.KeyUsageFlags.keyEncipherment,
+  dataEncipherment: asn.KeyUsageFlags.dataEncipherment,
+  keyAgreement: asn.KeyUsageFlags.keyAgreement,
+  keyCertSign: asn.KeyUsageFlags.keyCertSign,
+  cRLSign: asn.KeyUsageFlags.cRLSign,
+};
+
+export function toBuffer(data: ArrayBuffer | ArrayBufferView): Buffer {
+  return ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+}
+
+export function toArrayBuffer(data: Buffer): ArrayBuffer {
+  return new Uint8Array(data).buffer;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names
+
+/** RDNs in the order OpenSSL and Go print them (C, ST, L, O, OU, CN), one attribute per RDN. */
+export function encodeName(dn: DistinguishedName): asn.Name {
+  const rdn = (type: string, value: string, printable = false) =>
+    new asn.RelativeDistinguishedName([
+      new asn.AttributeTypeAndValue({ type, value: new asn.AttributeValue(printable ? { printableString: value } : { utf8String: value }) }),
+    ]);
+  return new asn.Name([
+    ...(dn.country ? [rdn(OID.country, dn.country, true)] : []),
+    ...(dn.province ? [rdn(OID.province, dn.province)] : []),
+    ...(dn.locality ? [rdn(OID.locality, dn.locality)] : []),
+    ...(dn.organizations ?? []).map((o) => rdn(OID.organization, o)),
+    ...(dn.organizationalUnits ?? []).map((ou) => rdn(OID.organizationalUnit, ou)),
+    rdn(OID.commonName, dn.commonName),
+  ]);
+}
+
+export function decodeName(name: asn.Name): DistinguishedName {
+  const values = (oid: string) => name.flatMap((rdn) => rdn.filter((atv) => atv.type === oid).map((atv) => atv.value.toString()));
+  const optional = (list: string[]) => (list.length ? list : undefined);
+  const dn: DistinguishedName = {
+    commonName: values(OID.commonName)[0] ?? '',
+    organizations: optional(values(OID.organization)),
+    organizationalUnits: optional(values(OID.organizationalUnit)),
+    country: values(OID.country)[0],
+    province: values(OID.province)[0],
+    locality: values(OID.locality)[0],
+  };
+  return Object.fromEntries(Object.entries(dn).filter(([, v]) => v !== undefined)) as unknown as DistinguishedName;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subject alternative names
+
+/** IPv6 in its canonical RFC 5952 text, IPv4 unchanged: the form Go and OpenSSL print. */
+export function canonicalIp(ip: string): string {
+  if (net.isIP(ip) !== 6) return ip;
+  return ipToString(ipToBytes(ip));
+}
+
+function ipToBytes(ip: string): Buffer {
+  if (net.isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
+  // Expand an embedded dotted quad (::ffff:1.2.3.4) to two hex groups first.
+  const text = ip.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
+  const [head, tail] = text.split('::');
+  const groups = (s?: string) => (s ? s.split(':') : []);
+  const missing = 8 - groups(head).length - groups(tail).length;
+  const all = tail === undefined ? groups(head) : [...groups(head), ...Array(missing).fill('0'), ...groups(tail)];
+  return Buffer.from(all.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+}
+
+function ipToString(bytes: Buffer): string {
+  if (bytes.length === 4) return [...bytes].join('.');
+  const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
+  // RFC 5952: compress the longest run (first on a tie) of two or more zero groups.
+  let best = { start: -1, length: 0 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.length && j - i > 1) best = { start: i, length: j - i };
+    i = j > i ? j : i + 1;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best.start < 0) return hex.join(':');
+  return `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.length).join(':')}`;
+}
+
+function cidrToBytes(cidr: string): Buffer {
+  const [address, prefix] = cidr.split('/');
+  const bytes = ipToBytes(address);
+  const mask = Buffer.alloc(bytes.length);
+  for (let bit = 0; bit < Number(prefix); bit++) mask[bit >> 3] |= 0x80 >> (bit & 7);
+  return Buffer.concat([bytes.map((b, i) => b & mask[i]) as Buffer, mask]);
+}
+
+function ipInRange(ip: Buffer, range: Buffer): boolean {
+  if (range.length !== ip.length * 2) return false;
+  return ip.every((b, i) => (b & range[ip.length + i]) === range[i]);
+}
+
+function ipGeneralName(bytes: Buffer): asn.GeneralName {
+  // Go through the raw OCTET STRING: the library's text converter does not know every IPv6 spelling.
+  return AsnConvert.parse(Buffer.concat([Buffer.from([0x87, bytes.length]), bytes]), asn.GeneralName);
+}
+
+function encodeSans(sans: SubjectAltNames): asn.GeneralName[] {
+  return [
+    // Go's order: DNS, email, IP, URI.
+    ...(sans.dnsNames ?? []).map((dNSName) => new asn.GeneralName({ dNSName })),
+    ...(sans.emails ?? []).map((rfc822Name) => new asn.GeneralName({ rfc822Name })),
+    ...(sans.ipAddresses ?? []).map((ip) => ipGeneralName(ipToBytes(ip))),
+    ...(sans.uris ?? []).map((uniformResourceIdentifier) => new asn.GeneralName({ uniformResourceIdentifier })),
+  ];
+}
+
+function rawGeneralNameBytes(name: asn.GeneralName): Buffer {
+  // The DER of an iPAddress GeneralName is [0x87, length, ...bytes].
+  return toBuffer(AsnConvert.serialize(name)).subarray(2);
+}
+
+/** The subjectAltName extension for `sans`, or undefined when there are none. */
+export function subjectAltNameExtension(sans: SubjectAltNames): asn.Extension | undefined {
+  const names = encodeSans(sans);
+  return names.length ? extension(asn.id_ce_subjectAltName, false, new asn.SubjectAlternativeName(names)) : undefined;
+}
+
+/** The SANs of a subjectAltName extension (from a certificate or a CSR's extensionRequest). */
+export function sansOf(san: asn.Extension | undefined): SubjectAltNames {
+  if (!san) return {};
+  const names = Array.from(AsnConvert.parse(san.extnValue, asn.SubjectAlternativeName));
+  const sans = {
+    dnsNames: names.filter((n) => n.dNSName !== undefined).map((n) => n.dNSName!),
+    ipAddresses: names.filter((n) => n.iPAddress !== undefined).map((n) => ipToString(rawGeneralNameBytes(n))),
+    uris: names.filter((n) => n.uniformResourceIdentifier !== undefined).map((n) => n.uniformResourceIdentifier!),
+    emails: names.filter((n) => n.rfc822Name !== undefined).map((n) => n.rfc822Name!),
+  };
+  return Object.fromEntries(Object.entries(sans).filter(([, v]) => v.length)) as SubjectAltNames;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extensions
+
+export function extension(extnID: string, critical: boolean, value: unknown): asn.Extension {
+  return new asn.Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+}
+
+/** RFC 7093 method 1: the leftmost 160 bits of the SHA-256 of the subjectPublicKey bits (no SHA-1 anywhere). */
+export function keyIdentifier(publicKey: crypto.KeyObject): Buffer {
+  const spki = AsnConvert.parse(spkiDer(publicKey), asn.SubjectPublicKeyInfo);
+  return crypto.createHash('sha256').update(toBuffer(spki.subjectPublicKey)).digest().subarray(0, 20);
+}
+
+function defaultKeyUsage(spec: CertificateSpec, subjectKey: crypto.KeyObject): KeyUsageName[] {
+  if (spec.ca) return ['digitalSignature', 'keyCertSign', 'cRLSign'];
+  return keyAlgorithmOf(subjectKey).startsWith('rsa-') ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'];
+}
+
+function nameConstraintsExtension(nc: NameConstraintsSpec): asn.Extension {
+  const subtrees = (dns: string[] = [], ips: string[] = []) =>
+    dns.length + ips.length === 0
+      ? undefined
+      : new asn.GeneralSubtrees([
+          ...dns.map((dNSName) => new asn.GeneralSubtree({ base: new asn.GeneralName({ dNSName }) })),
+          ...ips.map((cidr) => new asn.GeneralSubtree({ base: ipGeneralName(cidrToBytes(cidr)) })),
+        ]);
+  return extension(
+    asn.id_ce_nameConstraints,
+    true,
+    new asn.NameConstraints({
+      permittedSubtrees: subtrees(nc.permittedDnsDomains, nc.permittedIpRanges),
+      excludedSubtrees: subtrees(nc.excludedDnsDomains, nc.excludedIpRanges),
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificate: a parsed, immutable view of one DER certificate
+
+export class Certificate {
+  static fromPem(pem: string, field = 'certificatePem'): Certificate {
+    const blocks = pemBlocks(pem).filter((b) => b.label === 'CERTIFICATE');
+    if (blocks.length === 0) throw new SpecError(field, 'holds no PEM CERTIFICATE block');
+    return Certificate.fromDer(blocks[0].der, field);
+  }
+
+  /** Every certificate in a PEM bundle, in order. */
+  static allFromPem(pem: string, field = 'certificatePem'): Certificate[] {
+    const blocks = pemBlocks(pem).filter((b) => b.label === 'CERTIFICATE');
+    if (blocks.length === 0) throw new SpecError(field, 'holds no PEM CERTIFICATE block');
+    return blocks.map((b, i) => Certificate.fromDer(b.der, `${field}[${i}]`));
+  }
+
+  static fromDer(der: Buffer, field = 'certificate'): Certificate {
+    try {
+      return new Certificate(der, AsnConvert.parse(der, asn.Certificate));
+    } catch (err) {
+      throw new SpecError(field, `is not a DER X.509 certificate (${(err as Error).message})`);
+    }
+  }
+
+  readonly pem: string;
+  readonly publicKey: crypto.KeyObject;
+  private readonly extensions: Map<string, asn.Extension>;
+
+  private constructor(
+    readonly der: Buffer,
+    private readonly asn1: asn.Certificate,
+  ) {
+    this.pem = toPem('CERTIFICATE', der);
+    this.publicKey = crypto.createPublicKey({ key: this.spkiDer, format: 'der', type: 'spki' });
+    this.extensions = new Map((asn1.tbsCertificate.extensions ?? []).map((e) => [e.extnID, e]));
+  }
+
+  private extension<T>(oid: string, type: new () => T): T | undefined {
+    const ext = this.extensions.get(oid);
+    return ext ? AsnConvert.parse(ext.extnValue, type) : undefined;
+  }
+
+  get subject(): DistinguishedName {
+    return decodeName(this.asn1.tbsCertificate.subject);
+  }
+  get issuer(): DistinguishedName {
+    return decodeName(this.asn1.tbsCertificate.issuer);
+  }
+  get subjectDer(): Buffer {
+    return toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subject));
+  }
+  get issuerDer(): Buffer {
+    return toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.issuer));
+  }
+  get version(): number {
+    return this.asn1.tbsCertificate.version + 1;
+  }
+  get serialNumberHex(): string {
+    return toBuffer(this.asn1.tbsCertificate.serialNumber).toString('hex');
+  }
+  get notBefore(): Date {
+    return this.asn1.tbsCertificate.validity.notBefore.getTime();
+  }
+  get notAfter(): Date {
+    return this.asn1.tbsCertificate.validity.notAfter.getTime();
+  }
+  get spkiDer(): Buffer {
+    return toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subjectPublicKeyInfo));
+  }
+  /** kubeadm's public-key pin (`--discovery-token-ca-cert-hash`): SHA-256 over the DER SubjectPublicKeyInfo. */
+  get spkiPin(): string {
+    return `sha256:${sha256Hex(this.spkiDer)}`;
+  }
+  /** SHA-256 over the whole DER certificate, lower-case hex (what `openssl x509 -fingerprint -sha256` prints, without colons). */
+  get fingerprintSha256(): string {
+    return sha256Hex(this.der);
+  }
+  get signatureAlgorithmOid(): string {
+    return this.asn1.signatureAlgorithm.algorithm;
+  }
+  get isCA(): boolean {
+    return this.extension(asn.id_ce_basicConstraints, asn.BasicConstraints)?.cA ?? false;
+  }
+  get pathLength(): number | undefined {
+    return this.extension(asn.id_ce_basicConstraints, asn.BasicConstraints)?.pathLenConstraint;
+  }
+  get keyUsage(): KeyUsageName[] {
+    const ku = this.extension(asn.id_ce_keyUsage, asn.KeyUsage);
+    if (!ku) return [];
+    const flags = ku.toNumber();
+    return (Object.keys(KEY_USAGE_FLAGS) as KeyUsageName[]).filter((name) => flags & KEY_USAGE_FLAGS[name]);
+  }
+  get extendedKeyUsage(): ExtendedKeyUsageName[] {
+    const eku = Array.from(this.extension(asn.id_ce_extKeyUsage, asn.ExtendedKeyUsage) ?? []);
+    const names = Object.entries(EXTENDED_KEY_USAGE_OIDS) as [ExtendedKeyUsageName, string][];
+    return eku.map((oid) => names.find(([, o]) => o === oid)?.[0]).filter((n): n is ExtendedKeyUsageName => n !== undefined);
+  }
+  get sans(): SubjectAltNames {
+    return sansOf(this.extensions.get(asn.id_ce_subjectAltName));
+  }
+  get subjectKeyIdentifier(): Buffer | undefined {
+    const ski = this.extension(asn.id_ce_subjectKeyIdentifier, asn.SubjectKeyIdentifier);
+    return ski ? toBuffer(ski.buffer) : undefined;
+  }
+  get authorityKeyIdentifier(): Buffer | undefined {
+    const aki = this.extension(asn.id_ce_authorityKeyIdentifier, asn.AuthorityKeyIdentifier);
+    return aki?.keyIdentifier ? toBuffer(aki.keyIdentifier.buffer) : undefined;
+  }
+  get nameConstraints(): NameConstraintsSpec | undefined {
+    const nc = this.extension(asn.id_ce_nameConstraints, asn.NameConstraints);
+    if (!nc) return undefined;
+    const dns = (trees?: asn.GeneralSubtrees) => Array.from(trees ?? []).filter((t) => t.base.dNSName !== undefined).map((t) => t.base.dNSName!);
+    const ips = (trees?: asn.GeneralSubtrees) =>
+      Array.from(trees ?? []).filter((t) => t.base.iPAddress !== undefined).map((t) => rangeToCidr(rawGeneralNameBytes(t.base)));
+    const spec = {
+      permittedDnsDomains: dns(nc.permittedSubtrees),
+      excludedDnsDomains: dns(nc.excludedSubtrees),
+      permittedIpRanges: ips(nc.permittedSubtrees),
+      excludedIpRanges: ips(nc.excludedSubtrees),
+    };
+    return Object.fromEntries(Object.entries(spec).filter(([, v]) => v.length)) as NameConstraintsSpec;
+  }
+  /** Names of the extensions marked critical. */
+  get criticalExtensions(): string[] {
+    return [...this.extensions.values()].filter((e) => e.critical).map((e) => e.extnID);
+  }
+  get isSelfSigned(): boolean {
+    return this.subjectDer.equals(this.issuerDer) && this.isSignedBy(this.publicKey);
+  }
+
+  /** True when `issuerKey` made this certificate's signature. */
+  isSignedBy(issuerKey: crypto.KeyObject): boolean {
+    const tbs = toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate));
+    return verify(tbs, toBuffer(this.asn1.signatureValue), publicKeyOf(issuerKey), this.signatureAlgorithmOid);
+  }
+
+  /** The certificate as a spec plus validity, for comparing what was asked with what was issued. */
+  describe(): { spec: CertificateSpec; notBefore: Date; notAfter: Date } {
+    const spec: CertificateSpec = {
+      subject: this.subject,
+      sans: this.sans,
+      keyUsage: this.keyUsage,
+      extendedKeyUsage: this.extendedKeyUsage,
+      ca: this.isCA ? { pathLength: this.pathLength, nameConstraints: this.nameConstraints } : undefined,
+      validitySeconds: Math.round((this.notAfter.getTime() - this.notBefore.getTime()) / 1000) - BACKDATE_SECONDS,
+    };
+    return { spec, notBefore: this.notBefore, notAfter: this.notAfter };
+  }
+}
+
+function rangeToCidr(bytes: Buffer): string {
+  const half = bytes.length / 2;
+  const prefix = [...bytes.subarray(half)].reduce((n, b) => n + b.toString(2).replace(/0/g, '').length, 0);
+  return `${ipToString(bytes.subarray(0, half))}/${prefix}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issuing
+
+/** Who signs: a CA certificate with its key, or (for a self-signed certificate) the subject's own key. */
+export interface Signer {
+  readonly privateKey: crypto.KeyObject;
+  /** Absent for a self-signed certificate. */
+  readonly certificate?: Certificate;
+}
+
+/** How one issuance is made; production callers leave both to the defaults. */
+export interface IssueOptions {
+  /** @default 126 random bits from the system CSPRNG */
+  readonly serial?: Buffer;
+  /** RFC 6979 ECDSA signatures (seeded test states only). */
+  readonly deterministicSignature?: boolean;
+}
+
+function checkIssuerAllows(spec: CertificateSpec, issuer: Certificate, notAfter: Date): void {
+  if (!issuer.isCA || !issuer.keyUsage.includes('keyCertSign')) {
+    throw new SpecError('issuer', `"${issuer.subject.commonName}" is not a CA certificate (basicConstraints cA and keyUsage keyCertSign are required)`);
+  }
+  if (spec.ca && issuer.pathLength === 0) {
+    throw new SpecError('ca', `issuer "${issuer.subject.commonName}" has pathLength 0 and may sign no further CA`);
+  }
+  if (notAfter > issuer.notAfter) {
+    throw new SpecError(
+      'validitySeconds',
+      `the certificate would end ${notAfter.toISOString()}, after its issuer "${issuer.subject.commonName}" ends ${issuer.notAfter.toISOString()}: shorten the validity or renew the issuer`,
+    );
+  }
+  const nc = issuer.nameConstraints;
+  if (!nc) return;
+  const under = (name: string, domain: string) => name === domain || name.endsWith(`.${domain}`);
+  (spec.sans?.dnsNames ?? []).forEach((name, i) => {
+    const bare = name.replace(/^\*\./, '');
+    if (nc.permittedDnsDomains?.length && !nc.permittedDnsDomains.some((d) => under(bare, d))) {
+      throw new SpecError(`sans.dnsNames[${i}]`, `"${name}" is outside the issuer's permitted DNS domains (${nc.permittedDnsDomains.join(', ')})`);
+    }
+    if (nc.excludedDnsDomains?.some((d) => under(bare, d))) {
+      throw new SpecError(`sans.dnsNames[${i}]`, `"${name}" is in a DNS domain the issuer excludes`);
+    }
+  });
+  (spec.sans?.ipAddresses ?? []).forEach((ip, i) => {
+    const bytes = ipToBytes(ip);
+    if (nc.permittedIpRanges?.length && !nc.permittedIpRanges.some((r) => ipInRange(bytes, cidrToBytes(r)))) {
+      throw new SpecError(`sans.ipAddresses[${i}]`, `${ip} is outside the issuer's permitted IP ranges (${nc.permittedIpRanges.join(', ')})`);
+    }
+    if (nc.excludedIpRanges?.some((r) => ipInRange(bytes, cidrToBytes(r)))) {
+      throw new SpecError(`sans.ipAddresses[${i}]`, `${ip} is in an IP range the issuer excludes`);
+    }
+  });
+}
+
+/**
+ * Issues an X.509 v3 certificate for `subjectKey` (its public half is used) under `signer`.
+ * Validates the spec first; throws SpecError naming the field for anything a consumer would refuse.
+ */
+export function issueCertificate(
+  specInput: CertificateSpec,
+  subjectKey: crypto.KeyObject,
+  signer: Signer,
+  now: Date,
+  options: IssueOptions = {},
+): Certificate {
+  const spec = validateCertificateSpec(specInput);
+  const subjectPublicKey = publicKeyOf(subjectKey);
+  keyAlgorithmOf(subjectPublicKey, 'key');
+  const issuedAt = Math.floor(now.getTime() / 1000) * 1000;
+  const notBefore = new Date(issuedAt - BACKDATE_SECONDS * 1000);
+  const notAfter = new Date(issuedAt + spec.validitySeconds * 1000);
+
+  if (signer.certificate) {
+    checkIssuerAllows(spec, signer.certificate, notAfter);
+    if (!publicKeyOf(signer.privateKey).export({ type: 'spki', format: 'der' }).equals(signer.certificate.spkiDer)) {
+      throw new SpecError('issuer', `the private key given for "${signer.certificate.subject.commonName}" does not match its certificate`);
+    }
+  } else if (!spkiDer(signer.privateKey).equals(spkiDer(subjectPublicKey))) {
+    throw new SpecError('issuer', 'a self-signed certificate must be signed by its own key');
+  }
+
+  const ski = keyIdentifier(subjectPublicKey);
+  // Go's order (KU, EKU, BC, SKI, AKI, SAN), then name constraints.
+  const extensions: asn.Extension[] = [
+    extension(asn.id_ce_keyUsage, true, new asn.KeyUsage((spec.keyUsage ?? defaultKeyUsage(spec, subjectPublicKey)).reduce((f, u) => f | KEY_USAGE_FLAGS[u], 0))),
+  ];
+  if (spec.extendedKeyUsage?.length) {
+    extensions.push(extension(asn.id_ce_extKeyUsage, false, new asn.ExtendedKeyUsage(spec.extendedKeyUsage.map((u) => EXTENDED_KEY_USAGE_OIDS[u]))));
+  }
+  extensions.push(extension(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: !!spec.ca, pathLenConstraint: spec.ca?.pathLength })));
+  extensions.push(extension(asn.id_ce_subjectKeyIdentifier, false, new asn.SubjectKeyIdentifier(ski)));
+  if (signer.certificate) {
+    const authorityKeyId = signer.certificate.subjectKeyIdentifier ?? keyIdentifier(signer.certificate.publicKey);
+    extensions.push(extension(asn.id_ce_authorityKeyIdentifier, false, new asn.AuthorityKeyIdentifier({ keyIdentifier: new asn.KeyIdentifier(authorityKeyId) })));
+  }
+  const san = subjectAltNameExtension(spec.sans ?? {});
+  if (san) extensions.push(san);
+  if (spec.ca?.nameConstraints) extensions.push(nameConstraintsExtension(spec.ca.nameConstraints));
+
+  const scheme = signatureSchemeFor(keyAlgorithmOf(signer.privateKey, 'issuer'));
+  const signatureAlgorithm = new asn.AlgorithmIdentifier({ algorithm: scheme.oid, parameters: scheme.nullParameters ? null : undefined });
+  const subject = encodeName(spec.subject);
+  const tbs = new asn.TBSCertificate({
+    version: asn.Version.v3,
+    serialNumber: toArrayBuffer(options.serial ?? systemEntropy.serial('')),
+    signature: signatureAlgorithm,
+    issuer: signer.certificate ? AsnConvert.parse(signer.certificate.subjectDer, asn.Name) : subject,
+    validity: new asn.Validity({ notBefore, notAfter }),
+    subject,
+    subjectPublicKeyInfo: AsnConvert.parse(spkiDer(subjectPublicKey), asn.SubjectPublicKeyInfo),
+    extensions: new asn.Extensions(extensions),
+  });
+  const tbsDer = toBuffer(AsnConvert.serialize(tbs));
+  const certificate = new asn.Certificate({ tbsCertificate: tbs, signatureAlgorithm, signatureValue: toArrayBuffer(sign(tbsDer, signer.privateKey, options.deterministicSignature)) });
+  return Certificate.fromDer(toBuffer(AsnConvert.serialize(certificate)));
+}
