@@ -3,7 +3,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { locateErrors, SpecError } from '../src/engine/errors';
-import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm, privateKeyFromPem, privateKeyToPem, samePublicKey } from '../src/engine/keys';
+import { checkSignatureAlgorithm, DEFAULT_KEY_ALGORITHM, KeyAlgorithm, keyAlgorithmOf, privateKeyFromPem, privateKeyToPem, samePublicKey } from '../src/engine/keys';
 import { rancherCaChecksum } from '../src/engine/pem';
 import { CertificateSpec, NameConstraintsSpec } from '../src/engine/spec';
 import { Certificate } from '../src/engine/x509';
@@ -37,6 +37,8 @@ export class OfflineRootCA implements ICertificateIssuer {
 }
 
 function checkCaPair(certificate: Certificate, privateKey: crypto.KeyObject | undefined, field: string): void {
+  checkSignatureAlgorithm(certificate.signatureAlgorithmOid, `${field}.certificatePem`);
+  keyAlgorithmOf(certificate.publicKey, `${field}.certificatePem`);
   if (!certificate.isCA || !certificate.keyUsage.includes('keyCertSign')) {
     throw new SpecError(`${field}.certificatePem`, `"${certificate.subject.commonName}" is not a CA certificate (needs basicConstraints cA=TRUE and keyUsage keyCertSign)`);
   }

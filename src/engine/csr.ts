@@ -3,7 +3,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asnCsr from '@peculiar/asn1-csr';
 import * as asn from '@peculiar/asn1-x509';
 import { SpecError } from './errors';
-import { keyAlgorithmOf, publicKeyOf, sign, signatureSchemeFor, spkiDer, verify } from './keys';
+import { checkSignatureAlgorithm, keyAlgorithmOf, publicKeyOf, sign, signatureSchemeFor, spkiDer, verify } from './keys';
 import { pemBlocks, toPem } from './pem';
 import { CertificateSpec, DistinguishedName, SubjectAltNames, validateCertificateSpec } from './spec';
 import { Certificate, decodeName, encodeName, issueCertificate, IssueOptions, sansOf, Signer, subjectAltNameExtension, toArrayBuffer, toBuffer } from './x509';
@@ -53,6 +53,10 @@ export class CertificateSigningRequest {
     return sansOf(AsnConvert.parse(request.values[0], asn.Extensions).find((e) => e.extnID === asn.id_ce_subjectAltName));
   }
 
+  get signatureAlgorithmOid(): string {
+    return this.asn1.signatureAlgorithm.algorithm;
+  }
+
   /** True when the request was signed by the key it carries (PKCS#10 proof of possession). */
   get hasValidSignature(): boolean {
     const info = toBuffer(AsnConvert.serialize(this.asn1.certificationRequestInfo));
@@ -90,6 +94,7 @@ export type CsrProfile = Omit<CertificateSpec, 'subject' | 'sans'> & Partial<Pic
  * overrides them) the subject and SANs; usages and validity come from the profile only, as signers do.
  */
 export function issueFromCsr(csr: CertificateSigningRequest, profile: CsrProfile, signer: Signer, now: Date, options: IssueOptions = {}): Certificate {
+  checkSignatureAlgorithm(csr.signatureAlgorithmOid, 'csr');
   if (!csr.hasValidSignature) throw new SpecError('csr', 'the request is not signed by the key it carries');
   return issueCertificate({ ...profile, subject: profile.subject ?? csr.subject, sans: profile.sans ?? csr.sans }, csr.publicKey, signer, now, options);
 }

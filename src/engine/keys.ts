@@ -92,9 +92,34 @@ export function sign(data: Buffer, privateKey: crypto.KeyObject, deterministic =
   return crypto.sign(scheme.digest, data, privateKey);
 }
 
-/** Verifies a signature made by `sign` or by any X.509 signer with the same scheme. */
+/** Signature algorithms accepted on certificates and CSRs made elsewhere: SHA-2 and Ed25519 only, no SHA-1 or MD5. */
+const ACCEPTED_SIGNATURES: Record<string, { name: string; digest: string | null }> = {
+  '1.2.840.113549.1.1.11': { name: 'sha256WithRSAEncryption', digest: 'sha256' },
+  '1.2.840.113549.1.1.12': { name: 'sha384WithRSAEncryption', digest: 'sha384' },
+  '1.2.840.113549.1.1.13': { name: 'sha512WithRSAEncryption', digest: 'sha512' },
+  '1.2.840.10045.4.3.2': { name: 'ecdsa-with-SHA256', digest: 'sha256' },
+  '1.2.840.10045.4.3.3': { name: 'ecdsa-with-SHA384', digest: 'sha384' },
+  '1.2.840.10045.4.3.4': { name: 'ecdsa-with-SHA512', digest: 'sha512' },
+  '1.3.101.112': { name: 'Ed25519', digest: null },
+};
+
+const REFUSED_SIGNATURES: Record<string, string> = {
+  '1.2.840.113549.1.1.4': 'md5WithRSAEncryption',
+  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
+  '1.2.840.10045.4.1': 'ecdsa-with-SHA1',
+  '1.2.840.10040.4.3': 'dsa-with-SHA1',
+};
+
+/** Throws unless `oid` is a signature algorithm the engine accepts (SHA-1 and MD5 are refused by name). */
+export function checkSignatureAlgorithm(oid: string, field: string): void {
+  if (ACCEPTED_SIGNATURES[oid]) return;
+  const refused = REFUSED_SIGNATURES[oid];
+  throw new SpecError(field, refused ? `is signed with ${refused}, which is refused: re-issue it with SHA-256 or better` : `uses signature algorithm ${oid}, which is not supported`);
+}
+
+/** Verifies a signature made by `sign` or by any X.509 signer with an accepted scheme. */
 export function verify(data: Buffer, signature: Buffer, publicKey: crypto.KeyObject, schemeOid: string): boolean {
-  const scheme = Object.values(SIGNATURE_SCHEMES).find((s) => s.oid === schemeOid);
+  const scheme = ACCEPTED_SIGNATURES[schemeOid];
   if (!scheme) return false;
   return crypto.verify(scheme.digest, data, publicKey, signature);
 }

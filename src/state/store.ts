@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as lockfile from 'proper-lockfile';
+import * as os from 'node:os';
 import { StateError } from '../engine/errors';
 
 /**
@@ -45,7 +45,18 @@ export class MemoryStore implements StateStore {
 }
 
 const LOCK_WAIT_MS = 15_000;
-const LOCK_STALE_MS = 30_000;
+
+/** True when `holder` (`pid@host`) names a process of this host that no longer exists. */
+function isDeadLocalProcess(holder: string): boolean {
+  const [pid, host] = holder.split('@');
+  if (host !== os.hostname() || !/^\d+$/.test(pid)) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 /**
  * The state as files under one directory (`.pki/` by default): files 0600, directories 0700, every write
@@ -119,24 +130,35 @@ export class DirectoryStore implements StateStore {
     }
   }
 
+  /**
+   * A lock file holding `pid@host`, created with O_EXCL. Hand-written rather than proper-lockfile because a
+   * synth is synchronous (that library's sync API cannot wait) and a killed synth must not block the next
+   * one: a lock whose process is gone from this host is taken over at once instead of after a timeout.
+   */
   withLock<T>(fn: () => T): T {
     this.ensureDirectory(this.directory);
+    const lockPath = path.join(this.directory, '.lock');
+    const owner = `${process.pid}@${os.hostname()}`;
     const deadline = Date.now() + LOCK_WAIT_MS;
-    let release: (() => void) | undefined;
-    while (!release) {
+    for (;;) {
       try {
-        release = lockfile.lockSync(this.directory, { lockfilePath: path.join(this.directory, '.lock'), stale: LOCK_STALE_MS, realpath: false });
+        fs.writeFileSync(lockPath, owner, { flag: 'wx', mode: 0o600 });
+        break;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() > deadline) {
-          throw new StateError(`cannot lock ${this.directory}: ${(err as Error).message} (is another synth running?)`);
-        }
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // synth is synchronous: sleep, then retry
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot lock ${this.directory}: ${(err as Error).message}`);
       }
+      const holder = this.read('.lock')?.toString('utf8') ?? '';
+      if (isDeadLocalProcess(holder)) {
+        fs.rmSync(lockPath, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new StateError(`cannot lock ${this.directory}: held by ${holder || 'another process'} (another synth running?)`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // synth is synchronous: sleep, then retry
     }
     try {
       return fn();
     } finally {
-      release();
+      fs.rmSync(lockPath, { force: true });
     }
   }
 
