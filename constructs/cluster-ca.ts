@@ -111,6 +111,8 @@ export interface CertificateRequest {
   readonly keyPolicy?: 'keep' | 'rotate';
   /** @default derived from the requesting construct's path */
   readonly stateSlot?: string;
+  /** Spec fields → the requester's prop names, for error messages (`{ 'sans.dnsNames': 'dnsNames' }`). @default spec field names */
+  readonly propNames?: Readonly<Record<string, string>>;
 }
 
 /** A key and certificate issued by a ClusterCA. */
@@ -148,7 +150,7 @@ export class ClusterCA extends Construct implements ICertificateIssuer {
   constructor(scope: Construct, id: string, props: ClusterCAProps = {}) {
     super(scope, id);
     this.state = props.state ?? pkiStateOf(this);
-    this.issuer = locateErrors(this.node.path, () => (props.existing ? importExisting(props) : this.ensureInState(props)));
+    this.issuer = locateErrors(this.node.path, () => (props.existing ? importExisting(props) : this.ensureInState(props)), CA_PROP_FIELDS);
     this.certificate = this.issuer.certificate;
     this.certificatePem = this.certificate.pem;
     this.trustBundlePem = [this.certificate, ...this.issuer.chain].map((c) => c.pem).join('');
@@ -192,7 +194,7 @@ export class ClusterCA extends Construct implements ICertificateIssuer {
 
   /**
    * Issues (or returns from the state) a certificate signed by this CA for `requester`.
-   * Errors name the requester's construct path.
+   * Errors name the requester's construct path, and its props as `request.propNames` maps them.
    */
   issue(requester: IConstruct, request: CertificateRequest): IssuedCertificate {
     return locateErrors(requester.node.path, () => {
@@ -213,9 +215,22 @@ export class ClusterCA extends Construct implements ICertificateIssuer {
         fullChainPem: [credential.certificate, ...intermediates].map((c) => c.pem).join(''),
         caPem: this.trustBundlePem,
       };
-    });
+    }, request.propNames);
   }
 }
+
+/** Engine spec fields → the ClusterCA props they come from, so errors name the prop. */
+const CA_PROP_FIELDS = {
+  'subject.commonName': 'commonName',
+  'subject.organizations': 'organizations',
+  'subject.organizationalUnits': 'organizationalUnits',
+  'subject.country': 'country',
+  'subject.province': 'province',
+  'subject.locality': 'locality',
+  'ca.pathLength': 'pathLength',
+  'ca.nameConstraints': 'nameConstraints',
+  'validitySeconds': 'validity',
+};
 
 function importExisting(props: ClusterCAProps): Issuer {
   const owned = ['commonName', 'organizations', 'organizationalUnits', 'country', 'province', 'locality', 'keyAlgorithm', 'validity', 'pathLength', 'nameConstraints', 'issuer'] as const;

@@ -1,7 +1,8 @@
 // The construct library, and the engine types its props and outputs use.
 export * from './cluster-ca';
 export * from './tls-certificate';
-export { usePkiState, pkiStateOf, ENV_FROZEN, ENV_STATE_DIR } from './state';
+export { usePkiState, pkiStateOf } from './state';
+export { ENV_FROZEN, ENV_STATE_DIR } from '../src/state/environment';
 export { PkiState, Credential, CredentialRequest, Issuer, PendingChange } from '../src/state/pki-state';
 export { MemoryStore, DirectoryStore, StateStore } from '../src/state/store';
 export * from '../src/engine';

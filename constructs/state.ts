@@ -1,9 +1,6 @@
 import { IConstruct } from 'constructs';
+import { frozenFromEnvironment, stateDirectoryFromEnvironment } from '../src/state/environment';
 import { PkiState } from '../src/state/pki-state';
-
-/** Environment variables a user's CI sets; documented in the README. */
-export const ENV_STATE_DIR = 'CDK8S_PKI_STATE_DIR';
-export const ENV_FROZEN = 'CDK8S_PKI_FROZEN';
 
 const bound = new WeakMap<IConstruct, PkiState>();
 
@@ -43,8 +40,7 @@ export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
 export function pkiStateOf(scope: IConstruct): PkiState {
   const existing = bound.get(rootOf(scope));
   if (existing) return existing;
-  const frozen = ['1', 'true'].includes((process.env[ENV_FROZEN] ?? '').toLowerCase());
-  return usePkiState(scope, PkiState.inDirectory(process.env[ENV_STATE_DIR] ?? '.pki', { frozen }));
+  return usePkiState(scope, PkiState.inDirectory(stateDirectoryFromEnvironment(), { frozen: frozenFromEnvironment() }));
 }
 
 /** A state slot from a construct path: each segment kept to the characters a file name can hold everywhere. */

@@ -7,6 +7,15 @@ import { Certificate } from '../src/engine/x509';
 import { ClusterCA, IssuedCertificate } from './cluster-ca';
 import { durationSeconds } from './durations';
 
+/** Engine spec fields → the TlsCertificate props they come from, so errors name the prop. */
+const TLS_PROP_FIELDS = {
+  'subject.commonName': 'commonName',
+  'subject.organizations': 'organizations',
+  'sans.dnsNames': 'dnsNames',
+  'sans.ipAddresses': 'ipAddresses',
+  'validitySeconds': 'validity',
+};
+
 /** kubeadm's leaf validity (certificateValidityPeriod): 8760h. */
 export const DEFAULT_CERTIFICATE_VALIDITY = Duration.hours(8760);
 
@@ -70,6 +79,7 @@ export class TlsCertificate extends Construct {
       keyAlgorithm: props.keyAlgorithm,
       renewBeforeSeconds,
       keyPolicy: props.keyPolicy,
+      propNames: TLS_PROP_FIELDS,
     });
     this.certificate = issued.certificate;
     this.certificatePem = issued.certificatePem;

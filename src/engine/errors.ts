@@ -15,19 +15,24 @@ export class SpecError extends Error {
     return new SpecError(this.field, this.reason, this.where ? `${where}: ${this.where}` : where);
   }
 
-  /** The same error with `prefix` put in front of its field (`issuer` + `notAfter` → `issuer.notAfter`). */
-  under(prefix: string): SpecError {
-    const field = !this.field ? prefix : this.field.startsWith('[') ? `${prefix}${this.field}` : `${prefix}.${this.field}`;
-    return new SpecError(field, this.reason, this.where);
+  /** The same error with its field spelled as the caller's input names it (`subject.commonName` → `commonName`). */
+  renamed(fields: Readonly<Record<string, string>>): SpecError {
+    const prefix = Object.keys(fields)
+      .filter((p) => this.field === p || this.field.startsWith(`${p}.`) || this.field.startsWith(`${p}[`))
+      .sort((a, b) => b.length - a.length)[0];
+    return prefix === undefined ? this : new SpecError(fields[prefix] + this.field.slice(prefix.length), this.reason, this.where);
   }
 }
 
-/** Runs `fn`, locating any SpecError it throws at `where`. */
-export function locateErrors<T>(where: string, fn: () => T): T {
+/**
+ * Runs `fn`, locating any SpecError it throws at `where` and, with `fields`, renaming engine fields to the
+ * names of the props they came from.
+ */
+export function locateErrors<T>(where: string, fn: () => T, fields: Readonly<Record<string, string>> = {}): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof SpecError) throw err.within(where);
+    if (err instanceof SpecError) throw err.renamed(fields).within(where);
     throw err;
   }
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import stableStringify from 'fast-json-stable-stringify';
 import { Entropy, seededEntropy, systemEntropy } from '../engine/entropy';
 import { SpecError, StateError } from '../engine/errors';
-import { KeyAlgorithm, keyAlgorithmOf, privateKeyToPem } from '../engine/keys';
+import { isKeyAlgorithm, KEY_ALGORITHMS, KeyAlgorithm, keyAlgorithmOf, privateKeyToPem } from '../engine/keys';
 import { sha256Hex } from '../engine/pem';
 import { CertificateSpec, checkSchema, compileSchema, validateCertificateSpec } from '../engine/spec';
 import { Certificate, issueCertificate } from '../engine/x509';
@@ -132,6 +132,9 @@ export class PkiState {
    */
   ensure(request: CredentialRequest): Credential {
     if (!SLOT.test(request.slot)) throw new SpecError('slot', `"${request.slot}" is not a valid state slot (letters, digits, "-_." and "/")`);
+    if (!isKeyAlgorithm(request.keyAlgorithm)) {
+      throw new SpecError('keyAlgorithm', `must be one of ${KEY_ALGORITHMS.join(', ')} (got ${JSON.stringify(request.keyAlgorithm)})`);
+    }
     const spec = validateCertificateSpec(request.spec);
     const record = this.readRecord(request.slot);
     const specHash = sha256Hex(

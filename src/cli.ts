@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// cdk8s-pki: thin commands over the engine and the state. Synthesis itself is `cdk8s synth`.
+import { Command } from 'commander';
+import { getBorderCharacters, table } from 'table';
+import { stateDirectoryFromEnvironment } from './state/environment';
+import { PkiState } from './state/pki-state';
+import { reportErrors } from './report';
+
+const DAY_MS = 86_400_000;
+
+export function buildCli(out: (text: string) => void = (text) => process.stdout.write(text)): Command {
+  const program = new Command('cdk8s-pki')
+    .description('Inspect and steer the PKI state that `cdk8s synth` keeps for a cdk8s-pki app.')
+    .option('--state <dir>', 'state directory (default: $CDK8S_PKI_STATE_DIR or .pki)')
+    .showHelpAfterError();
+  const state = () => PkiState.inDirectory(program.opts().state ?? stateDirectoryFromEnvironment());
+
+  program
+    .command('list')
+    .description('list every certificate in the state with its expiry (like kubeadm certs check-expiration)')
+    .action(() => {
+      const now = Date.now();
+      const rows = state()
+        .inventory()
+        .map((e) => [
+          e.slot,
+          e.commonName,
+          e.isCA ? 'yes' : '',
+          e.issuer,
+          `${e.keyAlgorithm} #${e.keyGeneration}`,
+          e.notAfter.toISOString().replace(/\.000Z$/, 'Z'),
+          `${Math.floor((e.notAfter.getTime() - now) / DAY_MS)}d`,
+          e.pendingRequest ?? '',
+        ]);
+      if (rows.length === 0) return out('the state holds no certificates yet; run `cdk8s synth`\n');
+      out(
+        table([['SLOT', 'COMMON NAME', 'CA', 'ISSUER', 'KEY', 'NOT AFTER', 'LEFT', 'REQUESTED'], ...rows], {
+          border: getBorderCharacters('void'),
+          columnDefault: { paddingLeft: 0, paddingRight: 3 },
+          drawHorizontalLine: () => false,
+        }),
+      );
+    });
+
+  program
+    .command('rotate <slot>')
+    .description('re-issue a certificate at the next synth; with --new-key, also give it a new key (the old key file is kept)')
+    .option('--new-key', 'generate a new key (required to replace a CA)')
+    .action((slot: string, options: { newKey?: boolean }) => {
+      state().requestRotation(slot, { newKey: options.newKey === true });
+      out(`${slot}: ${options.newKey ? 'key rotation' : 'renewal'} requested; run \`cdk8s synth\` to carry it out\n`);
+    });
+
+  return program;
+}
+
+if (require.main === module) {
+  reportErrors(() => buildCli().parse(process.argv));
+}
