@@ -8,7 +8,11 @@ import { reportErrors } from './report';
 
 const DAY_MS = 86_400_000;
 
-export function buildCli(out: (text: string) => void = (text) => process.stdout.write(text)): Command {
+const out = (text: string): void => {
+  process.stdout.write(text);
+};
+
+export function buildCli(): Command {
   const program = new Command('cdk8s-pki')
     .description('Inspect and steer the PKI state that `cdk8s synth` keeps for a cdk8s-pki app.')
     .option('--state <dir>', 'state directory (default: $CDK8S_PKI_STATE_DIR or .pki)')
@@ -32,7 +36,10 @@ export function buildCli(out: (text: string) => void = (text) => process.stdout.
           `${Math.floor((e.notAfter.getTime() - now) / DAY_MS)}d`,
           e.pendingRequest ?? '',
         ]);
-      if (rows.length === 0) return out('the state holds no certificates yet; run `cdk8s synth`\n');
+      if (rows.length === 0) {
+        out('the state holds no certificates yet; run `cdk8s synth`\n');
+        return;
+      }
       out(
         table([['SLOT', 'COMMON NAME', 'CA', 'ISSUER', 'KEY', 'NOT AFTER', 'LEFT', 'REQUESTED'], ...rows], {
           border: getBorderCharacters('void'),
