@@ -84,8 +84,10 @@ ajv.addFormat('ip', (v: string) => net.isIP(v) !== 0);
 ajv.addFormat('cidr', isCidr);
 ajv.addFormat('dns-name', isDnsName);
 ajv.addFormat('dns-domain', (v: string) => isDnsName(v) && !v.startsWith('*'));
-ajv.addFormat('uri', (v: string) => URL.canParse(v) && /^[a-z][a-z0-9+.-]*:/i.test(v));
-ajv.addFormat('email', (v: string) => /^[^\s@]+@[^\s@]+$/.test(v));
+// SAN URIs and emails are IA5String: ASCII only (RFC 5280 §4.2.1.6).
+const IA5 = /^[\x00-\x7f]*$/;
+ajv.addFormat('uri', (v: string) => IA5.test(v) && URL.canParse(v) && /^[a-z][a-z0-9+.-]*:/i.test(v));
+ajv.addFormat('email', (v: string) => IA5.test(v) && /^[^\s@]+@[^\s@]+$/.test(v));
 
 const DNS_LABEL = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?';
 const DNS_NAME = new RegExp(`^(\\*\\.)?${DNS_LABEL}(\\.${DNS_LABEL})*$`);
@@ -167,5 +169,18 @@ export function validateCertificateSpec(spec: unknown): CertificateSpec {
   if (!checked.ca && checked.keyUsage?.some((u) => u === 'keyCertSign' || u === 'cRLSign')) {
     throw new SpecError('keyUsage', 'keyCertSign and cRLSign belong to CA certificates: set `ca` or drop them');
   }
+  checkSubjectEncodable(checked.subject);
   return checked;
+}
+
+/** A lone UTF-16 surrogate has no UTF-8 form: Node would write U+FFFD and the subject would not be what was asked. */
+function checkSubjectEncodable(subject: DistinguishedName): void {
+  for (const [key, value] of Object.entries(subject)) {
+    const values: string[] = Array.isArray(value) ? value : [value];
+    values.forEach((text, i) => {
+      if (/\p{Cs}/u.test(text)) {
+        throw new SpecError(Array.isArray(value) ? `subject.${key}[${i}]` : `subject.${key}`, 'holds a lone UTF-16 surrogate, which has no UTF-8 encoding');
+      }
+    });
+  }
 }

@@ -19,6 +19,8 @@ import {
 
 /** kubeadm backdates every certificate by five minutes (CertificateBackdate) to absorb clock skew. */
 export const BACKDATE_SECONDS = 5 * 60;
+/** The last instant X.509 can encode (RFC 5280 §4.1.2.5: GeneralizedTime, four-digit year). */
+const MAX_X509_TIME = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 const OID = {
   commonName: '2.5.4.3',
@@ -432,6 +434,9 @@ export function issueCertificate(
   const issuedAt = Math.floor(now.getTime() / 1000) * 1000;
   const notBefore = new Date(issuedAt - BACKDATE_SECONDS * 1000);
   const notAfter = new Date(issuedAt + spec.validitySeconds * 1000);
+  if (!(notAfter.getTime() <= MAX_X509_TIME)) {
+    throw new SpecError('validitySeconds', `${spec.validitySeconds} seconds from ${now.toISOString()} ends after 9999-12-31T23:59:59Z, the last time a certificate can hold`);
+  }
 
   if (signer.certificate) {
     checkIssuerAllows(spec, signer.certificate, notAfter);
@@ -458,7 +463,7 @@ export function issueCertificate(
   }
   const san = subjectAltNameExtension(spec.sans ?? {});
   if (san) extensions.push(san);
-  if (spec.ca?.nameConstraints) extensions.push(nameConstraintsExtension(spec.ca.nameConstraints));
+  if (spec.ca?.nameConstraints && Object.values(spec.ca.nameConstraints).some((names) => names?.length)) extensions.push(nameConstraintsExtension(spec.ca.nameConstraints));
 
   const scheme = signatureSchemeFor(keyAlgorithmOf(signer.privateKey, 'issuer'));
   const signatureAlgorithm = new asn.AlgorithmIdentifier({ algorithm: scheme.oid, parameters: scheme.nullParameters ? null : undefined });

@@ -131,6 +131,24 @@ export class PkiState {
    * Asking twice for one slot in one synth returns the same credential.
    */
   ensure(request: CredentialRequest): Credential {
+    // A request that fails (say, validity beyond its issuer) must not leave the key it drew staged for commit.
+    const staged = new Map(this.staged);
+    const changes = new Map(this.changes);
+    try {
+      return this.ensureStaged(request);
+    } catch (err) {
+      this.restore(this.staged, staged);
+      this.restore(this.changes, changes);
+      throw err;
+    }
+  }
+
+  private restore<V>(target: Map<string, V>, saved: Map<string, V>): void {
+    target.clear();
+    for (const [name, value] of saved) target.set(name, value);
+  }
+
+  private ensureStaged(request: CredentialRequest): Credential {
     if (!SLOT.test(request.slot)) throw new SpecError('slot', `"${request.slot}" is not a valid state slot (letters, digits, "-_." and "/")`);
     if (!isKeyAlgorithm(request.keyAlgorithm)) {
       throw new SpecError('keyAlgorithm', `must be one of ${KEY_ALGORITHMS.join(', ')} (got ${JSON.stringify(request.keyAlgorithm)})`);

@@ -3,25 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateKey, issueCertificate, publicKeyToPem, SpecError, StateError } from '../../src/engine';
 import { CredentialRequest, Issuer, PkiState } from '../../src/state/pki-state';
-import { tempDir } from '../support/programs';
+import { snapshotDir, tempDir } from '../support/programs';
 
 const DAY = 86400;
 const START = new Date('2026-03-01T12:00:00Z');
-
-/** Every file under dir with its bytes, for "nothing changed" assertions. */
-function snapshotDir(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    if (!fs.existsSync(d)) return;
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else out[path.relative(dir, full)] = fs.readFileSync(full, 'base64');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** A miniature synth: a CA and two leaves under it, the way constructs ask for them. */
 function synth(state: PkiState, leafSans: string[] = ['10.0.0.11'], options: Partial<CredentialRequest> = {}) {

@@ -39,3 +39,18 @@ export function tempDir(prefix = 'cdk8s-pki-test-'): { dir: string; file: (name:
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/** Every file under dir (dotfiles included) with its bytes (base64), for "nothing changed" assertions. */
+export function snapshotDir(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    if (!fs.existsSync(d)) return;
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else out[path.relative(dir, full).split(path.sep).join('/')] = fs.readFileSync(full, 'base64');
+    }
+  };
+  walk(dir);
+  return out;
+}
