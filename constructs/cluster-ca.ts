@@ -7,7 +7,7 @@ import { checkSignatureAlgorithm, DEFAULT_KEY_ALGORITHM, KeyAlgorithm, keyAlgori
 import { rancherCaChecksum } from '../src/engine/pem';
 import { CertificateSpec, NameConstraintsSpec } from '../src/engine/spec';
 import { Certificate } from '../src/engine/x509';
-import { Credential, Issuer, PkiState } from '../src/state/pki-state';
+import { Credential, Issuer, KeyReference, PkiState } from '../src/state/pki-state';
 import { durationSeconds } from './durations';
 import { pkiStateOf, slotOf } from './state';
 
@@ -63,6 +63,8 @@ export interface ClusterCAProps {
   readonly province?: string;
   /** Subject L. Re-issues like commonName. @default none */
   readonly locality?: string;
+  /** DNS SANs of the CA certificate (kubeadm puts the CN there). Re-issues like commonName. @default none */
+  readonly dnsNames?: string[];
   /**
    * The CA key type. Changing it would replace the CA, so synth refuses unless a key rotation was asked
    * for (`cdk8s-pki rotate <slot> --new-key`).
@@ -121,6 +123,8 @@ export interface IssuedCertificate {
   readonly certificatePem: string;
   /** PKCS#8 PEM. Private: never put it into a manifest without the user's explicit consent. */
   readonly privateKeyPem: string;
+  /** Where the key lives in the state, for node bundles that copy it at export time. */
+  readonly keyReference: KeyReference;
   /** The certificate followed by its intermediates, without the root: what a TLS server presents. */
   readonly fullChainPem: string;
   /** The CA bundle that verifies it. */
@@ -145,6 +149,8 @@ export class ClusterCA extends Construct implements ICertificateIssuer {
   readonly rancherChecksum: string;
   /** The ConfigMap holding `ca.crt`. */
   readonly bundle: kplus.ConfigMap;
+  /** Where the CA key lives in the state; absent for a CA brought with `existing`. */
+  keyReference?: KeyReference;
   private readonly state: PkiState;
 
   constructor(scope: Construct, id: string, props: ClusterCAProps = {}) {
@@ -183,12 +189,14 @@ export class ClusterCA extends Construct implements ICertificateIssuer {
           province: props.province,
           locality: props.locality,
         },
+        sans: props.dnsNames && { dnsNames: props.dnsNames },
         ca: { pathLength: props.pathLength, nameConstraints: props.nameConstraints },
         validitySeconds,
       },
       issuer: props.issuer?.issuer,
       renewBeforeSeconds: props.renewBefore && durationSeconds(props.renewBefore, 'renewBefore'),
     });
+    this.keyReference = { slot: credential.slot, generation: credential.keyGeneration };
     return { certificate: credential.certificate, privateKey: credential.privateKey, chain: credential.chain };
   }
 
@@ -212,6 +220,7 @@ export class ClusterCA extends Construct implements ICertificateIssuer {
         certificate: credential.certificate,
         certificatePem: credential.certificate.pem,
         privateKeyPem: privateKeyToPem(credential.privateKey),
+        keyReference: { slot: credential.slot, generation: credential.keyGeneration },
         fullChainPem: [credential.certificate, ...intermediates].map((c) => c.pem).join(''),
         caPem: this.trustBundlePem,
       };
@@ -227,13 +236,14 @@ const CA_PROP_FIELDS = {
   'subject.country': 'country',
   'subject.province': 'province',
   'subject.locality': 'locality',
+  'sans.dnsNames': 'dnsNames',
   'ca.pathLength': 'pathLength',
   'ca.nameConstraints': 'nameConstraints',
   'validitySeconds': 'validity',
 };
 
 function importExisting(props: ClusterCAProps): Issuer {
-  const owned = ['commonName', 'organizations', 'organizationalUnits', 'country', 'province', 'locality', 'keyAlgorithm', 'validity', 'pathLength', 'nameConstraints', 'issuer'] as const;
+  const owned = ['commonName', 'organizations', 'organizationalUnits', 'country', 'province', 'locality', 'dnsNames', 'keyAlgorithm', 'validity', 'pathLength', 'nameConstraints', 'issuer'] as const;
   const conflicting = owned.find((name) => props[name] !== undefined);
   if (conflicting) throw new SpecError(conflicting, 'does not apply to an existing CA (its certificate already decides it)');
   const [certificate, ...chain] = Certificate.allFromPem(props.existing!.certificatePem, 'existing.certificatePem');

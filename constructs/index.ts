@@ -6,3 +6,8 @@ export { ENV_FROZEN, ENV_STATE_DIR } from '../src/state/environment';
 export { PkiState, Credential, CredentialRequest, Issuer, PendingChange } from '../src/state/pki-state';
 export { MemoryStore, DirectoryStore, StateStore } from '../src/state/store';
 export * from '../src/engine';
+export * from './kubeadm-certificates';
+export * from './kubeconfig';
+export * from './service-account-key';
+export * from './control-plane-pki';
+export * as kubeadm from '../src/kubeadm';

@@ -4,6 +4,7 @@ import { locateErrors, SpecError } from '../src/engine/errors';
 import { KeyAlgorithm } from '../src/engine/keys';
 import { ExtendedKeyUsageName } from '../src/engine/spec';
 import { Certificate } from '../src/engine/x509';
+import { KeyReference } from '../src/state/pki-state';
 import { ClusterCA, IssuedCertificate } from './cluster-ca';
 import { durationSeconds } from './durations';
 
@@ -61,6 +62,7 @@ export class TlsCertificate extends Construct {
   readonly privateKeyPem: string;
   readonly fullChainPem: string;
   readonly caPem: string;
+  readonly keyReference: KeyReference;
 
   constructor(scope: Construct, id: string, props: TlsCertificateProps) {
     super(scope, id);
@@ -86,5 +88,6 @@ export class TlsCertificate extends Construct {
     this.privateKeyPem = issued.privateKeyPem;
     this.fullChainPem = issued.fullChainPem;
     this.caPem = issued.caPem;
+    this.keyReference = issued.keyReference;
   }
 }

@@ -2,6 +2,7 @@
 // cdk8s-pki: thin commands over the engine and the state. Synthesis itself is `cdk8s synth`.
 import { Command } from 'commander';
 import { getBorderCharacters, table } from 'table';
+import { exportNode } from './kubeadm/node-bundle';
 import { stateDirectoryFromEnvironment } from './state/environment';
 import { PkiState } from './state/pki-state';
 import { reportErrors } from './report';
@@ -56,6 +57,15 @@ export function buildCli(): Command {
     .action((slot: string, options: { newKey?: boolean }) => {
       state().requestRotation(slot, { newKey: options.newKey === true });
       out(`${slot}: ${options.newKey ? 'key rotation' : 'renewal'} requested; run \`cdk8s synth\` to carry it out\n`);
+    });
+
+  program
+    .command('export-node <node>')
+    .description("write a node's /etc/kubernetes tree (pki/, kubeconfigs, manifests/, kubelet config) from the state, with kubeadm's file modes")
+    .requiredOption('--out <dir>', 'where to write it; must not exist or be empty (nothing is written unless all of it can be)')
+    .action((node: string, options: { out: string }) => {
+      const files = exportNode(state(), node, options.out);
+      out(`${node}: wrote ${files.length} files to ${options.out}\n`);
     });
 
   return program;

@@ -1,23 +1,34 @@
-// The example app: `npm run synth` writes its manifests to dist/ and its keys to .pki/.
+// The example app: `npm run synth` writes its manifests to dist/ and its keys to .pki/;
+// `cdk8s-pki export-node <node> --out DIR` then writes a node's /etc/kubernetes from .pki/.
 import { App, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
-import { ClusterCA, TlsCertificate } from '../constructs';
+import { ControlPlanePki } from '../constructs';
+import { ClusterSpec } from './kubeadm/cluster-spec';
 import { reportErrors } from './report';
 
-export class ExampleCluster extends Chart {
-  readonly ca: ClusterCA;
-  readonly etcdServer: TlsCertificate;
+/** The reference cluster: three stacked control-plane nodes behind a load balancer, two workers, dual-stack Services. */
+export const REFERENCE_CLUSTER: ClusterSpec = {
+  clusterName: 'kubernetes',
+  controlPlaneEndpoint: 'api.k8s.example.internal:6443',
+  serviceSubnets: ['10.96.0.0/12', 'fd00:10:96::/112'],
+  dnsDomain: 'cluster.local',
+  // The load balancer's address, so clients may also reach the API by IP.
+  apiServerCertSANs: ['10.0.0.10'],
+  nodes: [
+    { name: 'cp-1', role: 'control-plane', ip: '10.0.0.11' },
+    { name: 'cp-2', role: 'control-plane', ip: '10.0.0.12' },
+    { name: 'cp-3', role: 'control-plane', ip: '10.0.0.13' },
+    { name: 'worker-1', role: 'worker', ip: '10.0.1.21' },
+    { name: 'worker-2', role: 'worker', ip: '10.0.1.22' },
+  ],
+};
 
-  constructor(scope: Construct, id: string, props: ChartProps = {}) {
+export class ExampleCluster extends Chart {
+  readonly pki: ControlPlanePki;
+
+  constructor(scope: Construct, id: string, props: ChartProps & { cluster?: ClusterSpec } = {}) {
     super(scope, id, props);
-    this.ca = new ClusterCA(this, 'kubernetes-ca', { bundleNamespace: 'kube-public' });
-    this.etcdServer = new TlsCertificate(this, 'etcd-server', {
-      ca: this.ca,
-      commonName: 'cp-1',
-      dnsNames: ['cp-1', 'localhost'],
-      ipAddresses: ['10.0.0.11', '127.0.0.1', '::1'],
-      usage: 'peer',
-    });
+    this.pki = new ControlPlanePki(this, 'pki', { cluster: props.cluster ?? REFERENCE_CLUSTER });
   }
 }
 

@@ -129,6 +129,12 @@ export function privateKeyToPem(key: crypto.KeyObject): string {
   return key.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
+/** The PEM kubeadm writes (keyutil.MarshalPrivateKeyToPEM): PKCS#1 for RSA, SEC1 for ECDSA, PKCS#8 for Ed25519. */
+export function privateKeyToTraditionalPem(key: crypto.KeyObject): string {
+  const type = key.asymmetricKeyType === 'rsa' ? 'pkcs1' : key.asymmetricKeyType === 'ec' ? 'sec1' : 'pkcs8';
+  return key.export({ type, format: 'pem' } as crypto.KeyExportOptions<'pem'>).toString();
+}
+
 /** Reads a private key in PKCS#8, PKCS#1 (RSA) or SEC1 (EC) PEM, refusing unsupported types. */
 export function privateKeyFromPem(pem: string, field = 'privateKeyPem'): crypto.KeyObject {
   let key: crypto.KeyObject;

@@ -42,6 +42,12 @@ export interface Credential {
 }
 
 /** Something a synth would write to the state. */
+/** A private key in the state, by slot and generation: how a node plan names a key without copying it. */
+export interface KeyReference {
+  readonly slot: string;
+  readonly generation: number;
+}
+
 export interface PendingChange {
   readonly slot: string;
   readonly reasons: string[];
@@ -86,6 +92,7 @@ const validateRecord = compileSchema(recordSchema);
 const SLOT = /^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/;
 const recordName = (slot: string) => `${slot}/certificate.json`;
 const keyName = (slot: string, generation: number) => `${slot}/key-${generation}.pem`;
+const documentName = (name: string) => `${name}.doc.json`;
 
 /**
  * The PKI state: every key and certificate a synth has made, so the next synth makes the same output.
@@ -210,6 +217,49 @@ export class PkiState {
     const credential = { slot: request.slot, privateKey: key.privateKey, keyGeneration: key.generation, certificate, chain };
     this.credentials.set(request.slot, credential);
     return credential;
+  }
+
+  /**
+   * A bare key pair with no certificate (the service-account signing key). Generated once; a different
+   * algorithm is refused, because replacing the key invalidates everything it signed.
+   */
+  ensureKey(slot: string, keyAlgorithm: KeyAlgorithm): { privateKey: crypto.KeyObject; generation: number } {
+    if (!SLOT.test(slot)) throw new SpecError('slot', `"${slot}" is not a valid state slot (letters, digits, "-_." and "/")`);
+    const generations = this.keyGenerations(slot);
+    if (generations.length === 0) return this.newKey(slot, keyAlgorithm, undefined);
+    const key = this.readKey(slot, generations[generations.length - 1]);
+    const stored = keyAlgorithmOf(key.privateKey);
+    if (stored !== keyAlgorithm) {
+      throw new SpecError('keyAlgorithm', `the key in ${this.store.locate(slot)} is ${stored}; replacing it with ${keyAlgorithm} would invalidate everything it signed, so it is kept: set keyAlgorithm to ${stored}`);
+    }
+    return key;
+  }
+
+  /** A stored key, for exporting it; a missing one is a StateError (synth first). */
+  privateKey(slot: string, generation: number): crypto.KeyObject {
+    return this.readKey(slot, generation).privateKey;
+  }
+
+  /** A small JSON document kept beside the keys (a node's file plan); staged only when its content changes. */
+  putDocument(name: string, document: unknown): void {
+    if (!SLOT.test(name)) throw new SpecError('name', `"${name}" is not a valid state name`);
+    const data = Buffer.from(`${stableStringify(document)}\n`);
+    const current = this.read(documentName(name));
+    if (!current?.equals(data)) this.stage(name, documentName(name), data, false, [current ? 'plan changed' : 'new plan']);
+  }
+
+  readDocument<T>(name: string): T | undefined {
+    const data = this.read(documentName(name));
+    return data && (JSON.parse(data.toString('utf8')) as T);
+  }
+
+  /** Names of the documents under `prefix/`. */
+  documentNames(prefix: string): string[] {
+    const names = new Set([...this.store.list(), ...this.staged.keys()]);
+    return [...names]
+      .filter((n) => n.startsWith(`${prefix}/`) && n.endsWith('.doc.json'))
+      .map((n) => n.slice(0, -'.doc.json'.length))
+      .sort();
   }
 
   /** Why the recorded certificate cannot be used for `request` (empty: it can). */

@@ -1,32 +1,33 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Chart, Duration, Testing } from 'cdk8s';
+import { Construct } from 'constructs';
 import { ClusterCA, OfflineRootCA, PkiState, TlsCertificate, usePkiState } from '../../constructs';
 import { generateKey, issueCertificate, privateKeyToPem, rancherCaChecksum } from '../../src/engine';
-import { ExampleCluster } from '../../src/main';
-import { run, runOk, tempDir } from '../support/programs';
+import { run, runOk, snapshotDir, tempDir } from '../support/programs';
 
 const FIXED_CLOCK = () => new Date('2026-01-15T09:00:00Z');
 
-/** Every file under dir with its bytes. */
-function readTree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else out[path.relative(dir, full)] = fs.readFileSync(full, 'utf8');
-    }
-  };
-  walk(dir);
-  return out;
+/** A CA and one etcd-style server certificate: the smallest app that exercises the state. */
+class CaWithServer extends Chart {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const ca = new ClusterCA(this, 'kubernetes-ca', { bundleNamespace: 'kube-public' });
+    new TlsCertificate(this, 'etcd-server', {
+      ca,
+      commonName: 'cp-1',
+      dnsNames: ['cp-1', 'localhost'],
+      ipAddresses: ['10.0.0.11', '127.0.0.1', '::1'],
+      usage: 'peer',
+    });
+  }
 }
 
-describe('the example app', () => {
+describe('a CA with a server certificate', () => {
   test('snapshot, stable across runs (fixed clock + seeded in-memory state)', () => {
     const app = Testing.app();
     usePkiState(app, PkiState.inMemory({ clock: FIXED_CLOCK, seed: 'example-snapshot' }));
-    const chart = new ExampleCluster(app, 'example');
+    const chart = new CaWithServer(app, 'example');
     expect(Testing.synth(chart)).toMatchSnapshot();
   });
 
@@ -40,7 +41,7 @@ describe('the example app', () => {
         const chart = new Chart(app, 'cluster');
         build(chart);
         app.synth();
-        return { dist: readTree(path.join(tmp.dir, 'dist')), state: readTree(stateDir) };
+        return { dist: snapshotDir(path.join(tmp.dir, 'dist')), state: snapshotDir(stateDir) };
       };
       let server!: TlsCertificate;
       const cluster = (sans: string[]) => (chart: Chart) => {
@@ -69,7 +70,7 @@ describe('the example app', () => {
     try {
       const app = new App({ outdir: path.join(tmp.dir, 'dist') });
       usePkiState(app, PkiState.inDirectory(path.join(tmp.dir, '.pki'), { frozen: true }));
-      new ExampleCluster(app, 'example');
+      new CaWithServer(app, 'example');
       expect(() => app.synth()).toThrow(/is frozen, but this synth needs to change it:\n {2}- example\/kubernetes-ca: new ecdsa-p256 key; not in the state\n {2}- example\/etcd-server/);
       expect(fs.existsSync(path.join(tmp.dir, '.pki'))).toBe(false);
       expect(fs.readdirSync(path.join(tmp.dir, 'dist'))).toEqual([]);

@@ -1,0 +1,188 @@
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { LineCounter, parseDocument } from 'yaml';
+import { SpecError } from '../engine/errors';
+import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm } from '../engine/keys';
+import { canonicalIp } from '../engine/x509';
+import { checkSchema, compileSchema, isDnsName } from '../engine/spec';
+import clusterSpecSchema from './schemas/cluster-spec.schema.json';
+
+/** A node of the cluster. */
+export interface NodeSpec {
+  /** The node name: etcd's member name and certificate CN, kubelet's `system:node:<name>`. */
+  readonly name: string;
+  readonly role: 'control-plane' | 'worker';
+  /** The advertise address; required for control-plane nodes. */
+  readonly ip?: string;
+  /** Further addresses of the node, added to its apiserver and etcd SANs. */
+  readonly additionalIps?: string[];
+}
+
+/**
+ * One cluster's control-plane PKI, as data: the same shape in TypeScript and in a YAML/JSON file, checked by
+ * `schemas/cluster-spec.schema.json` (which documents every field and its default).
+ */
+export interface ClusterSpec {
+  readonly clusterName?: string;
+  readonly controlPlaneEndpoint?: string;
+  readonly bindPort?: number;
+  readonly serviceSubnets?: string[];
+  readonly dnsDomain?: string;
+  readonly kubernetesVersion?: string;
+  readonly keyAlgorithm?: KeyAlgorithm;
+  /** Go duration, e.g. "8760h". */
+  readonly certificateValidity?: string;
+  /** Go duration, e.g. "87600h". */
+  readonly caCertificateValidity?: string;
+  readonly apiServerCertSANs?: string[];
+  readonly etcd?: { readonly serverCertSANs?: string[]; readonly peerCertSANs?: string[] };
+  readonly nodes: NodeSpec[];
+}
+
+/** A control-plane node: its advertise address is known. */
+export interface ControlPlaneNode extends NodeSpec {
+  readonly role: 'control-plane';
+  readonly ip: string;
+}
+
+/** A ClusterSpec with kubeadm's defaults filled in and its cross-field rules checked. */
+export interface Cluster {
+  readonly clusterName: string;
+  /** host:port (IPv6 hosts bracketed) of the control-plane endpoint. */
+  readonly controlPlaneEndpoint: string;
+  readonly controlPlaneHost: string;
+  readonly bindPort: number;
+  readonly serviceSubnets: string[];
+  readonly dnsDomain: string;
+  readonly kubernetesVersion: string;
+  readonly keyAlgorithm: KeyAlgorithm;
+  readonly certificateValiditySeconds: number;
+  readonly caCertificateValiditySeconds: number;
+  readonly apiServerCertSANs: string[];
+  readonly etcdServerCertSANs: string[];
+  readonly etcdPeerCertSANs: string[];
+  readonly controlPlaneNodes: ControlPlaneNode[];
+  readonly workerNodes: NodeSpec[];
+  readonly nodes: NodeSpec[];
+}
+
+/** kubeadm v1beta4 defaults (cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go), but the key type. */
+export const KUBEADM_DEFAULTS = {
+  clusterName: 'kubernetes',
+  bindPort: 6443,
+  serviceSubnets: ['10.96.0.0/12'],
+  dnsDomain: 'cluster.local',
+  kubernetesVersion: 'v1.31.0',
+  certificateValidity: '8760h',
+  caCertificateValidity: '87600h',
+} as const;
+
+const validateClusterSpecSchema = compileSchema(clusterSpecSchema);
+
+/** Checks a cluster spec and fills in the defaults; errors name the field (`nodes[2].ip`). */
+export function resolveCluster(input: unknown): Cluster {
+  const spec = checkSchema<ClusterSpec>(validateClusterSpecSchema, input);
+  checkUniqueNames(spec.nodes);
+  const controlPlaneNodes = spec.nodes.filter((n): n is ControlPlaneNode => n.role === 'control-plane');
+  if (controlPlaneNodes.length === 0) throw new SpecError('nodes', 'needs at least one node with role "control-plane"');
+  const serviceSubnets = spec.serviceSubnets ?? [...KUBEADM_DEFAULTS.serviceSubnets];
+  if (serviceSubnets.length === 2 && net.isIP(serviceSubnets[0].split('/')[0]) === net.isIP(serviceSubnets[1].split('/')[0])) {
+    throw new SpecError('serviceSubnets[1]', 'a dual-stack cluster has one service CIDR per IP family, but both are of the same family');
+  }
+  const bindPort = spec.bindPort ?? KUBEADM_DEFAULTS.bindPort;
+  const endpoint = spec.controlPlaneEndpoint === undefined ? { host: controlPlaneNodes[0].ip, port: bindPort } : parseEndpoint(spec.controlPlaneEndpoint, bindPort);
+  const certificateValiditySeconds = goDurationSeconds(spec.certificateValidity ?? KUBEADM_DEFAULTS.certificateValidity, 'certificateValidity');
+  const caCertificateValiditySeconds = goDurationSeconds(spec.caCertificateValidity ?? KUBEADM_DEFAULTS.caCertificateValidity, 'caCertificateValidity');
+  if (certificateValiditySeconds > caCertificateValiditySeconds) {
+    throw new SpecError('certificateValidity', `${spec.certificateValidity} is longer than the CAs' validity (${spec.caCertificateValidity ?? KUBEADM_DEFAULTS.caCertificateValidity}): a certificate cannot outlive its CA`);
+  }
+  return {
+    clusterName: spec.clusterName ?? KUBEADM_DEFAULTS.clusterName,
+    controlPlaneEndpoint: hostPort(endpoint.host, endpoint.port),
+    controlPlaneHost: endpoint.host,
+    bindPort,
+    serviceSubnets,
+    dnsDomain: spec.dnsDomain ?? KUBEADM_DEFAULTS.dnsDomain,
+    kubernetesVersion: spec.kubernetesVersion ?? KUBEADM_DEFAULTS.kubernetesVersion,
+    keyAlgorithm: spec.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM,
+    certificateValiditySeconds,
+    caCertificateValiditySeconds,
+    apiServerCertSANs: spec.apiServerCertSANs ?? [],
+    etcdServerCertSANs: spec.etcd?.serverCertSANs ?? [],
+    etcdPeerCertSANs: spec.etcd?.peerCertSANs ?? [],
+    controlPlaneNodes,
+    workerNodes: spec.nodes.filter((n) => n.role === 'worker'),
+    nodes: spec.nodes,
+  };
+}
+
+/**
+ * Reads and resolves a cluster spec from a YAML or JSON file. Errors name the file, the line and the field:
+ * `cluster.yaml:14: nodes[2].ip: "10.0.0" is not a valid IPv4 or IPv6 address`.
+ */
+export function loadClusterSpec(file: string): Cluster {
+  const text = fs.readFileSync(file, 'utf8');
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (document.errors.length > 0) {
+    const error = document.errors[0];
+    throw new SpecError('', `not valid YAML: ${error.message.split('\n')[0]}`, `${file}:${error.linePos?.[0].line ?? 1}`);
+  }
+  try {
+    return resolveCluster(document.toJS());
+  } catch (err) {
+    if (!(err instanceof SpecError)) throw err;
+    // The deepest node of the field's path that the file has: a missing field points at its parent.
+    const path = fieldPath(err.field);
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = document.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+      if (node?.range) throw err.within(`${file}:${lineCounter.linePos(node.range[0]).line}`);
+    }
+    throw err.within(file);
+  }
+}
+
+/** `nodes[2].ip` → ['nodes', 2, 'ip'] */
+function fieldPath(field: string): (string | number)[] {
+  return [...field.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]));
+}
+
+function checkUniqueNames(nodes: NodeSpec[]): void {
+  const seen = new Map<string, number>();
+  nodes.forEach((node, i) => {
+    const first = seen.get(node.name);
+    if (first !== undefined) throw new SpecError(`nodes[${i}].name`, `"${node.name}" is already the name of nodes[${first}]`);
+    seen.set(node.name, i);
+  });
+}
+
+/** `host`, `host:port`, `[v6]:port` or a bare IPv6 address; anything with a scheme or path is refused. */
+function parseEndpoint(value: string, defaultPort: number): { host: string; port: number } {
+  const refuse = (why: string) => new SpecError('controlPlaneEndpoint', `${JSON.stringify(value)} ${why}; write host or host:port, e.g. "api.example.com:6443"`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) throw refuse('has a scheme');
+  if (value.includes('/')) throw refuse('has a path');
+  if (net.isIPv6(value)) return { host: canonicalIp(value), port: defaultPort };
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(value);
+  if (!match) throw refuse('is not a host or host:port');
+  const host = match[1] ?? match[2];
+  const port = match[3] === undefined ? defaultPort : Number(match[3]);
+  if (match[1] !== undefined && !net.isIPv6(host)) throw refuse('has brackets around something that is not an IPv6 address');
+  if (!net.isIP(host) && !isDnsName(host)) throw refuse('has a host that is neither an IP address nor a lower-case DNS name');
+  if (port < 1 || port > 65535) throw refuse('has a port outside 1–65535');
+  return { host: net.isIP(host) ? canonicalIp(host) : host, port };
+}
+
+/** host:port with IPv6 hosts bracketed, as in a URL. */
+export function hostPort(host: string, port: number): string {
+  return `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+}
+
+const GO_DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+
+/** A Go duration of hours, minutes and seconds ("8760h", "1h30m") in seconds. */
+export function goDurationSeconds(value: string, field: string): number {
+  const match = GO_DURATION.exec(value);
+  const seconds = match ? Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0) : 0;
+  if (seconds < 60) throw new SpecError(field, `${JSON.stringify(value)} must be a duration of at least 1m, in h, m and s ("8760h")`);
+  return seconds;
+}

@@ -1,0 +1,36 @@
+/**
+ * Where kubeadm puts things on a node, and with which modes (reference §4). Paths in the node plan are
+ * relative to KUBERNETES_DIR; flags and mounts use the absolute ones.
+ */
+export const KUBERNETES_DIR = '/etc/kubernetes';
+export const PKI_DIR = `${KUBERNETES_DIR}/pki`;
+export const ETCD_PKI_DIR = `${PKI_DIR}/etcd`;
+export const MANIFESTS_DIR = 'manifests';
+/**
+ * kubeadm writes the kubelet's config to /var/lib/kubelet/config.yaml; a node bundle is one directory, so it
+ * travels as kubelet/config.yaml beside the kubeconfigs (point kubelet's --config at it, or copy it).
+ */
+export const KUBELET_CONFIG_FILE = 'kubelet/config.yaml';
+export const ETCD_DATA_DIR = '/var/lib/etcd';
+
+export const FILE_MODES = {
+  certificate: 0o644,
+  privateKey: 0o600,
+  /** kubeadm writes sa.pub with keyutil.WriteKey, hence 0600 like a key. */
+  publicKey: 0o600,
+  kubeconfig: 0o600,
+  staticPodManifest: 0o600,
+  kubeletConfig: 0o644,
+  directory: 0o755,
+  manifestsDirectory: 0o700,
+} as const;
+
+/** `pki/<base>.crt` / `.key` / `.pub`, relative to KUBERNETES_DIR. */
+export function pkiFile(baseName: string, extension: 'crt' | 'key' | 'pub'): string {
+  return `pki/${baseName}.${extension}`;
+}
+
+/** The absolute path a flag points at. */
+export function absolute(relativePath: string): string {
+  return `${KUBERNETES_DIR}/${relativePath}`;
+}

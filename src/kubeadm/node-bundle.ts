@@ -1,0 +1,107 @@
+/**
+ * A node's /etc/kubernetes tree. Synth records, per node, a plan: every file's path, mode and content, with
+ * private keys named by state slot and key generation rather than copied. `cdk8s-pki export-node` renders the
+ * plan from the state and writes it in one piece.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SpecError } from '../engine/errors';
+import { privateKeyToTraditionalPem, publicKeyToPem } from '../engine/keys';
+import { KeyReference, PkiState } from '../state/pki-state';
+import { KubeconfigContent, renderKubeconfig } from './kubeconfig';
+
+export type PlannedContent =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'private-key'; readonly key: KeyReference }
+  | { readonly kind: 'public-key'; readonly key: KeyReference }
+  | { readonly kind: 'kubeconfig'; readonly kubeconfig: Omit<KubeconfigContent, 'privateKeyPem'>; readonly key: KeyReference };
+
+export interface PlannedFile {
+  /** Relative to /etc/kubernetes. */
+  readonly path: string;
+  readonly mode: number;
+  readonly content: PlannedContent;
+}
+
+export interface NodePlan {
+  readonly node: string;
+  readonly role: 'control-plane' | 'worker';
+  /** Directories with a mode of their own (created even when empty). */
+  readonly directories: { readonly path: string; readonly mode: number }[];
+  readonly files: PlannedFile[];
+}
+
+const PLAN_PREFIX = 'nodes';
+
+/** Stages `plan` in the state (written with the keys when the app synthesizes). */
+export function recordNodePlan(state: PkiState, plan: NodePlan): void {
+  state.putDocument(`${PLAN_PREFIX}/${plan.node}`, plan);
+}
+
+export function plannedNodes(state: PkiState): string[] {
+  return state.documentNames(PLAN_PREFIX).map((name) => name.slice(PLAN_PREFIX.length + 1));
+}
+
+export interface RenderedFile {
+  readonly path: string;
+  readonly mode: number;
+  readonly data: Buffer;
+}
+
+/** Every file of `node`'s tree, in memory: all that can fail (unknown node, missing key) fails here. */
+export function renderNode(state: PkiState, node: string): { directories: NodePlan['directories']; files: RenderedFile[] } {
+  const plan = state.readDocument<NodePlan>(`${PLAN_PREFIX}/${node}`);
+  if (!plan) {
+    const known = plannedNodes(state);
+    throw new SpecError('node', `no node "${node}" in the state; ${known.length ? `its nodes are ${known.join(', ')}` : 'run synth first'}`);
+  }
+  const key = (reference: KeyReference) => state.privateKey(reference.slot, reference.generation);
+  const render = (content: PlannedContent): string => {
+    switch (content.kind) {
+      case 'text':
+        return content.text;
+      case 'private-key':
+        return privateKeyToTraditionalPem(key(content.key));
+      case 'public-key':
+        return publicKeyToPem(crypto.createPublicKey(key(content.key)));
+      case 'kubeconfig':
+        return renderKubeconfig({ ...content.kubeconfig, privateKeyPem: privateKeyToTraditionalPem(key(content.key)) });
+    }
+  };
+  return { directories: plan.directories, files: plan.files.map((f) => ({ path: f.path, mode: f.mode, data: Buffer.from(render(f.content)) })) };
+}
+
+/**
+ * Writes `node`'s tree to `outDir`, which must not exist or be empty: the tree is built beside it and renamed
+ * into place, so a failure leaves `outDir` as it was.
+ */
+export function exportNode(state: PkiState, node: string, outDir: string): RenderedFile[] {
+  const { directories, files } = renderNode(state, node);
+  const target = path.resolve(outDir);
+  if (fs.existsSync(target) && (!fs.statSync(target).isDirectory() || fs.readdirSync(target).length > 0)) {
+    throw new SpecError('--out', `${outDir} exists and is not an empty directory; export-node writes a whole tree and never merges into one`);
+  }
+  const staging = `${target}.partial-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  try {
+    fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
+    for (const file of files) {
+      const full = path.join(staging, file.path);
+      fs.mkdirSync(path.dirname(full), { recursive: true, mode: 0o755 });
+      fs.writeFileSync(full, file.data, { mode: file.mode, flag: 'wx' });
+      fs.chmodSync(full, file.mode); // the umask must not loosen or tighten kubeadm's modes
+    }
+    for (const directory of directories) {
+      const full = path.join(staging, directory.path);
+      fs.mkdirSync(full, { recursive: true });
+      fs.chmodSync(full, directory.mode);
+    }
+    fs.chmodSync(staging, 0o755);
+    if (fs.existsSync(target)) fs.rmdirSync(target);
+    fs.renameSync(staging, target);
+  } catch (err) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
+  return files;
+}

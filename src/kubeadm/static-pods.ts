@@ -1,0 +1,280 @@
+/**
+ * The control-plane static Pods and the kubelet configuration, with every PKI flag kubeadm sets (reference §5)
+ * pointing into its layout. Plain objects: the constructs emit them, the node plan carries them as YAML.
+ */
+import * as net from 'node:net';
+import { canonicalIp } from '../engine/x509';
+import { CERTIFICATE_AUTHORITIES, CERTIFICATES, KUBECONFIGS, SERVICE_ACCOUNT_KEY, serviceIp } from './catalog';
+import { Cluster, ControlPlaneNode, hostPort } from './cluster-spec';
+import { absolute, ETCD_DATA_DIR, ETCD_PKI_DIR, KUBERNETES_DIR, PKI_DIR, pkiFile } from './layout';
+
+const pki = (baseName: string, extension: 'crt' | 'key' | 'pub') => absolute(pkiFile(baseName, extension));
+const caCert = (id: keyof typeof CERTIFICATE_AUTHORITIES) => pki(CERTIFICATE_AUTHORITIES[id].baseName, 'crt');
+const cert = (id: keyof typeof CERTIFICATES, extension: 'crt' | 'key') => pki(CERTIFICATES[id].baseName, extension);
+const kubeconfig = (id: keyof typeof KUBECONFIGS) => absolute(KUBECONFIGS[id].fileName);
+
+/** The kube-apiserver flags that carry PKI, plus those the PKI depends on. */
+export interface KubeApiServerFlags {
+  'advertise-address': string;
+  'secure-port': string;
+  'service-cluster-ip-range': string;
+  'client-ca-file': string;
+  'tls-cert-file': string;
+  'tls-private-key-file': string;
+  'kubelet-client-certificate': string;
+  'kubelet-client-key': string;
+  'service-account-key-file': string;
+  'service-account-signing-key-file': string;
+  'service-account-issuer': string;
+  'requestheader-client-ca-file': string;
+  'requestheader-allowed-names': string;
+  'requestheader-username-headers': string;
+  'requestheader-group-headers': string;
+  'requestheader-extra-headers-prefix': string;
+  'proxy-client-cert-file': string;
+  'proxy-client-key-file': string;
+  'etcd-servers': string;
+  'etcd-cafile': string;
+  'etcd-certfile': string;
+  'etcd-keyfile': string;
+  'enable-bootstrap-token-auth': string;
+  'authorization-mode': string;
+  'enable-admission-plugins': string;
+  'allow-privileged': string;
+}
+
+export interface KubeControllerManagerFlags {
+  'kubeconfig': string;
+  'authentication-kubeconfig': string;
+  'authorization-kubeconfig': string;
+  'client-ca-file': string;
+  'requestheader-client-ca-file': string;
+  'root-ca-file': string;
+  'service-account-private-key-file': string;
+  'cluster-signing-cert-file': string;
+  'cluster-signing-key-file': string;
+  'use-service-account-credentials': string;
+  'controllers': string;
+  'cluster-name': string;
+  'bind-address': string;
+}
+
+export interface KubeSchedulerFlags {
+  'kubeconfig': string;
+  'authentication-kubeconfig': string;
+  'authorization-kubeconfig': string;
+  'bind-address': string;
+}
+
+export interface EtcdFlags {
+  'name': string;
+  'data-dir': string;
+  'cert-file': string;
+  'key-file': string;
+  'trusted-ca-file': string;
+  'client-cert-auth': string;
+  'peer-cert-file': string;
+  'peer-key-file': string;
+  'peer-trusted-ca-file': string;
+  'peer-client-cert-auth': string;
+  'listen-client-urls': string;
+  'advertise-client-urls': string;
+  'listen-peer-urls': string;
+  'initial-advertise-peer-urls': string;
+  'listen-metrics-urls': string;
+  'initial-cluster': string;
+  'initial-cluster-state': string;
+  'snapshot-count': string;
+}
+
+export function kubeApiServerFlags(cluster: Cluster, node: ControlPlaneNode): KubeApiServerFlags {
+  const loopback = net.isIPv6(node.ip) ? '[::1]' : '127.0.0.1';
+  return {
+    'advertise-address': canonicalIp(node.ip),
+    'secure-port': String(cluster.bindPort),
+    'service-cluster-ip-range': cluster.serviceSubnets.join(','),
+    'client-ca-file': caCert('ca'),
+    'tls-cert-file': cert('apiserver', 'crt'),
+    'tls-private-key-file': cert('apiserver', 'key'),
+    'kubelet-client-certificate': cert('apiserver-kubelet-client', 'crt'),
+    'kubelet-client-key': cert('apiserver-kubelet-client', 'key'),
+    'service-account-key-file': pki(SERVICE_ACCOUNT_KEY.baseName, 'pub'),
+    'service-account-signing-key-file': pki(SERVICE_ACCOUNT_KEY.baseName, 'key'),
+    'service-account-issuer': `https://kubernetes.default.svc.${cluster.dnsDomain}`,
+    'requestheader-client-ca-file': caCert('front-proxy-ca'),
+    'requestheader-allowed-names': CERTIFICATES['front-proxy-client'].commonName as string,
+    'requestheader-username-headers': 'X-Remote-User',
+    'requestheader-group-headers': 'X-Remote-Group',
+    'requestheader-extra-headers-prefix': 'X-Remote-Extra-',
+    'proxy-client-cert-file': cert('front-proxy-client', 'crt'),
+    'proxy-client-key-file': cert('front-proxy-client', 'key'),
+    'etcd-servers': `https://${loopback}:2379`,
+    'etcd-cafile': caCert('etcd-ca'),
+    'etcd-certfile': cert('apiserver-etcd-client', 'crt'),
+    'etcd-keyfile': cert('apiserver-etcd-client', 'key'),
+    'enable-bootstrap-token-auth': 'true',
+    'authorization-mode': 'Node,RBAC',
+    'enable-admission-plugins': 'NodeRestriction',
+    'allow-privileged': 'true',
+  };
+}
+
+export function kubeControllerManagerFlags(cluster: Cluster): KubeControllerManagerFlags {
+  return {
+    'kubeconfig': kubeconfig('controller-manager'),
+    'authentication-kubeconfig': kubeconfig('controller-manager'),
+    'authorization-kubeconfig': kubeconfig('controller-manager'),
+    'client-ca-file': caCert('ca'),
+    'requestheader-client-ca-file': caCert('front-proxy-ca'),
+    'root-ca-file': caCert('ca'),
+    'service-account-private-key-file': pki(SERVICE_ACCOUNT_KEY.baseName, 'key'),
+    // The CSR signer (kubelet client certificates, the certificates API) signs with the cluster CA.
+    'cluster-signing-cert-file': caCert('ca'),
+    'cluster-signing-key-file': pki(CERTIFICATE_AUTHORITIES.ca.baseName, 'key'),
+    'use-service-account-credentials': 'true',
+    'controllers': '*,bootstrapsigner,tokencleaner',
+    'cluster-name': cluster.clusterName,
+    'bind-address': '127.0.0.1',
+  };
+}
+
+export function kubeSchedulerFlags(): KubeSchedulerFlags {
+  return {
+    'kubeconfig': kubeconfig('scheduler'),
+    'authentication-kubeconfig': kubeconfig('scheduler'),
+    'authorization-kubeconfig': kubeconfig('scheduler'),
+    'bind-address': '127.0.0.1',
+  };
+}
+
+/**
+ * etcd of a stacked control plane. kubeadm grows the member list one `join` at a time; a declared cluster
+ * names every member up front, so --initial-cluster lists all control-plane nodes with state "new".
+ */
+export function etcdFlags(cluster: Cluster, node: ControlPlaneNode): EtcdFlags {
+  const url = (port: number) => `https://${hostPort(canonicalIp(node.ip), port)}`;
+  const loopback = net.isIPv6(node.ip) ? '[::1]' : '127.0.0.1';
+  return {
+    'name': node.name,
+    'data-dir': ETCD_DATA_DIR,
+    'cert-file': cert('etcd-server', 'crt'),
+    'key-file': cert('etcd-server', 'key'),
+    'trusted-ca-file': caCert('etcd-ca'),
+    'client-cert-auth': 'true',
+    'peer-cert-file': cert('etcd-peer', 'crt'),
+    'peer-key-file': cert('etcd-peer', 'key'),
+    'peer-trusted-ca-file': caCert('etcd-ca'),
+    'peer-client-cert-auth': 'true',
+    'listen-client-urls': `https://${loopback}:2379,${url(2379)}`,
+    'advertise-client-urls': url(2379),
+    'listen-peer-urls': url(2380),
+    'initial-advertise-peer-urls': url(2380),
+    'listen-metrics-urls': `http://${loopback}:2381`,
+    'initial-cluster': cluster.controlPlaneNodes.map((n) => `${n.name}=https://${hostPort(canonicalIp(n.ip), 2380)}`).join(','),
+    'initial-cluster-state': 'new',
+    'snapshot-count': '10000',
+  };
+}
+
+/** `--flag=value` in kubeadm's order (sorted by flag name). */
+export function commandLine(binary: string, flags: object): string[] {
+  return [binary, ...Object.entries(flags).sort(([a], [b]) => a.localeCompare(b)).map(([flag, value]) => `--${flag}=${value}`)];
+}
+
+/** Image tags kubeadm v1.31 uses (constants.go: etcd 3.5.15-0 for 1.31). */
+const ETCD_IMAGE_TAG = '3.5.15-0';
+const REGISTRY = 'registry.k8s.io';
+
+interface HostPathVolume {
+  readonly name: string;
+  readonly path: string;
+  readonly type: 'DirectoryOrCreate' | 'FileOrCreate';
+  readonly readOnly: boolean;
+}
+
+/** The four static Pods of one control-plane node, in kubeadm's file names. */
+export function staticPods(cluster: Cluster, node: ControlPlaneNode): Record<string, object> {
+  const pkiVolume: HostPathVolume = { name: 'k8s-certs', path: PKI_DIR, type: 'DirectoryOrCreate', readOnly: true };
+  const caCertsVolume: HostPathVolume = { name: 'ca-certs', path: '/etc/ssl/certs', type: 'DirectoryOrCreate', readOnly: true };
+  const kubeconfigVolume = (id: 'controller-manager' | 'scheduler'): HostPathVolume => ({ name: 'kubeconfig', path: kubeconfig(id), type: 'FileOrCreate', readOnly: true });
+  return {
+    'etcd.yaml': staticPod('etcd', node, `${REGISTRY}/etcd:${ETCD_IMAGE_TAG}`, commandLine('etcd', etcdFlags(cluster, node)), [
+      { name: 'etcd-data', path: ETCD_DATA_DIR, type: 'DirectoryOrCreate', readOnly: false },
+      // Only the etcd directory: etcd never sees the cluster CA's key.
+      { name: 'etcd-certs', path: ETCD_PKI_DIR, type: 'DirectoryOrCreate', readOnly: false },
+    ], { path: '/livez', port: 2381, scheme: 'HTTP', host: net.isIPv6(node.ip) ? '::1' : '127.0.0.1' }),
+    'kube-apiserver.yaml': staticPod('kube-apiserver', node, image('kube-apiserver', cluster), commandLine('kube-apiserver', kubeApiServerFlags(cluster, node)),
+      [caCertsVolume, pkiVolume], { path: '/livez', port: cluster.bindPort, scheme: 'HTTPS', host: canonicalIp(node.ip) }),
+    'kube-controller-manager.yaml': staticPod('kube-controller-manager', node, image('kube-controller-manager', cluster), commandLine('kube-controller-manager', kubeControllerManagerFlags(cluster)),
+      [caCertsVolume, pkiVolume, kubeconfigVolume('controller-manager')], { path: '/healthz', port: 10257, scheme: 'HTTPS', host: '127.0.0.1' }),
+    'kube-scheduler.yaml': staticPod('kube-scheduler', node, image('kube-scheduler', cluster), commandLine('kube-scheduler', kubeSchedulerFlags()),
+      [kubeconfigVolume('scheduler')], { path: '/livez', port: 10259, scheme: 'HTTPS', host: '127.0.0.1' }),
+  };
+}
+
+function image(component: string, cluster: Cluster): string {
+  return `${REGISTRY}/${component}:${cluster.kubernetesVersion}`;
+}
+
+function staticPod(
+  component: string,
+  node: ControlPlaneNode,
+  imageName: string,
+  command: string[],
+  volumes: HostPathVolume[],
+  probe: { path: string; port: number; scheme: 'HTTP' | 'HTTPS'; host: string },
+): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: component,
+      namespace: 'kube-system',
+      labels: { 'component': component, 'tier': 'control-plane' },
+      annotations: { 'pki.cdk8s.io/node': node.name },
+    },
+    spec: {
+      hostNetwork: true,
+      priorityClassName: 'system-node-critical',
+      securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: component,
+          image: imageName,
+          imagePullPolicy: 'IfNotPresent',
+          command,
+          livenessProbe: {
+            httpGet: { host: probe.host, path: probe.path, port: probe.port, scheme: probe.scheme },
+            initialDelaySeconds: 10,
+            periodSeconds: 10,
+            timeoutSeconds: 15,
+            failureThreshold: 8,
+          },
+          resources: { requests: { cpu: component === 'kube-apiserver' ? '250m' : '100m' } },
+          volumeMounts: volumes.map((v) => ({ name: v.name, mountPath: v.path, readOnly: v.readOnly })),
+        },
+      ],
+      volumes: volumes.map((v) => ({ name: v.name, hostPath: { path: v.path, type: v.type } })),
+    },
+  };
+}
+
+/** The KubeletConfiguration kubeadm writes for every node (componentconfigs/kubelet.go), PKI parts included. */
+export function kubeletConfiguration(cluster: Cluster): object {
+  return {
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    authentication: {
+      anonymous: { enabled: false },
+      webhook: { enabled: true, cacheTTL: '0s' },
+      x509: { clientCAFile: caCert('ca') },
+    },
+    authorization: { mode: 'Webhook', webhook: { cacheAuthorizedTTL: '0s', cacheUnauthorizedTTL: '0s' } },
+    cgroupDriver: 'systemd',
+    // kubeadm's GetDNSIP: the tenth address of the first service CIDR (10.96.0.10).
+    clusterDNS: [serviceIp(cluster.serviceSubnets[0], 10)],
+    clusterDomain: cluster.dnsDomain,
+    rotateCertificates: true,
+    staticPodPath: `${KUBERNETES_DIR}/manifests`,
+  };
+}

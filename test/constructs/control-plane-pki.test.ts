@@ -1,0 +1,233 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, Chart, Duration, Testing } from 'cdk8s';
+import { parse } from 'yaml';
+import {
+  ApiServerCert,
+  ClusterCA,
+  ControlPlanePki,
+  EtcdServerCert,
+  Kubeconfig,
+  PkiState,
+  ServiceAccountKey,
+  SpecError,
+  StateError,
+  usePkiState,
+} from '../../constructs';
+import { ClusterSpec } from '../../src/kubeadm/cluster-spec';
+import { exportNode, renderNode } from '../../src/kubeadm/node-bundle';
+import { ExampleCluster, REFERENCE_CLUSTER } from '../../src/main';
+import { runOk, snapshotDir, tempDir } from '../support/programs';
+
+const FIXED_CLOCK = () => new Date('2026-03-01T12:00:00Z');
+const CLI = path.resolve(__dirname, '../../lib/src/cli.js'); // built by `npm test` (tsc) before jest runs
+
+/** Synthesizes the example app into dist/ and a state directory under `root`, as `cdk8s synth` does. */
+function synthToDisk(root: string, cluster: ClusterSpec) {
+  const app = new App({ outdir: path.join(root, 'dist') });
+  const state = usePkiState(app, PkiState.inDirectory(path.join(root, '.pki'), { clock: FIXED_CLOCK }));
+  const chart = new ExampleCluster(app, 'example', { cluster });
+  app.synth();
+  return { state, chart, dist: snapshotDir(path.join(root, 'dist')), stateFiles: snapshotDir(path.join(root, '.pki')) };
+}
+
+function chartWithState() {
+  const app = Testing.app();
+  const state = usePkiState(app, PkiState.inMemory({ clock: FIXED_CLOCK }));
+  return { app, state, chart: new Chart(app, 'test') };
+}
+
+describe('ControlPlanePki on the reference cluster', () => {
+  test('snapshot of dist/: the CA bundles, and per node its static Pods and kubelet config (fixed clock, seeded state)', () => {
+    const app = Testing.app();
+    usePkiState(app, PkiState.inMemory({ clock: FIXED_CLOCK, seed: 'reference-cluster' }));
+    new ExampleCluster(app, 'example');
+    const dist = Object.fromEntries(app.charts.map((chart) => [chart.node.id, Testing.synth(chart)]));
+    expect(Object.keys(dist)).toEqual(['example', 'example-cp-1', 'example-cp-2', 'example-cp-3', 'example-worker-1', 'example-worker-2']);
+    expect(JSON.stringify(dist)).not.toContain('PRIVATE KEY');
+    expect(dist).toMatchSnapshot();
+  });
+
+  test('synth twice: identical dist/ and state; a new load-balancer SAN re-issues the apiserver certificates and nothing else', () => {
+    const tmp = tempDir();
+    try {
+      const first = synthToDisk(tmp.dir, REFERENCE_CLUSTER);
+      const second = synthToDisk(tmp.dir, REFERENCE_CLUSTER);
+      expect(second.dist).toEqual(first.dist);
+      expect(second.stateFiles).toEqual(first.stateFiles);
+
+      const third = synthToDisk(tmp.dir, { ...REFERENCE_CLUSTER, apiServerCertSANs: ['10.0.0.10', '192.0.2.50'] });
+      const changed = Object.keys(third.stateFiles).filter((f) => third.stateFiles[f] !== first.stateFiles[f]);
+      // The node plans carry the certificates they export, so the three control-plane plans change with them.
+      expect(changed.sort()).toEqual([
+        'example/pki/cp-1/apiserver/certificate.json',
+        'example/pki/cp-2/apiserver/certificate.json',
+        'example/pki/cp-3/apiserver/certificate.json',
+        'nodes/cp-1.doc.json',
+        'nodes/cp-2.doc.json',
+        'nodes/cp-3.doc.json',
+      ]);
+      expect(Object.keys(third.stateFiles).filter((f) => !(f in first.stateFiles))).toEqual([]); // no new key anywhere
+      expect(third.dist).toEqual(first.dist);
+      const apiserver = third.chart.pki.certificates.find((c) => c.node.path === 'example/pki/cp-2/apiserver')!;
+      expect(apiserver.certificate.sans.ipAddresses).toEqual(['10.96.0.1', 'fd00:10:96::1', '10.0.0.12', '10.0.0.10', '192.0.2.50']);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('bad input fails synth with the construct path and the field, before anything is written', () => {
+    const tmp = tempDir();
+    try {
+      const broken = { ...REFERENCE_CLUSTER, nodes: [...REFERENCE_CLUSTER.nodes.slice(0, 2), { name: 'cp-3', role: 'control-plane' as const, ip: '10.0.0.256' }] };
+      expect(() => synthToDisk(tmp.dir, broken)).toThrow(new SpecError('nodes[2].ip', '"10.0.0.256" is not a valid IPv4 or IPv6 address', 'example/pki'));
+      expect(() => synthToDisk(tmp.dir, { ...REFERENCE_CLUSTER, controlPlaneEndpoint: 'https://api.example.com' })).toThrow(/^example\/pki: controlPlaneEndpoint: .* has a scheme/);
+      expect(fs.existsSync(path.join(tmp.dir, '.pki'))).toBe(false);
+      expect(fs.existsSync(path.join(tmp.dir, 'dist'))).toBe(false);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('reads the cluster from a YAML file; errors name the file and line', () => {
+    const tmp = tempDir();
+    try {
+      const good = tmp.file('cluster.yaml', 'nodes:\n  - {name: cp-1, role: control-plane, ip: 10.0.0.11}\n  - {name: w-1, role: worker}\n');
+      const { chart } = chartWithState();
+      const pki = new ControlPlanePki(chart, 'pki', { cluster: good });
+      expect(pki.nodePlans.map((p) => [p.node, p.role])).toEqual([['cp-1', 'control-plane'], ['w-1', 'worker']]);
+      const bad = tmp.file('bad.yaml', 'nodes:\n  - {name: cp-1, role: control-plane, ip: 10.0.0.11}\n  - {name: cp-1, role: worker}\n');
+      expect(() => new ControlPlanePki(chartWithState().chart, 'pki', { cluster: bad })).toThrow(`test/pki: ${bad}:3: nodes[1].name: "cp-1" is already the name of nodes[0]`);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('the building blocks on their own', () => {
+  test('ApiServerCert computes kubeadm SANs and takes extra ones; errors name its props', () => {
+    const { chart } = chartWithState();
+    const ca = new ClusterCA(chart, 'ca');
+    const cert = new ApiServerCert(chart, 'apiserver', {
+      ca,
+      node: { name: 'cp-1', ip: '192.0.2.11' },
+      controlPlaneEndpoint: 'lb.example.com',
+      extraSANs: ['192.0.2.100', 'k8s.example.com'],
+    });
+    expect(cert.certificate.subject.commonName).toBe('kube-apiserver');
+    expect(cert.certificate.extendedKeyUsage).toEqual(['serverAuth']);
+    expect(cert.certificate.sans).toEqual({
+      dnsNames: ['cp-1', 'k8s.example.com', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'lb.example.com'],
+      ipAddresses: ['10.96.0.1', '192.0.2.11', '192.0.2.100'],
+    });
+    expect(() => new ApiServerCert(chart, 'bad', { ca, node: { name: 'cp-1', ip: 'cp-1.example.com' } })).toThrow('test/bad: node.ip: "cp-1.example.com" is not a valid IPv4 or IPv6 address');
+    expect(() => new ApiServerCert(chart, 'bad-san', { ca, node: { name: 'cp-1', ip: '192.0.2.11' }, extraSANs: ['under_score'] })).toThrow(/^test\/bad-san: extraSANs\[0\]/);
+  });
+
+  test('a validity beyond the CA is refused, naming the prop', () => {
+    const { chart } = chartWithState();
+    const ca = new ClusterCA(chart, 'etcd-ca', { validity: Duration.days(30) });
+    expect(() => new EtcdServerCert(chart, 'etcd', { ca, node: { name: 'cp-1', ip: '192.0.2.11' }, validity: Duration.days(60) })).toThrow(/^test\/etcd: validity: the certificate would end .* after its issuer "kubernetes"/);
+  });
+
+  test('EtcdServerCert: CN is the node name, SANs follow kubeadm rule B', () => {
+    const { chart } = chartWithState();
+    const cert = new EtcdServerCert(chart, 'etcd', { ca: new ClusterCA(chart, 'etcd-ca', { commonName: 'etcd-ca' }), node: { name: 'cp-2', ip: '192.0.2.12' } });
+    expect(cert.certificate.subject.commonName).toBe('cp-2');
+    expect(cert.certificate.extendedKeyUsage).toEqual(['serverAuth', 'clientAuth']);
+    expect(cert.certificate.sans).toEqual({ dnsNames: ['cp-2', 'localhost'], ipAddresses: ['192.0.2.12', '127.0.0.1', '::1'] });
+  });
+
+  test('Kubeconfig renders kubeadm structure, with the key only when asked', () => {
+    const { chart } = chartWithState();
+    const ca = new ClusterCA(chart, 'ca');
+    const kubeconfig = new Kubeconfig(chart, 'ops', { ca, server: 'https://api.example.com:6443', userName: 'ops', groups: ['ops-team'] });
+    const parsed = parse(kubeconfig.render());
+    expect(parsed['current-context']).toBe('ops@kubernetes');
+    expect(parsed.users[0].name).toBe('ops');
+    expect(Buffer.from(parsed.users[0].user['client-key-data'], 'base64').toString()).toMatch(/^-----BEGIN (EC )?PRIVATE KEY-----/);
+    expect(JSON.stringify(kubeconfig.content)).not.toContain('PRIVATE KEY');
+    expect(() => new Kubeconfig(chart, 'bad', { ca, server: 'api.example.com', userName: 'x' })).toThrow('test/bad: server: must be https://host:port without a path (got "api.example.com")');
+  });
+
+  test('ServiceAccountKey is made once and never replaced by another algorithm', () => {
+    const { chart, state } = chartWithState();
+    const sa = new ServiceAccountKey(chart, 'sa');
+    state.commit();
+    expect(sa.publicKeyPem).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+    expect(new ServiceAccountKey(chart, 'sa-again', { stateSlot: 'test/sa' }).publicKeyPem).toBe(sa.publicKeyPem);
+    expect(() => new ServiceAccountKey(chart, 'sa-rsa', { stateSlot: 'test/sa', keyAlgorithm: 'rsa-2048' })).toThrow(/^test\/sa-rsa: keyAlgorithm: the key in .* is ecdsa-p256; replacing it with rsa-2048 would invalidate everything it signed/);
+  });
+});
+
+describe('node bundles', () => {
+  const reference = () => {
+    const app = Testing.app();
+    const state = usePkiState(app, PkiState.inMemory({ clock: FIXED_CLOCK }));
+    new ExampleCluster(app, 'example');
+    state.commit();
+    return state;
+  };
+
+  test('the plan names private keys by slot and generation, never copies them', () => {
+    const state = reference();
+    for (const node of ['cp-1', 'worker-1']) expect(JSON.stringify(state.readDocument(`nodes/${node}`))).not.toContain('PRIVATE KEY');
+    const worker = renderNode(state, 'worker-1').files;
+    expect(worker.map((f) => f.path)).toEqual(['kubelet.conf', 'kubelet/config.yaml', 'pki/ca.crt']);
+    // The worker's only private key is its own kubelet client key, inside kubelet.conf.
+    const kubelet = parse(worker[0].data.toString());
+    expect(kubelet.users[0].name).toBe('system:node:worker-1');
+    expect(worker.filter((f) => f.data.toString().includes('PRIVATE KEY'))).toEqual([]);
+  });
+
+  test('an unknown node is a clear error and writes nothing', () => {
+    const state = reference();
+    const tmp = tempDir();
+    try {
+      const out = path.join(tmp.dir, 'out');
+      expect(() => exportNode(state, 'cp-9', out)).toThrow('node: no node "cp-9" in the state; its nodes are cp-1, cp-2, cp-3, worker-1, worker-2');
+      expect(fs.existsSync(out)).toBe(false);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('a non-empty target, or a key missing from the state, leaves the target as it was', () => {
+    const tmp = tempDir();
+    try {
+      const { state } = synthToDisk(tmp.dir, REFERENCE_CLUSTER);
+      const occupied = path.join(tmp.dir, 'occupied');
+      fs.mkdirSync(occupied);
+      fs.writeFileSync(path.join(occupied, 'keep.txt'), 'mine');
+      expect(() => exportNode(state, 'cp-1', occupied)).toThrow(/exists and is not an empty directory/);
+      expect(snapshotDir(occupied)).toEqual({ 'keep.txt': Buffer.from('mine').toString('base64') });
+
+      fs.rmSync(path.join(tmp.dir, '.pki/example/pki/cp-1/etcd-peer/key-1.pem'));
+      const fresh = PkiState.inDirectory(path.join(tmp.dir, '.pki'));
+      const empty = path.join(tmp.dir, 'empty');
+      fs.mkdirSync(empty);
+      expect(() => exportNode(fresh, 'cp-1', empty)).toThrow(StateError);
+      expect(fs.readdirSync(empty)).toEqual([]);
+      expect(fs.readdirSync(tmp.dir).filter((n) => n.includes('partial'))).toEqual([]);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('cdk8s-pki export-node writes the tree from a state directory', () => {
+    const tmp = tempDir();
+    try {
+      synthToDisk(tmp.dir, REFERENCE_CLUSTER);
+      const out = path.join(tmp.dir, 'cp-2');
+      const stdout = runOk(process.execPath, [CLI, '--state', path.join(tmp.dir, '.pki'), 'export-node', 'cp-2', '--out', out]);
+      expect(stdout).toBe(`cp-2: wrote 31 files to ${out}\n`);
+      expect(fs.statSync(path.join(out, 'pki/etcd/peer.key')).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(path.join(out, 'pki/etcd/peer.crt')).mode & 0o777).toBe(0o644);
+      expect(fs.existsSync(path.join(out, 'super-admin.conf'))).toBe(false); // kubeadm writes it on the init node only
+      const peer = runOk('openssl', ['x509', '-noout', '-subject', '-in', path.join(out, 'pki/etcd/peer.crt')]);
+      expect(peer.trim()).toBe('subject=CN = cp-2');
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});

@@ -1,0 +1,28 @@
+import * as path from 'node:path';
+import { Testing } from 'cdk8s';
+import { usePkiState } from '../../constructs';
+import { ClusterSpec } from '../../src/kubeadm/cluster-spec';
+import { exportNode } from '../../src/kubeadm/node-bundle';
+import { ExampleCluster, REFERENCE_CLUSTER } from '../../src/main';
+import { PkiState } from '../../src/state/pki-state';
+import { tempDir } from './programs';
+
+/**
+ * Synthesizes the example app (the reference cluster unless `cluster` is given) into an in-memory state and
+ * commits it, as `cdk8s synth` would. Without `clock`, certificates are issued now, so real programs accept them.
+ */
+export function synthReferenceCluster(options: { cluster?: ClusterSpec; clock?: () => Date; seed?: string } = {}) {
+  const app = Testing.app();
+  const state = usePkiState(app, PkiState.inMemory({ clock: options.clock, seed: options.seed }));
+  const chart = new ExampleCluster(app, 'example', { cluster: options.cluster ?? REFERENCE_CLUSTER });
+  state.commit();
+  return { app, chart, state, pki: chart.pki };
+}
+
+/** Exports `node`'s /etc/kubernetes tree into a fresh temporary directory; `cleanup()` removes it. */
+export function exportToTemp(state: PkiState, node: string): { dir: string; file: (relative: string) => string; cleanup: () => void } {
+  const tmp = tempDir(`cdk8s-pki-${node}-`);
+  const dir = path.join(tmp.dir, 'etc-kubernetes');
+  exportNode(state, node, dir);
+  return { dir, file: (relative) => path.join(dir, relative), cleanup: tmp.cleanup };
+}
