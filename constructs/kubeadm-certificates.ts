@@ -79,7 +79,7 @@ export interface ControlPlaneNodeProps {
 export interface ApiServerCertProps extends KubeadmCertificateOptions {
   /** The control-plane node this kube-apiserver runs on. Changing it re-issues. */
   readonly node: ControlPlaneNodeProps;
-  /** Service CIDRs; the first IP of each is a SAN. Re-issues. @default ["10.96.0.0/12"] */
+  /** Service CIDRs, one per family; the first IP of the first (primary) one is a SAN, as in kubeadm. Re-issues. @default ["10.96.0.0/12"] */
   readonly serviceSubnets?: string[];
   /** Re-issues. @default "cluster.local" */
   readonly dnsDomain?: string;

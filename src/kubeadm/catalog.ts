@@ -147,13 +147,15 @@ export function serviceIp(cidr: string, index: number): string {
 }
 
 /**
- * kubeadm's rule A (GetAPIServerAltNames): node name and the in-cluster Service names; the first IP of each
- * service CIDR and the node's addresses; the endpoint host; then the extra SANs (IP if it parses, else DNS).
+ * kubeadm's rule A (GetAPIServerAltNames): node name and the in-cluster Service names; the first IP of the
+ * primary service CIDR (the `kubernetes` Service is single-stack in the primary family, so a dual-stack cluster's
+ * second CIDR names no address the API server is reached at) and the node's addresses; the endpoint host; then
+ * the extra SANs (IP if it parses, else DNS).
  */
 export function apiServerAltNames(cluster: Cluster, node: ControlPlaneNode): SubjectAltNames {
   return kubeadmAltNames(
     [node.name, 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', `kubernetes.default.svc.${cluster.dnsDomain}`],
-    [...cluster.serviceSubnets.map((cidr) => serviceIp(cidr, 1)), node.ip, ...(node.additionalIps ?? [])],
+    [serviceIp(cluster.serviceSubnets[0], 1), node.ip, ...(node.additionalIps ?? [])],
     [cluster.controlPlaneHost, ...cluster.apiServerCertSANs],
   );
 }
