@@ -4,11 +4,11 @@
 // warmed up before them: their first iteration (the "1st" column) carries first-call costs, and is
 // included in the statistics. Module loading happens before any timing starts.
 import * as crypto from 'node:crypto';
-import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as forge from 'node-forge';
 import { CertificateSpec, ExtendedKeyUsageName, generateKey, issueCertificate, systemEntropy } from '../src/engine';
 import { Credential, Issuer, PkiState } from '../src/state/pki-state';
+import { ms, printMachine, repeat, Row, Stats, stats, statsTable, table, timed } from './measure';
 
 const DAY = 86400;
 const PAYLOAD = crypto.randomBytes(400); // about the size of a leaf's TBSCertificate
@@ -26,44 +26,6 @@ const SERIES: Series[] = [
   { algorithm: 'ecdsa-p256', label: 'ECDSA P-256', leaves: 100 },
   { algorithm: 'rsa-2048', label: 'RSA-2048', leaves: 20 },
 ];
-
-// ---------------------------------------------------------------------------------------------
-// Timing and statistics
-
-interface Stats {
-  readonly n: number;
-  readonly mean: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly max: number;
-  /** The first sample, as measured (the cold outlier, if any). */
-  readonly first: number;
-}
-
-function timed(fn: () => void): number {
-  const start = performance.now();
-  fn();
-  return performance.now() - start;
-}
-
-/** Times `fn` n times in a row, no warm-up. */
-function repeat(n: number, fn: (i: number) => void): number[] {
-  return Array.from({ length: n }, (_, i) => timed(() => fn(i)));
-}
-
-/** Nearest-rank percentiles. */
-function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-  return {
-    n: samples.length,
-    mean: samples.reduce((sum, s) => sum + s, 0) / samples.length,
-    p50: rank(50),
-    p90: rank(90),
-    max: sorted[sorted.length - 1],
-    first: samples[0],
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // What is issued
@@ -149,10 +111,6 @@ function forgeIssue(i: number, subject: forge.pki.rsa.KeyPair, ca: { keys: forge
 // ---------------------------------------------------------------------------------------------
 // The run
 
-interface Row {
-  readonly label: string;
-  readonly stats: Stats;
-}
 const rows: Row[] = [];
 const record = (label: string, samples: number[]): Stats => {
   const s = stats(samples);
@@ -250,20 +208,8 @@ for (const { algorithm } of SERIES) {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-const ms = (v: number) => v.toFixed(Math.abs(v) < 10 ? 3 : 1);
-const table = (header: string[], body: string[][]) =>
-  [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-
-const cpus = os.cpus();
-console.log(`Node ${process.versions.node}, OpenSSL ${process.versions.openssl}, V8 ${process.versions.v8}`);
-console.log(`CPU: ${cpus[0]?.model ?? 'unknown'} (${cpus.length} logical cores), ${os.platform()} ${os.arch()}`);
-console.log('');
-console.log(
-  table(
-    ['Measurement (ms; per certificate unless said)', 'n', 'mean', 'p50', 'p90', 'max', '1st'],
-    rows.map(({ label, stats: s }) => [label, String(s.n), ms(s.mean), ms(s.p50), ms(s.p90), ms(s.max), ms(s.first)]),
-  ),
-);
+printMachine();
+console.log(statsTable('Measurement (ms; per certificate unless said)', rows));
 console.log('');
 /** a − b over means, and over medians (an approximation). */
 const delta = (a: Stats, b: Stats) => `${ms(a.mean - b.mean)} / ${ms(a.p50 - b.p50)}`;

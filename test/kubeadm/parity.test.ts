@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { KeyAlgorithm } from '../../src/engine';
 import { REFERENCE_CLUSTER } from '../../src/main';
+import { expectValidManifests } from '../support/kubernetes-schema';
 import { run, runOk } from '../support/programs';
 import { exportToTemp, synthReferenceCluster } from '../support/reference-cluster';
 
@@ -296,6 +297,7 @@ describe.each(['ecdsa-p256', 'rsa-2048'] as KeyAlgorithm[])('kubeadm parity of t
       };
       for (const [component, flags] of Object.entries(expected)) {
         const pod = parseYaml(fs.readFileSync(exported[name].file(`manifests/${component}.yaml`), 'utf8'));
+        expectValidManifests([pod]);
         const container = pod.spec.containers[0];
         const actual = Object.fromEntries(container.command.slice(1).map((arg: string) => /^--([^=]+)=(.*)$/.exec(arg)!.slice(1)));
         expect({ component, ...actual }).toEqual(expect.objectContaining({ component, ...flags }));
@@ -332,6 +334,7 @@ describe.each(['ecdsa-p256', 'rsa-2048'] as KeyAlgorithm[])('kubeadm parity of t
     expect(opensslVerify(exported['worker-1'].dir, exported['worker-1'].file('pki/ca.crt'), pem, 'sslclient')).toBe('exit 0: leaf: OK');
     // The KubeletConfiguration defaults kubeadm sets (componentconfigs/kubelet.go).
     const kubelet = parseYaml(fs.readFileSync(exported['worker-1'].file('kubelet/config.yaml'), 'utf8'));
+    expectValidManifests([kubelet]);
     expect(kubelet).toEqual(expect.objectContaining({
       apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', rotateCertificates: true, authorization: expect.objectContaining({ mode: 'Webhook' }),
       authentication: expect.objectContaining({ x509: { clientCAFile: '/etc/kubernetes/pki/ca.crt' }, webhook: expect.objectContaining({ enabled: true }), anonymous: { enabled: false } }),
