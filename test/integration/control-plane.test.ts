@@ -1,0 +1,314 @@
+// The exported /etc/kubernetes trees of the reference cluster, used by the real programs they are written for:
+// etcd runs from cp-1's own static Pod manifest (only addresses and the data directory moved to this machine)
+// and judges the etcd clients, and kubectl, with the exported kubeconfigs, talks to a server holding cp-1's
+// apiserver certificate that records who the client certificate says it is. Nothing is mocked: etcd, etcdctl
+// and kubectl must be installed, and the suite fails (it does not skip) without them.
+import { execFile } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { commonNameOf, KubeconfigId, KUBECONFIGS } from '../../src/kubeadm/catalog';
+import { renderKubeconfig } from '../../src/kubeadm/kubeconfig';
+import { KUBERNETES_DIR } from '../../src/kubeadm/layout';
+import { REFERENCE_CLUSTER } from '../../src/main';
+import { ADDRESS_FLAGS, ctlOutput, EtcdClient, EtcdUnderTest, expectRefusedPut, flagName, flagValue, fromBeforeAll, LOG_FLAGS } from '../support/etcd-process';
+import { RunResult, tempDir } from '../support/programs';
+import { exportToTemp, synthReferenceCluster } from '../support/reference-cluster';
+
+type Exported = ReturnType<typeof exportToTemp>;
+
+let app: ReturnType<typeof synthReferenceCluster>['app'] | undefined;
+let cp1: Exported | undefined;
+let worker1: Exported | undefined;
+
+beforeAll(() => {
+  // No clock: the certificates are issued now, so etcd and kubectl find them valid.
+  const synth = synthReferenceCluster();
+  app = synth.app;
+  cp1 = exportToTemp(synth.state, 'cp-1');
+  worker1 = exportToTemp(synth.state, 'worker-1');
+});
+
+afterAll(() => {
+  cp1?.cleanup();
+  worker1?.cleanup();
+  // cdk8s's Testing.app() makes an output directory of its own.
+  if (app) fs.rmSync(app.outdir, { recursive: true, force: true });
+});
+
+const exported = (node: 'cp-1' | 'worker-1'): Exported => fromBeforeAll(node === 'cp-1' ? cp1 : worker1, `${node} was not exported`);
+
+/** The flags the test moves to this machine: where etcd listens and advertises, its peers, and its data. */
+const REPLACED_FLAGS = new Set<string>([...ADDRESS_FLAGS, 'data-dir']);
+
+/** The flags about TLS: certificates, keys, trusted CAs, client-certificate requirements, TLS versions and ciphers. */
+const isTlsFlag = (arg: string) => /cert|key|(^|-)ca-file$|tls|cipher/.test(flagName(arg));
+
+/** kubeadm's etcd TLS flags, all of which the manifest must carry for the comparison below to mean anything. */
+const ETCD_TLS_FLAGS = ['cert-file', 'key-file', 'trusted-ca-file', 'client-cert-auth', 'peer-cert-file', 'peer-key-file', 'peer-trusted-ca-file', 'peer-client-cert-auth'];
+
+describe("cp-1's exported manifests/etcd.yaml, run by a real etcd", () => {
+  let manifestFlags: string[];
+  let data: ReturnType<typeof tempDir> | undefined;
+  let etcd: EtcdUnderTest | undefined;
+
+  /** `--flag=/etc/kubernetes/x` → `--flag=<export>/x`; every other flag unchanged. */
+  const intoExport = (arg: string): string => {
+    const value = flagValue([arg], flagName(arg));
+    return value?.startsWith(`${KUBERNETES_DIR}/`) ? `--${flagName(arg)}=${exported('cp-1').file(value.slice(KUBERNETES_DIR.length + 1))}` : arg;
+  };
+
+  /** An etcdctl identity from cp-1's export: `pki/<base>.crt/.key`, trusting the etcd CA for etcd's certificate. */
+  const client = (base: string): EtcdClient => ({
+    cert: exported('cp-1').file(`pki/${base}.crt`),
+    key: exported('cp-1').file(`pki/${base}.key`),
+    ca: exported('cp-1').file('pki/etcd/ca.crt'),
+  });
+  const apiServerEtcdClient = () => client('apiserver-etcd-client');
+
+  beforeAll(async () => {
+    const pod = parse(fs.readFileSync(exported('cp-1').file('manifests/etcd.yaml'), 'utf8')) as { spec: { containers: { name: string; command: string[] }[] } };
+    const container = pod.spec.containers.find((c) => c.name === 'etcd');
+    if (!container) throw new Error('manifests/etcd.yaml has no etcd container');
+    const [program, ...flags] = container.command;
+    if (program !== 'etcd') throw new Error(`manifests/etcd.yaml runs ${program}, not etcd`);
+    manifestFlags = flags;
+
+    data = tempDir('cdk8s-pki-etcd-data-');
+    etcd = await EtcdUnderTest.start({
+      flags: [...flags.filter((arg) => !REPLACED_FLAGS.has(flagName(arg))).map(intoExport), `--data-dir=${data.file('member')}`],
+      healthClient: apiServerEtcdClient(),
+      metrics: flagValue(flags, 'listen-metrics-urls') !== undefined,
+    });
+  }, 45_000);
+
+  afterAll(async () => {
+    try {
+      await etcd?.stop();
+    } finally {
+      data?.cleanup();
+    }
+  }, 20_000);
+
+  const running = (): EtcdUnderTest => fromBeforeAll(etcd, 'etcd did not start');
+
+  test('etcd got every TLS flag of the manifest, unchanged but for the /etc/kubernetes prefix', () => {
+    const passed = running().args;
+    expect(manifestFlags.filter(isTlsFlag).map(flagName)).toEqual(expect.arrayContaining(ETCD_TLS_FLAGS));
+    expect(passed.filter(isTlsFlag).sort()).toEqual(manifestFlags.filter(isTlsFlag).map(intoExport).sort());
+    // The rewritten paths are files of the export, and nothing still points at the real /etc/kubernetes.
+    for (const arg of passed.filter(isTlsFlag)) {
+      const value = flagValue([arg], flagName(arg))!;
+      if (value !== 'true') expect(fs.statSync(value).isFile()).toBe(true);
+    }
+    expect(passed.filter((arg) => arg.includes(KUBERNETES_DIR))).toEqual([]);
+  });
+
+  test('etcd got the same flags as the manifest, only addresses and the data directory replaced (plus logging)', () => {
+    const passed = running().args.filter((arg) => !(LOG_FLAGS as readonly string[]).includes(arg));
+    expect(passed.map(flagName).sort()).toEqual(manifestFlags.map(flagName).sort());
+    const kept = (args: readonly string[]) => args.filter((arg) => !REPLACED_FLAGS.has(flagName(arg)));
+    expect(kept(passed).sort()).toEqual(kept(manifestFlags).map(intoExport).sort());
+    // The replaced ones point at this machine's loopback, and the member keeps the manifest's name.
+    const name = flagValue(manifestFlags, 'name');
+    expect(name).toBe('cp-1');
+    expect(flagValue(passed, 'initial-cluster')).toBe(`${name}=${running().peerUrl}`);
+    for (const flag of ADDRESS_FLAGS.filter((f) => f !== 'initial-cluster')) expect(flagValue(passed, flag)).toMatch(/^https?:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  test('the running member is named as in the manifest', () => {
+    const list = running().ctl(apiServerEtcdClient(), ['member', 'list', '--write-out=json']);
+    expect(list.status).toBe(0);
+    const members = (JSON.parse(list.stdout) as { members: { name: string; peerURLs: string[] }[] }).members;
+    expect(members.map((m) => ({ name: m.name, peerURLs: m.peerURLs }))).toEqual([{ name: 'cp-1', peerURLs: [running().peerUrl] }]);
+  });
+
+  test('pki/apiserver-etcd-client, trusting pki/etcd/ca.crt, puts a key and gets it back', () => {
+    const value = `apiserver-${crypto.randomBytes(6).toString('hex')}`;
+    expect(ctlOutput(running().ctl(apiServerEtcdClient(), ['put', '/cdk8s-pki/apiserver', value]))).toBe('exit 0\nOK\n');
+    expect(ctlOutput(running().ctl(apiServerEtcdClient(), ['get', '/cdk8s-pki/apiserver', '--print-value-only']))).toBe(`exit 0\n${value}\n`);
+  });
+
+  test('pki/etcd/healthcheck-client reads a key the apiserver-etcd-client wrote', () => {
+    const value = `healthcheck-${crypto.randomBytes(6).toString('hex')}`;
+    expect(ctlOutput(running().ctl(apiServerEtcdClient(), ['put', '/cdk8s-pki/healthcheck', value]))).toBe('exit 0\nOK\n');
+    expect(ctlOutput(running().ctl(client('etcd/healthcheck-client'), ['get', '/cdk8s-pki/healthcheck', '--print-value-only']))).toBe(`exit 0\n${value}\n`);
+  });
+
+  test('a client certificate from the kubernetes CA (pki/apiserver-kubelet-client) is refused and writes nothing', async () => {
+    await expectRefusedPut(
+      running(),
+      client('apiserver-kubelet-client'),
+      '/cdk8s-pki/kubelet-client',
+      /^tls: failed to verify client certificate: x509: certificate signed by unknown authority$/,
+      apiServerEtcdClient(),
+    );
+  });
+});
+
+/** A peer certificate's subject as node reports it: one value is a string, several an array. */
+const values = (field: string | string[] | undefined): string[] => (field === undefined ? [] : Array.isArray(field) ? field : [field]);
+
+interface SeenRequest {
+  method: string;
+  url: string;
+  commonName: string | undefined;
+  organizations: string[];
+}
+
+/**
+ * An https server on 127.0.0.1 with cp-1's apiserver certificate that requires a client certificate from the CA
+ * in `caFile`, answers GET /healthz with "ok" (404 otherwise) and records each request's client subject.
+ */
+async function startRecordingServer(caFile: string): Promise<{ port: number; seen: SeenRequest[]; close: () => Promise<void> }> {
+  const seen: SeenRequest[] = [];
+  const server = https.createServer(
+    {
+      cert: fs.readFileSync(exported('cp-1').file('pki/apiserver.crt')),
+      key: fs.readFileSync(exported('cp-1').file('pki/apiserver.key')),
+      ca: fs.readFileSync(caFile),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (request, response) => {
+      const subject = (request.socket as TLSSocket).getPeerCertificate().subject as unknown as { CN?: string; O?: string | string[] };
+      seen.push({ method: request.method ?? '', url: request.url ?? '', commonName: subject.CN, organizations: values(subject.O) });
+      const healthz = request.method === 'GET' && request.url === '/healthz';
+      response.writeHead(healthz ? 200 : 404, { 'content-type': 'text/plain' }).end(healthz ? 'ok' : 'not found');
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * `kubectl get --raw /healthz` with `kubeconfig`, sent to 127.0.0.1:`port` under the name "kubernetes" (a SAN of
+ * the apiserver certificate; 127.0.0.1 is not). Asynchronous, since the server answering runs in this process.
+ * A missing kubectl throws, failing the test.
+ */
+async function kubectlHealthz(kubeconfig: string, port: number, cacheDir: string): Promise<RunResult> {
+  const args = ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, '--server', `https://127.0.0.1:${port}`, '--tls-server-name', 'kubernetes', 'get', '--raw', '/healthz'];
+  try {
+    const { stdout, stderr } = await execFileAsync('kubectl', args, { encoding: 'utf8', timeout: 30_000 });
+    return { status: 0, stdout, stderr };
+  } catch (err) {
+    const failure = err as Error & { code?: number | string; killed?: boolean; stdout?: string; stderr?: string };
+    if (failure.killed) throw new Error(`kubectl did not finish within 30 s: ${failure.stderr ?? ''}`);
+    if (typeof failure.code !== 'number') throw new Error(`kubectl could not run (is kubectl installed?): ${failure.message}`);
+    return { status: failure.code, stdout: failure.stdout ?? '', stderr: failure.stderr ?? '' };
+  }
+}
+
+interface KubeconfigCase {
+  node: 'cp-1' | 'worker-1';
+  id: KubeconfigId;
+  file: string;
+  commonName: string;
+  organizations: string[];
+}
+
+/** Who each exported kubeconfig must be, as kubeadm makes them (kubeconfig.go, v1.31). */
+const KUBECONFIG_CASES: KubeconfigCase[] = [
+  { node: 'cp-1', id: 'admin', file: 'admin.conf', commonName: 'kubernetes-admin', organizations: ['kubeadm:cluster-admins'] },
+  { node: 'cp-1', id: 'super-admin', file: 'super-admin.conf', commonName: 'kubernetes-super-admin', organizations: ['system:masters'] },
+  { node: 'cp-1', id: 'controller-manager', file: 'controller-manager.conf', commonName: 'system:kube-controller-manager', organizations: [] },
+  { node: 'cp-1', id: 'scheduler', file: 'scheduler.conf', commonName: 'system:kube-scheduler', organizations: [] },
+  { node: 'cp-1', id: 'kubelet', file: 'kubelet.conf', commonName: 'system:node:cp-1', organizations: ['system:nodes'] },
+  { node: 'worker-1', id: 'kubelet', file: 'kubelet.conf', commonName: 'system:node:worker-1', organizations: ['system:nodes'] },
+];
+
+describe('kubectl with the exported kubeconfigs, against a server holding the exported apiserver certificate', () => {
+  let cache: ReturnType<typeof tempDir> | undefined;
+  let clusterCaServer: Awaited<ReturnType<typeof startRecordingServer>> | undefined;
+  let frontProxyCaServer: Awaited<ReturnType<typeof startRecordingServer>> | undefined;
+
+  beforeAll(async () => {
+    // kubectl's HTTP cache goes here rather than into the home directory of whoever runs the tests.
+    cache = tempDir('cdk8s-pki-kubectl-cache-');
+    clusterCaServer = await startRecordingServer(exported('cp-1').file('pki/ca.crt'));
+    // The CA kube-apiserver trusts for --requestheader-client-ca-file only: it must not let cluster clients in.
+    frontProxyCaServer = await startRecordingServer(exported('cp-1').file('pki/front-proxy-ca.crt'));
+  });
+
+  afterAll(async () => {
+    try {
+      await clusterCaServer?.close();
+      await frontProxyCaServer?.close();
+    } finally {
+      cache?.cleanup();
+    }
+  });
+
+  const serving = <T>(server: T | undefined): T => fromBeforeAll(server, 'the server did not start');
+
+  /** Runs kubectl with `kubeconfig` against `server`; returns its result and the requests the server saw meanwhile. */
+  async function healthz(kubeconfig: string, server: Awaited<ReturnType<typeof startRecordingServer>>) {
+    const mark = server.seen.length;
+    const result = await kubectlHealthz(kubeconfig, server.port, fromBeforeAll(cache, 'no kubectl cache directory').dir);
+    return { result, seen: server.seen.slice(mark) };
+  }
+
+  test('the expected subjects below are the catalog\'s (src/kubeadm/catalog.ts)', () => {
+    for (const c of KUBECONFIG_CASES) {
+      const node = REFERENCE_CLUSTER.nodes.find((n) => n.name === c.node)!;
+      expect({ file: KUBECONFIGS[c.id].fileName, commonName: commonNameOf(KUBECONFIGS[c.id], node), organizations: KUBECONFIGS[c.id].organizations ?? [] }).toEqual({
+        file: c.file,
+        commonName: c.commonName,
+        organizations: c.organizations,
+      });
+    }
+  });
+
+  const subject = (c: KubeconfigCase) => `CN=${c.commonName}${c.organizations.length ? `, O=${c.organizations.join('+')}` : ' (no O)'}`;
+
+  test.each(KUBECONFIG_CASES.map((c) => [`${c.node} ${c.file}`, subject(c), c] as const))('%s gets "ok" from /healthz and the server sees %s', async (_title, _subject, c) => {
+    const { result, seen } = await healthz(exported(c.node).file(c.file), serving(clusterCaServer));
+    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({ status: 0, stdout: 'ok', stderr: '' });
+    expect(seen).toContainEqual({ method: 'GET', url: '/healthz', commonName: c.commonName, organizations: c.organizations });
+    // kubectl may ask for /version first; whatever it sent, it sent as this one identity.
+    expect(new Set(seen.map((r) => JSON.stringify([r.commonName, r.organizations])))).toEqual(new Set([JSON.stringify([c.commonName, c.organizations])]));
+  });
+
+  test('a server trusting only the front-proxy CA accepts front-proxy-client but refuses admin.conf', async () => {
+    const server = serving(frontProxyCaServer);
+    // The control: that server does take a client certificate from its own CA, front-proxy-client's.
+    const frontProxyKubeconfig = fromBeforeAll(cache, 'no kubectl cache directory').file(
+      'front-proxy-client.conf',
+      renderKubeconfig({
+        clusterName: 'kubernetes',
+        server: `https://127.0.0.1:${server.port}`,
+        caPem: fs.readFileSync(exported('cp-1').file('pki/ca.crt'), 'utf8'),
+        userName: 'front-proxy-client',
+        certificatePem: fs.readFileSync(exported('cp-1').file('pki/front-proxy-client.crt'), 'utf8'),
+        privateKeyPem: fs.readFileSync(exported('cp-1').file('pki/front-proxy-client.key'), 'utf8'),
+      }),
+    );
+    const accepted = await healthz(frontProxyKubeconfig, server);
+    expect(accepted.result.status).toBe(0);
+    expect(accepted.seen).toContainEqual({ method: 'GET', url: '/healthz', commonName: 'front-proxy-client', organizations: [] });
+
+    // node ends a TLS 1.3 connection whose client certificate it cannot verify, so kubectl sees it dropped.
+    const refused = await healthz(exported('cp-1').file('admin.conf'), server);
+    expect(refused.result.status).not.toBe(0);
+    expect(refused.result.stdout).toBe('');
+    expect(refused.result.stderr).toMatch(/^Unable to connect to the server: .*(connection reset by peer|EOF|broken pipe|remote error: tls: )/);
+    expect(refused.seen).toEqual([]);
+  });
+});
