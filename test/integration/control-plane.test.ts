@@ -304,11 +304,13 @@ describe('kubectl with the exported kubeconfigs, against a server holding the ex
     expect(accepted.result.status).toBe(0);
     expect(accepted.seen).toContainEqual({ method: 'GET', url: '/healthz', commonName: 'front-proxy-client', organizations: [] });
 
-    // node ends a TLS 1.3 connection whose client certificate it cannot verify, so kubectl sees it dropped.
+    // node ends a TLS 1.3 connection whose client certificate it cannot verify, so kubectl only sees it dropped
+    // (reset, EOF, broken pipe or "server closed idle connection", depending on timing): the proof of refusal is
+    // the failure with nothing served, against the control above.
     const refused = await healthz(exported('cp-1').file('admin.conf'), server);
     expect(refused.result.status).not.toBe(0);
     expect(refused.result.stdout).toBe('');
-    expect(refused.result.stderr).toMatch(/^Unable to connect to the server: .*(connection reset by peer|EOF|broken pipe|remote error: tls: )/);
+    expect(refused.result.stderr).toMatch(/^Unable to connect to the server: /);
     expect(refused.seen).toEqual([]);
   });
 });
