@@ -15,12 +15,17 @@ import {
   SERVICE_ACCOUNT_KEY,
 } from '../src/kubeadm/catalog';
 import { Cluster, ClusterSpec, loadClusterSpec, NodeSpec, resolveCluster } from '../src/kubeadm/cluster-spec';
-import { FILE_MODES, KUBELET_CONFIG_FILE, MANIFESTS_DIR, pkiFile } from '../src/kubeadm/layout';
+import { BOOTSTRAP_TOKEN_USER } from '../src/kubeadm/kubeconfig';
+import { BOOTSTRAP_KUBECONFIG_FILE, FILE_MODES, KUBELET_CONFIG_FILE, MANIFESTS_DIR, pkiFile, TOKEN_AUTH_FILE } from '../src/kubeadm/layout';
 import { NodePlan, PlannedFile, recordNodePlan } from '../src/kubeadm/node-bundle';
-import { kubeletConfiguration, staticPods } from '../src/kubeadm/static-pods';
+import { kubeletConfiguration, NodeAuthOptions, staticPods } from '../src/kubeadm/static-pods';
+import { RbacSubject } from '../src/bootstrap/rbac';
+import { BootstrapToken, BootstrapTokenProps } from './bootstrap-token';
 import { ClusterCA } from './cluster-ca';
+import { ClusterInfo } from './cluster-info';
 import { KubeadmCertificate } from './kubeadm-certificates';
 import { Kubeconfig } from './kubeconfig';
+import { NodeBootstrapRbac } from './node-bootstrap-rbac';
 import { ServiceAccountKey } from './service-account-key';
 import { pkiStateOf } from './state';
 
@@ -30,6 +35,32 @@ export interface ControlPlanePkiProps {
    * schemas/cluster-spec.schema.json; errors name the file, line and field).
    */
   readonly cluster: ClusterSpec | string;
+  /**
+   * Workers join by TLS bootstrapping, as with `kubeadm join`: a bootstrap token, the node-bootstrap RBAC and
+   * cluster-info are synthesized; workers get bootstrap-kubelet.conf instead of a kubelet.conf issued here;
+   * `cdk8s-pki join-command <node>` prints the join line.
+   * @default workers get a kubelet.conf with a client certificate issued here
+   */
+  readonly tlsBootstrap?: TlsBootstrapOptions;
+}
+
+export interface TlsBootstrapOptions {
+  /** The join token. @default a token generated once, kubeadm's defaults (24h, authentication + signing, default-node-token group) */
+  readonly token?: BootstrapTokenProps;
+  /** Prefix of the RBAC object names. @default "kubeadm:" */
+  readonly rbacPrefix?: string;
+  /** Bind the controller-manager's auto-approval of node client certificates. @default true */
+  readonly autoApprove?: boolean;
+  /** Also accept the token from the legacy static token file (kube-apiserver --token-auth-file=pki/token.csv). @default false */
+  readonly tokenAuthFile?: boolean;
+  /**
+   * kubelets get their serving certificate from the cluster CA (serverTLSBootstrap). Their
+   * kubernetes.io/kubelet-serving CSRs are approved by nobody built in: name an approver or approve by hand.
+   * @default false (kubelets serve with a self-signed certificate, as in kubeadm)
+   */
+  readonly serverTlsBootstrap?: boolean;
+  /** Who may approve kubelet serving CSRs. @default nobody */
+  readonly kubeletServingApprover?: RbacSubject;
 }
 
 /** Something placed on nodes: on the node it was made for, or on every node its scope covers. */
@@ -61,6 +92,10 @@ export class ControlPlanePki extends Construct {
   readonly kubeconfigs: Kubeconfig[];
   /** What export-node writes, per node. */
   readonly nodePlans: NodePlan[];
+  /** With `tlsBootstrap`: the join token and cluster-info. */
+  readonly joinToken?: BootstrapToken;
+  readonly clusterInfo?: ClusterInfo;
+  private readonly nodeAuth: NodeAuthOptions;
 
   constructor(scope: Construct, id: string, props: ControlPlanePkiProps) {
     super(scope, id);
@@ -83,6 +118,20 @@ export class ControlPlanePki extends Construct {
       ]),
     ) as Record<CaId, ClusterCA>);
     this.serviceAccountKey = new ServiceAccountKey(this, 'sa', { keyAlgorithm: cluster.keyAlgorithm });
+    const bootstrap = props.tlsBootstrap;
+    this.nodeAuth = { tokenAuthFile: bootstrap?.tokenAuthFile, serverTlsBootstrap: bootstrap?.serverTlsBootstrap };
+    if (bootstrap) {
+      this.joinToken = new BootstrapToken(this, 'join-token', bootstrap.token);
+      new NodeBootstrapRbac(this, 'node-bootstrap', {
+        groups: this.joinToken.groups,
+        prefix: bootstrap.rbacPrefix,
+        autoApprove: bootstrap.autoApprove,
+        kubeletServingApprover: bootstrap.kubeletServingApprover,
+      });
+      this.clusterInfo = new ClusterInfo(this, 'cluster-info', { ca: cas.ca, server: controlPlaneServer(cluster), tokens: [this.joinToken] });
+    }
+    // A bootstrapping worker gets its kubelet client certificate from the controller-manager, not from here.
+    const bootstraps = (node: NodeSpec) => bootstrap !== undefined && node.role === 'worker';
 
     const nodeScopes = new Map<string, Construct>();
     const scopeFor = (node?: NodeSpec) => {
@@ -108,6 +157,7 @@ export class ControlPlanePki extends Construct {
     );
     const kubeconfigs = Object.values(KUBECONFIGS).flatMap((entry) =>
       perScope(entry.scope, (node) => {
+        if (entry.id === 'kubelet' && node && bootstraps(node)) return undefined;
         const subjectNode = node ?? cluster.controlPlaneNodes[0];
         const controlPlaneNode = cluster.controlPlaneNodes.find((n) => n.name === subjectNode.name)!;
         const kubeconfig = new Kubeconfig(scopeFor(node), entry.id, {
@@ -120,7 +170,7 @@ export class ControlPlanePki extends Construct {
         });
         return { kubeconfig, fileName: entry.fileName };
       }),
-    );
+    ).filter((placed): placed is Placed<PlacedKubeconfig> => placed.item !== undefined);
     this.certificates = certificates.map((c) => c.item);
     this.kubeconfigs = kubeconfigs.map((k) => k.item.kubeconfig);
 
@@ -157,14 +207,23 @@ export class ControlPlanePki extends Construct {
       const { kubeconfig, fileName } = item;
       files.push({ path: fileName, mode: FILE_MODES.kubeconfig, content: { kind: 'kubeconfig', kubeconfig: kubeconfig.content, key: kubeconfig.keyReference } });
     }
+    const token = this.joinToken;
+    if (token && !isControlPlane) {
+      const kubeconfig = { clusterName: cluster.clusterName, server: controlPlaneServer(cluster), caPem: this.certificateAuthorities.ca.trustBundlePem, userName: BOOTSTRAP_TOKEN_USER };
+      files.push({ path: BOOTSTRAP_KUBECONFIG_FILE, mode: FILE_MODES.kubeconfig, content: { kind: 'token-kubeconfig', kubeconfig, tokenSlot: token.stateSlot } });
+    }
+    if (token && isControlPlane && this.nodeAuth.tokenAuthFile) {
+      files.push({ path: TOKEN_AUTH_FILE, mode: FILE_MODES.tokenFile, content: { kind: 'token-auth-file', tokenSlot: token.stateSlot, ...token.tokenAuthFileEntry() } });
+    }
     const controlPlaneNode = cluster.controlPlaneNodes.find((n) => n.name === node.name);
     if (controlPlaneNode) {
-      for (const [fileName, pod] of Object.entries(staticPods(cluster, controlPlaneNode))) {
+      for (const [fileName, pod] of Object.entries(staticPods(cluster, controlPlaneNode, this.nodeAuth))) {
         files.push({ path: `${MANIFESTS_DIR}/${fileName}`, mode: FILE_MODES.staticPodManifest, content: { kind: 'text', text: stringify(pod) } });
       }
     }
-    files.push({ path: KUBELET_CONFIG_FILE, mode: FILE_MODES.kubeletConfig, content: { kind: 'text', text: stringify(kubeletConfiguration(cluster)) } });
+    files.push({ path: KUBELET_CONFIG_FILE, mode: FILE_MODES.kubeletConfig, content: { kind: 'text', text: stringify(kubeletConfiguration(cluster, this.nodeAuth)) } });
     return {
+      ...(token ? { join: { endpoint: cluster.controlPlaneEndpoint, tokenSlot: token.stateSlot, caCertHash: this.certificateAuthorities.ca.spkiPin } } : {}),
       node: node.name,
       role: node.role,
       directories: [
@@ -184,11 +243,11 @@ export class ControlPlanePki extends Construct {
     for (const node of this.cluster.nodes) {
       const nodeChart = new Chart(app, `${chart.node.id}-${node.name}`);
       const controlPlaneNode = this.cluster.controlPlaneNodes.find((n) => n.name === node.name);
-      for (const [fileName, pod] of Object.entries(controlPlaneNode ? staticPods(this.cluster, controlPlaneNode) : {})) {
+      for (const [fileName, pod] of Object.entries(controlPlaneNode ? staticPods(this.cluster, controlPlaneNode, this.nodeAuth) : {})) {
         new ApiObject(nodeChart, fileName.replace(/\.yaml$/, ''), pod as ApiObjectProps);
       }
       // A kubelet config file has no metadata; cdk8s would add a name.
-      new ApiObject(nodeChart, 'kubelet-config', kubeletConfiguration(this.cluster) as ApiObjectProps).addJsonPatch(JsonPatch.remove('/metadata'));
+      new ApiObject(nodeChart, 'kubelet-config', kubeletConfiguration(this.cluster, this.nodeAuth) as ApiObjectProps).addJsonPatch(JsonPatch.remove('/metadata'));
     }
   }
 }

@@ -2,7 +2,7 @@
 // cdk8s-pki: thin commands over the engine and the state. Synthesis itself is `cdk8s synth`.
 import { Command } from 'commander';
 import { getBorderCharacters, table } from 'table';
-import { exportNode } from './kubeadm/node-bundle';
+import { exportNode, nodeJoinCommand } from './kubeadm/node-bundle';
 import { stateDirectoryFromEnvironment } from './state/environment';
 import { PkiState } from './state/pki-state';
 import { reportErrors } from './report';
@@ -66,6 +66,13 @@ export function buildCli(): Command {
     .action((node: string, options: { out: string }) => {
       const files = exportNode(state(), node, options.out);
       out(`${node}: wrote ${files.length} files to ${options.out}\n`);
+    });
+
+  program
+    .command('join-command <node>')
+    .description('print the kubeadm join line for a node (endpoint, bootstrap token, --discovery-token-ca-cert-hash), as `kubeadm token create --print-join-command` does')
+    .action((node: string) => {
+      out(`${nodeJoinCommand(state(), node)}\n`);
     });
 
   return program;

@@ -28,7 +28,9 @@ export class ExampleCluster extends Chart {
 
   constructor(scope: Construct, id: string, props: ChartProps & { cluster?: ClusterSpec } = {}) {
     super(scope, id, props);
-    this.pki = new ControlPlanePki(this, 'pki', { cluster: props.cluster ?? REFERENCE_CLUSTER });
+    // Workers join by TLS bootstrapping with a token kept in the state; its Secret stays out of dist/
+    // (create it with the token from the state, or opt in with tlsBootstrap.token.plaintextSecret).
+    this.pki = new ControlPlanePki(this, 'pki', { cluster: props.cluster ?? REFERENCE_CLUSTER, tlsBootstrap: {} });
   }
 }
 

@@ -64,8 +64,16 @@ export class CertificateSigningRequest {
   }
 }
 
-/** Builds and signs a PKCS#10 request for `privateKey`, asking for `subject` and `sans`. */
-export function createCsr(request: { subject: DistinguishedName; sans?: SubjectAltNames }, privateKey: crypto.KeyObject): CertificateSigningRequest {
+/**
+ * Builds and signs a PKCS#10 request for `privateKey`, asking for `subject` and `sans`. With
+ * `deterministicSignature`, the request is a pure function of key, subject and SANs (RFC 6979 for ECDSA):
+ * what a request kept in a reviewed manifest needs, so that it changes only when its key or names do.
+ */
+export function createCsr(
+  request: { subject: DistinguishedName; sans?: SubjectAltNames },
+  privateKey: crypto.KeyObject,
+  options: { deterministicSignature?: boolean } = {},
+): CertificateSigningRequest {
   // The certificate rules apply: a request that no certificate could satisfy is refused here.
   validateCertificateSpec({ subject: request.subject, sans: request.sans, validitySeconds: 3600 });
   const attributes = new asnCsr.Attributes();
@@ -81,7 +89,7 @@ export function createCsr(request: { subject: DistinguishedName; sans?: SubjectA
   const csr = new asnCsr.CertificationRequest({
     certificationRequestInfo: info,
     signatureAlgorithm: new asn.AlgorithmIdentifier({ algorithm: scheme.oid, parameters: scheme.nullParameters ? null : undefined }),
-    signature: toArrayBuffer(sign(toBuffer(AsnConvert.serialize(info)), privateKey)),
+    signature: toArrayBuffer(sign(toBuffer(AsnConvert.serialize(info)), privateKey, options.deterministicSignature)),
   });
   return CertificateSigningRequest.fromPem(toPem('CERTIFICATE REQUEST', toBuffer(AsnConvert.serialize(csr))));
 }

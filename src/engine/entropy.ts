@@ -14,6 +14,8 @@ export interface Entropy {
   key(label: string, algorithm: KeyAlgorithm): crypto.KeyObject;
   /** A positive serial of 126 random bits for the issuance named `label`. */
   serial(label: string): Buffer;
+  /** `count` random bytes for the secret named `label` (a bootstrap token, say). */
+  bytes(label: string, count: number): Buffer;
   /** RFC 6979 ECDSA nonces instead of random ones. */
   readonly deterministicSignatures: boolean;
   /** Set for seeded sources; recorded with the material they made. */
@@ -29,6 +31,7 @@ function positiveSerial(bytes: Buffer): Buffer {
 export const systemEntropy: Entropy = {
   key: (_label, algorithm) => generateKey(algorithm),
   serial: () => positiveSerial(crypto.randomBytes(16)),
+  bytes: (_label, count) => crypto.randomBytes(count),
   deterministicSignatures: false,
   seeded: false,
 };
@@ -78,6 +81,7 @@ export function seededEntropy(seed: string): Entropy {
       return crypto.createPrivateKey(forge.pki.privateKeyToPem(pair.privateKey));
     },
     serial: (label) => positiveSerial(stream(`serial:${label}`, 16)),
+    bytes: (label, count) => stream(`bytes:${label}`, count),
     deterministicSignatures: true,
     seeded: true,
   };

@@ -77,8 +77,9 @@ export function signatureSchemeFor(algorithm: KeyAlgorithm): SignatureScheme {
  * Signs `data` as X.509 and PKCS#10 expect: DER ECDSA signatures, PKCS#1 v1.5 for RSA, pure Ed25519.
  *
  * `deterministic` makes ECDSA use RFC 6979 nonces (through @noble/curves, since OpenSSL 3.0 has no
- * deterministic ECDSA); RSA PKCS#1 v1.5 and Ed25519 are deterministic already. Only seeded test states ask
- * for it, so that snapshots are byte-stable; everything else signs with node:crypto.
+ * deterministic ECDSA); RSA PKCS#1 v1.5 and Ed25519 are deterministic already. Seeded test states ask for
+ * it, so that snapshots are byte-stable, and so do CSRs kept in manifests (their bytes must not churn);
+ * certificates of real states are signed with node:crypto.
  */
 export function sign(data: Buffer, privateKey: crypto.KeyObject, deterministic = false): Buffer {
   const algorithm = keyAlgorithmOf(privateKey);

@@ -1,19 +1,33 @@
 import { stringify } from 'yaml';
 
-export interface KubeconfigContent {
+/** Where a kubeconfig points and whom it names. */
+export interface KubeconfigTarget {
   readonly clusterName: string;
   readonly server: string;
   readonly caPem: string;
-  /** The user name, which kubeadm sets to the client certificate's CN. */
+  /** The user name: kubeadm sets it to the client certificate's CN, or `tls-bootstrap-token-user` for a token. */
   readonly userName: string;
+}
+
+/** A client certificate's kubeconfig (kubeadm's CreateBasic + client certificate data). */
+export interface KubeconfigContent extends KubeconfigTarget {
   readonly certificatePem: string;
   readonly privateKeyPem: string;
 }
 
+/** A token kubeconfig, as kubeadm writes bootstrap-kubelet.conf. */
+export interface TokenKubeconfigContent extends KubeconfigTarget {
+  readonly token: string;
+}
+
+/** The user name kubeadm gives the bootstrap token in bootstrap-kubelet.conf. */
+export const BOOTSTRAP_TOKEN_USER = 'tls-bootstrap-token-user';
+
 /** A kubeconfig as kubeadm's CreateBasic writes it: one cluster, one user, one context `<user>@<cluster>`. */
-export function renderKubeconfig(content: KubeconfigContent): string {
+export function renderKubeconfig(content: KubeconfigContent | TokenKubeconfigContent): string {
   const base64 = (pem: string) => Buffer.from(pem).toString('base64');
   const context = `${content.userName}@${content.clusterName}`;
+  const user = 'token' in content ? { token: content.token } : { 'client-certificate-data': base64(content.certificatePem), 'client-key-data': base64(content.privateKeyPem) };
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
@@ -21,6 +35,6 @@ export function renderKubeconfig(content: KubeconfigContent): string {
     contexts: [{ name: context, context: { cluster: content.clusterName, user: content.userName } }],
     'current-context': context,
     preferences: {},
-    users: [{ name: content.userName, user: { 'client-certificate-data': base64(content.certificatePem), 'client-key-data': base64(content.privateKeyPem) } }],
+    users: [{ name: content.userName, user }],
   });
 }

@@ -12,6 +12,10 @@ export const MANIFESTS_DIR = 'manifests';
  */
 export const KUBELET_CONFIG_FILE = 'kubelet/config.yaml';
 export const ETCD_DATA_DIR = '/var/lib/etcd';
+/** The legacy static token file: under pki/, which kube-apiserver's Pod already mounts. */
+export const TOKEN_AUTH_FILE = 'pki/token.csv';
+/** What a TLS-bootstrapping kubelet starts with (kubeadm join). */
+export const BOOTSTRAP_KUBECONFIG_FILE = 'bootstrap-kubelet.conf';
 
 export const FILE_MODES = {
   certificate: 0o644,
@@ -19,6 +23,7 @@ export const FILE_MODES = {
   /** kubeadm writes sa.pub with keyutil.WriteKey, hence 0600 like a key. */
   publicKey: 0o600,
   kubeconfig: 0o600,
+  tokenFile: 0o600,
   staticPodManifest: 0o600,
   kubeletConfig: 0o644,
   directory: 0o755,

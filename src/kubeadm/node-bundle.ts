@@ -8,14 +8,29 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SpecError } from '../engine/errors';
 import { privateKeyToTraditionalPem, publicKeyToPem } from '../engine/keys';
+import { joinCommand } from '../bootstrap/cluster-info';
+import { tokenAuthFileLine } from '../bootstrap/token';
 import { KeyReference, PkiState } from '../state/pki-state';
-import { KubeconfigContent, renderKubeconfig } from './kubeconfig';
+import { KubeconfigContent, KubeconfigTarget, renderKubeconfig } from './kubeconfig';
 
 export type PlannedContent =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'private-key'; readonly key: KeyReference }
   | { readonly kind: 'public-key'; readonly key: KeyReference }
-  | { readonly kind: 'kubeconfig'; readonly kubeconfig: Omit<KubeconfigContent, 'privateKeyPem'>; readonly key: KeyReference };
+  | { readonly kind: 'kubeconfig'; readonly kubeconfig: Omit<KubeconfigContent, 'privateKeyPem'>; readonly key: KeyReference }
+  /** A bootstrap token kubeconfig; the token is named by its state slot, like a key. */
+  | { readonly kind: 'token-kubeconfig'; readonly kubeconfig: KubeconfigTarget; readonly tokenSlot: string }
+  /** One line of the legacy --token-auth-file for a token of the state. */
+  | { readonly kind: 'token-auth-file'; readonly tokenSlot: string; readonly user: string; readonly uid: string; readonly groups: string[] };
+
+/** What `cdk8s-pki join-command` prints for a node. */
+export interface JoinPlan {
+  /** host:port of the control-plane endpoint. */
+  readonly endpoint: string;
+  readonly tokenSlot: string;
+  /** `sha256:<hex>` of the cluster CA's public key. */
+  readonly caCertHash: string;
+}
 
 export interface PlannedFile {
   /** Relative to /etc/kubernetes. */
@@ -30,6 +45,8 @@ export interface NodePlan {
   /** Directories with a mode of their own (created even when empty). */
   readonly directories: { readonly path: string; readonly mode: number }[];
   readonly files: PlannedFile[];
+  /** Set when the cluster has a join token. */
+  readonly join?: JoinPlan;
 }
 
 const PLAN_PREFIX = 'nodes';
@@ -43,6 +60,23 @@ export function plannedNodes(state: PkiState): string[] {
   return state.documentNames(PLAN_PREFIX).map((name) => name.slice(PLAN_PREFIX.length + 1));
 }
 
+/** The recorded plan of `node`; an unknown node is an error listing the known ones. */
+export function readNodePlan(state: PkiState, node: string): NodePlan {
+  const plan = state.readDocument<NodePlan>(`${PLAN_PREFIX}/${node}`);
+  if (!plan) {
+    const known = plannedNodes(state);
+    throw new SpecError('node', `no node "${node}" in the state; ${known.length ? `its nodes are ${known.join(', ')}` : 'run synth first'}`);
+  }
+  return plan;
+}
+
+/** `kubeadm join …` for `node` with the cluster's join token, as `kubeadm token create --print-join-command` prints it. */
+export function nodeJoinCommand(state: PkiState, node: string): string {
+  const plan = readNodePlan(state, node);
+  if (!plan.join) throw new SpecError('node', `the cluster of "${node}" has no join token; give ControlPlanePki a \`tlsBootstrap\``);
+  return joinCommand(plan.join.endpoint, state.secret(plan.join.tokenSlot), plan.join.caCertHash, plan.role === 'control-plane');
+}
+
 export interface RenderedFile {
   readonly path: string;
   readonly mode: number;
@@ -51,11 +85,7 @@ export interface RenderedFile {
 
 /** Every file of `node`'s tree, in memory: all that can fail (unknown node, missing key) fails here. */
 export function renderNode(state: PkiState, node: string): { directories: NodePlan['directories']; files: RenderedFile[] } {
-  const plan = state.readDocument<NodePlan>(`${PLAN_PREFIX}/${node}`);
-  if (!plan) {
-    const known = plannedNodes(state);
-    throw new SpecError('node', `no node "${node}" in the state; ${known.length ? `its nodes are ${known.join(', ')}` : 'run synth first'}`);
-  }
+  const plan = readNodePlan(state, node);
   const key = (reference: KeyReference) => state.privateKey(reference.slot, reference.generation);
   const render = (content: PlannedContent): string => {
     switch (content.kind) {
@@ -67,6 +97,10 @@ export function renderNode(state: PkiState, node: string): { directories: NodePl
         return publicKeyToPem(crypto.createPublicKey(key(content.key)));
       case 'kubeconfig':
         return renderKubeconfig({ ...content.kubeconfig, privateKeyPem: privateKeyToTraditionalPem(key(content.key)) });
+      case 'token-kubeconfig':
+        return renderKubeconfig({ ...content.kubeconfig, token: state.secret(content.tokenSlot) });
+      case 'token-auth-file':
+        return `${tokenAuthFileLine(state.secret(content.tokenSlot), content.user, content.uid, content.groups)}\n`;
     }
   };
   return { directories: plan.directories, files: plan.files.map((f) => ({ path: f.path, mode: f.mode, data: Buffer.from(render(f.content)) })) };

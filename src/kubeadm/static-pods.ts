@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import { canonicalIp } from '../engine/x509';
 import { CERTIFICATE_AUTHORITIES, CERTIFICATES, KUBECONFIGS, SERVICE_ACCOUNT_KEY, serviceIp } from './catalog';
 import { Cluster, ControlPlaneNode, hostPort } from './cluster-spec';
-import { absolute, ETCD_DATA_DIR, ETCD_PKI_DIR, KUBERNETES_DIR, PKI_DIR, pkiFile } from './layout';
+import { absolute, ETCD_DATA_DIR, ETCD_PKI_DIR, KUBERNETES_DIR, PKI_DIR, pkiFile, TOKEN_AUTH_FILE } from './layout';
 
 const pki = (baseName: string, extension: 'crt' | 'key' | 'pub') => absolute(pkiFile(baseName, extension));
 const caCert = (id: keyof typeof CERTIFICATE_AUTHORITIES) => pki(CERTIFICATE_AUTHORITIES[id].baseName, 'crt');
@@ -38,6 +38,8 @@ export interface KubeApiServerFlags {
   'etcd-certfile': string;
   'etcd-keyfile': string;
   'enable-bootstrap-token-auth': string;
+  /** The legacy static token file (not set by kubeadm). */
+  'token-auth-file'?: string;
   'authorization-mode': string;
   'enable-admission-plugins': string;
   'allow-privileged': string;
@@ -87,7 +89,15 @@ export interface EtcdFlags {
   'snapshot-count': string;
 }
 
-export function kubeApiServerFlags(cluster: Cluster, node: ControlPlaneNode): KubeApiServerFlags {
+/** How nodes authenticate before they hold a certificate, and how kubelets get theirs. */
+export interface NodeAuthOptions {
+  /** kube-apiserver also reads the legacy static token file (pki/token.csv). */
+  readonly tokenAuthFile?: boolean;
+  /** kubelets request their serving certificate from the cluster CA (KubeletConfiguration serverTLSBootstrap). */
+  readonly serverTlsBootstrap?: boolean;
+}
+
+export function kubeApiServerFlags(cluster: Cluster, node: ControlPlaneNode, options: NodeAuthOptions = {}): KubeApiServerFlags {
   const loopback = net.isIPv6(node.ip) ? '[::1]' : '127.0.0.1';
   return {
     'advertise-address': canonicalIp(node.ip),
@@ -113,6 +123,7 @@ export function kubeApiServerFlags(cluster: Cluster, node: ControlPlaneNode): Ku
     'etcd-certfile': cert('apiserver-etcd-client', 'crt'),
     'etcd-keyfile': cert('apiserver-etcd-client', 'key'),
     'enable-bootstrap-token-auth': 'true',
+    ...(options.tokenAuthFile ? { 'token-auth-file': absolute(TOKEN_AUTH_FILE) } : {}),
     'authorization-mode': 'Node,RBAC',
     'enable-admission-plugins': 'NodeRestriction',
     'allow-privileged': 'true',
@@ -193,7 +204,7 @@ interface HostPathVolume {
 }
 
 /** The four static Pods of one control-plane node, in kubeadm's file names. */
-export function staticPods(cluster: Cluster, node: ControlPlaneNode): Record<string, object> {
+export function staticPods(cluster: Cluster, node: ControlPlaneNode, options: NodeAuthOptions = {}): Record<string, object> {
   const pkiVolume: HostPathVolume = { name: 'k8s-certs', path: PKI_DIR, type: 'DirectoryOrCreate', readOnly: true };
   const caCertsVolume: HostPathVolume = { name: 'ca-certs', path: '/etc/ssl/certs', type: 'DirectoryOrCreate', readOnly: true };
   const kubeconfigVolume = (id: 'controller-manager' | 'scheduler'): HostPathVolume => ({ name: 'kubeconfig', path: kubeconfig(id), type: 'FileOrCreate', readOnly: true });
@@ -203,7 +214,7 @@ export function staticPods(cluster: Cluster, node: ControlPlaneNode): Record<str
       // Only the etcd directory: etcd never sees the cluster CA's key.
       { name: 'etcd-certs', path: ETCD_PKI_DIR, type: 'DirectoryOrCreate', readOnly: false },
     ], { path: '/livez', port: 2381, scheme: 'HTTP', host: net.isIPv6(node.ip) ? '::1' : '127.0.0.1' }),
-    'kube-apiserver.yaml': staticPod('kube-apiserver', node, image('kube-apiserver', cluster), commandLine('kube-apiserver', kubeApiServerFlags(cluster, node)),
+    'kube-apiserver.yaml': staticPod('kube-apiserver', node, image('kube-apiserver', cluster), commandLine('kube-apiserver', kubeApiServerFlags(cluster, node, options)),
       [caCertsVolume, pkiVolume], { path: '/livez', port: cluster.bindPort, scheme: 'HTTPS', host: canonicalIp(node.ip) }),
     'kube-controller-manager.yaml': staticPod('kube-controller-manager', node, image('kube-controller-manager', cluster), commandLine('kube-controller-manager', kubeControllerManagerFlags(cluster)),
       [caCertsVolume, pkiVolume, kubeconfigVolume('controller-manager')], { path: '/healthz', port: 10257, scheme: 'HTTPS', host: '127.0.0.1' }),
@@ -260,7 +271,7 @@ function staticPod(
 }
 
 /** The KubeletConfiguration kubeadm writes for every node (componentconfigs/kubelet.go), PKI parts included. */
-export function kubeletConfiguration(cluster: Cluster): object {
+export function kubeletConfiguration(cluster: Cluster, options: NodeAuthOptions = {}): object {
   return {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
@@ -275,6 +286,9 @@ export function kubeletConfiguration(cluster: Cluster): object {
     clusterDNS: [serviceIp(cluster.serviceSubnets[0], 10)],
     clusterDomain: cluster.dnsDomain,
     rotateCertificates: true,
+    // Off (kubeadm's default): the kubelet serves with a self-signed certificate. On: it asks the cluster CA
+    // through a kubernetes.io/kubelet-serving CSR, which no built-in controller approves.
+    ...(options.serverTlsBootstrap ? { serverTLSBootstrap: true } : {}),
     staticPodPath: `${KUBERNETES_DIR}/manifests`,
   };
 }

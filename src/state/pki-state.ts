@@ -93,6 +93,25 @@ const SLOT = /^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/;
 const recordName = (slot: string) => `${slot}/certificate.json`;
 const keyName = (slot: string, generation: number) => `${slot}/key-${generation}.pem`;
 const documentName = (name: string) => `${name}.doc.json`;
+const secretName = (slot: string) => `${slot}/secret.json`;
+
+/** A secret string kept in the state (a bootstrap token): made once, changed only on request. */
+export interface StoredSecret {
+  readonly value: string;
+  readonly generation: number;
+  /** When this generation was made (or first given): a TTL counts from here, so synths do not move it. */
+  readonly createdAt: Date;
+}
+
+interface SecretRecord {
+  version: 1;
+  value: string;
+  generation: number;
+  createdAt: string;
+  given: boolean;
+  seeded?: boolean;
+  rotationRequested?: boolean;
+}
 
 /**
  * The PKI state: every key and certificate a synth has made, so the next synth makes the same output.
@@ -235,6 +254,33 @@ export class PkiState {
     return key;
   }
 
+  /**
+   * The secret of `slot`: `given` when the user supplies it, else the stored one, else a new one from
+   * `generate` (fed by the state's entropy). A new value is made only when none is stored, the given one
+   * changed, or a rotation was requested.
+   */
+  ensureSecret(slot: string, options: { given?: string; generate: (randomBytes: (count: number) => Buffer) => string }): StoredSecret {
+    if (!SLOT.test(slot)) throw new SpecError('slot', `"${slot}" is not a valid state slot (letters, digits, "-_." and "/")`);
+    const record = this.readSecretRecord(slot);
+    const keep = record && !record.rotationRequested && (options.given === undefined ? true : record.given && record.value === options.given);
+    if (record && keep) return { value: record.value, generation: record.generation, createdAt: new Date(record.createdAt) };
+    const generation = (record?.generation ?? 0) + 1;
+    let draw = 0;
+    const value = options.given ?? options.generate((count) => this.entropy.bytes(`${slot}#${generation}.${draw++}`, count));
+    const createdAt = this.now();
+    const updated: SecretRecord = { version: 1, value, generation, createdAt: createdAt.toISOString(), given: options.given !== undefined, ...(this.entropy.seeded ? { seeded: true } : {}) };
+    const reason = !record ? 'new secret' : record.rotationRequested ? 'rotation requested' : 'given value changed';
+    this.stage(slot, secretName(slot), Buffer.from(`${JSON.stringify(updated, null, 2)}\n`), false, [reason]);
+    return { value, generation, createdAt };
+  }
+
+  /** The stored secret of `slot`, for commands that print or export it; a missing one is a StateError. */
+  secret(slot: string): string {
+    const record = this.readSecretRecord(slot);
+    if (!record) throw new StateError(`no secret "${slot}" in the ${this.store.location}; run \`cdk8s synth\` first`);
+    return record.value;
+  }
+
   /** A stored key, for exporting it; a missing one is a StateError (synth first). */
   privateKey(slot: string, generation: number): crypto.KeyObject {
     return this.readKey(slot, generation).privateKey;
@@ -340,6 +386,19 @@ export class PkiState {
     }
   }
 
+  private readSecretRecord(slot: string): SecretRecord | undefined {
+    const name = secretName(slot);
+    const data = this.read(name);
+    if (!data) return undefined;
+    try {
+      const record = JSON.parse(data.toString('utf8')) as SecretRecord;
+      if (record.version !== 1 || typeof record.value !== 'string' || !Number.isInteger(record.generation) || Number.isNaN(Date.parse(record.createdAt))) throw new Error('unexpected fields');
+      return record;
+    } catch (err) {
+      throw new StateError(`${this.store.locate(name)} is corrupt (${(err as Error).message}); restore it from a backup — synth never replaces it on its own`);
+    }
+  }
+
   private read(name: string): Buffer | undefined {
     const staged = this.staged.get(name);
     if (staged) return staged.data;
@@ -388,10 +447,19 @@ export class PkiState {
     this.changes.clear();
   }
 
-  /** Marks a slot for renewal (same key) or key rotation at the next synth. Writes at once. */
+  /**
+   * Marks a slot for renewal (same key) or key rotation at the next synth; a secret slot (a token) for a new
+   * value. Writes at once.
+   */
   requestRotation(slot: string, options: { newKey: boolean }): void {
     const record = this.readRecord(slot);
-    if (!record) throw new StateError(`no certificate "${slot}" in the ${this.store.location}; \`cdk8s-pki list\` shows the slots`);
+    const secret = record ? undefined : this.readSecretRecord(slot);
+    if (secret) {
+      this.stage(slot, secretName(slot), Buffer.from(`${JSON.stringify({ ...secret, rotationRequested: true }, null, 2)}\n`), false, ['rotation requested']);
+      this.commit();
+      return;
+    }
+    if (!record) throw new StateError(`no certificate or secret "${slot}" in the ${this.store.location}; \`cdk8s-pki list\` shows the slots`);
     const updated: CertificateRecord = { ...record, ...(options.newKey ? { keyRotationRequested: true } : { renewalRequested: true }) };
     this.stage(slot, recordName(slot), Buffer.from(`${JSON.stringify(updated, null, 2)}\n`), false, [options.newKey ? 'key rotation requested' : 'renewal requested']);
     this.commit();

@@ -169,14 +169,18 @@ describe('node bundles', () => {
     return state;
   };
 
-  test('the plan names private keys by slot and generation, never copies them', () => {
+  test('the plan names private keys and the join token by state slot, never copies them', () => {
     const state = reference();
-    for (const node of ['cp-1', 'worker-1']) expect(JSON.stringify(state.readDocument(`nodes/${node}`))).not.toContain('PRIVATE KEY');
+    const token = state.secret('example/pki/join-token');
+    for (const node of ['cp-1', 'worker-1']) {
+      expect(JSON.stringify(state.readDocument(`nodes/${node}`))).not.toContain('PRIVATE KEY');
+      expect(JSON.stringify(state.readDocument(`nodes/${node}`))).not.toContain(token);
+    }
     const worker = renderNode(state, 'worker-1').files;
-    expect(worker.map((f) => f.path)).toEqual(['kubelet.conf', 'kubelet/config.yaml', 'pki/ca.crt']);
-    // The worker's only private key is its own kubelet client key, inside kubelet.conf.
+    expect(worker.map((f) => f.path)).toEqual(['bootstrap-kubelet.conf', 'kubelet/config.yaml', 'pki/ca.crt']);
+    // A worker holds no private key at all: its kubelet gets a client certificate through the bootstrap token.
     const kubelet = parse(worker[0].data.toString());
-    expect(kubelet.users[0].name).toBe('system:node:worker-1');
+    expect(kubelet.users).toEqual([{ name: 'tls-bootstrap-token-user', user: { token } }]);
     expect(worker.filter((f) => f.data.toString().includes('PRIVATE KEY'))).toEqual([]);
   });
 

@@ -24,6 +24,7 @@ type Exported = ReturnType<typeof exportToTemp>;
 let app: ReturnType<typeof synthReferenceCluster>['app'] | undefined;
 let cp1: Exported | undefined;
 let worker1: Exported | undefined;
+let joinToken: string | undefined;
 
 beforeAll(() => {
   // No clock: the certificates are issued now, so etcd and kubectl find them valid.
@@ -31,6 +32,7 @@ beforeAll(() => {
   app = synth.app;
   cp1 = exportToTemp(synth.state, 'cp-1');
   worker1 = exportToTemp(synth.state, 'worker-1');
+  joinToken = synth.pki.joinToken?.token;
 });
 
 afterAll(() => {
@@ -156,27 +158,32 @@ const values = (field: string | string[] | undefined): string[] => (field === un
 interface SeenRequest {
   method: string;
   url: string;
-  commonName: string | undefined;
-  organizations: string[];
+  commonName?: string;
+  organizations?: string[];
+  /** The Authorization header, when the client sent one. */
+  authorization?: string;
 }
 
 /**
- * An https server on 127.0.0.1 with cp-1's apiserver certificate that requires a client certificate from the CA
- * in `caFile`, answers GET /healthz with "ok" (404 otherwise) and records each request's client subject.
+ * An https server on 127.0.0.1 with cp-1's apiserver certificate (or `serving`, a pki/ base name) that, given
+ * `caFile`, requires a client certificate from that CA; it answers GET /healthz with "ok" (404 otherwise) and
+ * records each request's client subject, or its Authorization header when no client certificate is asked for.
  */
-async function startRecordingServer(caFile: string): Promise<{ port: number; seen: SeenRequest[]; close: () => Promise<void> }> {
+async function startRecordingServer(caFile: string | undefined, serving = 'apiserver'): Promise<{ port: number; seen: SeenRequest[]; close: () => Promise<void> }> {
   const seen: SeenRequest[] = [];
   const server = https.createServer(
     {
-      cert: fs.readFileSync(exported('cp-1').file('pki/apiserver.crt')),
-      key: fs.readFileSync(exported('cp-1').file('pki/apiserver.key')),
-      ca: fs.readFileSync(caFile),
-      requestCert: true,
-      rejectUnauthorized: true,
+      cert: fs.readFileSync(exported('cp-1').file(`pki/${serving}.crt`)),
+      key: fs.readFileSync(exported('cp-1').file(`pki/${serving}.key`)),
+      ...(caFile ? { ca: fs.readFileSync(caFile), requestCert: true, rejectUnauthorized: true } : {}),
     },
     (request, response) => {
-      const subject = (request.socket as TLSSocket).getPeerCertificate().subject as unknown as { CN?: string; O?: string | string[] };
-      seen.push({ method: request.method ?? '', url: request.url ?? '', commonName: subject.CN, organizations: values(subject.O) });
+      if (caFile) {
+        const subject = (request.socket as TLSSocket).getPeerCertificate().subject as unknown as { CN?: string; O?: string | string[] };
+        seen.push({ method: request.method ?? '', url: request.url ?? '', commonName: subject.CN, organizations: values(subject.O) });
+      } else {
+        seen.push({ method: request.method ?? '', url: request.url ?? '', authorization: request.headers.authorization });
+      }
       const healthz = request.method === 'GET' && request.url === '/healthz';
       response.writeHead(healthz ? 200 : 404, { 'content-type': 'text/plain' }).end(healthz ? 'ok' : 'not found');
     },
@@ -203,8 +210,8 @@ const execFileAsync = promisify(execFile);
  * the apiserver certificate; 127.0.0.1 is not). Asynchronous, since the server answering runs in this process.
  * A missing kubectl throws, failing the test.
  */
-async function kubectlHealthz(kubeconfig: string, port: number, cacheDir: string): Promise<RunResult> {
-  const args = ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, '--server', `https://127.0.0.1:${port}`, '--tls-server-name', 'kubernetes', 'get', '--raw', '/healthz'];
+async function kubectlHealthz(kubeconfig: string, port: number, cacheDir: string, serverName = 'kubernetes'): Promise<RunResult> {
+  const args = ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, '--server', `https://127.0.0.1:${port}`, '--tls-server-name', serverName, 'get', '--raw', '/healthz'];
   try {
     const { stdout, stderr } = await execFileAsync('kubectl', args, { encoding: 'utf8', timeout: 30_000 });
     return { status: 0, stdout, stderr };
@@ -231,13 +238,14 @@ const KUBECONFIG_CASES: KubeconfigCase[] = [
   { node: 'cp-1', id: 'controller-manager', file: 'controller-manager.conf', commonName: 'system:kube-controller-manager', organizations: [] },
   { node: 'cp-1', id: 'scheduler', file: 'scheduler.conf', commonName: 'system:kube-scheduler', organizations: [] },
   { node: 'cp-1', id: 'kubelet', file: 'kubelet.conf', commonName: 'system:node:cp-1', organizations: ['system:nodes'] },
-  { node: 'worker-1', id: 'kubelet', file: 'kubelet.conf', commonName: 'system:node:worker-1', organizations: ['system:nodes'] },
 ];
 
 describe('kubectl with the exported kubeconfigs, against a server holding the exported apiserver certificate', () => {
   let cache: ReturnType<typeof tempDir> | undefined;
   let clusterCaServer: Awaited<ReturnType<typeof startRecordingServer>> | undefined;
   let frontProxyCaServer: Awaited<ReturnType<typeof startRecordingServer>> | undefined;
+  let tokenServer: Awaited<ReturnType<typeof startRecordingServer>> | undefined;
+  let foreignServer: Awaited<ReturnType<typeof startRecordingServer>> | undefined;
 
   beforeAll(async () => {
     // kubectl's HTTP cache goes here rather than into the home directory of whoever runs the tests.
@@ -245,12 +253,17 @@ describe('kubectl with the exported kubeconfigs, against a server holding the ex
     clusterCaServer = await startRecordingServer(exported('cp-1').file('pki/ca.crt'));
     // The CA kube-apiserver trusts for --requestheader-client-ca-file only: it must not let cluster clients in.
     frontProxyCaServer = await startRecordingServer(exported('cp-1').file('pki/front-proxy-ca.crt'));
+    // For the bootstrap token: no client certificate asked; the second serves a certificate of the etcd CA.
+    tokenServer = await startRecordingServer(undefined);
+    foreignServer = await startRecordingServer(undefined, 'etcd/server');
   });
 
   afterAll(async () => {
     try {
       await clusterCaServer?.close();
       await frontProxyCaServer?.close();
+      await tokenServer?.close();
+      await foreignServer?.close();
     } finally {
       cache?.cleanup();
     }
@@ -259,9 +272,9 @@ describe('kubectl with the exported kubeconfigs, against a server holding the ex
   const serving = <T>(server: T | undefined): T => fromBeforeAll(server, 'the server did not start');
 
   /** Runs kubectl with `kubeconfig` against `server`; returns its result and the requests the server saw meanwhile. */
-  async function healthz(kubeconfig: string, server: Awaited<ReturnType<typeof startRecordingServer>>) {
+  async function healthz(kubeconfig: string, server: Awaited<ReturnType<typeof startRecordingServer>>, serverName?: string) {
     const mark = server.seen.length;
-    const result = await kubectlHealthz(kubeconfig, server.port, fromBeforeAll(cache, 'no kubectl cache directory').dir);
+    const result = await kubectlHealthz(kubeconfig, server.port, fromBeforeAll(cache, 'no kubectl cache directory').dir, serverName);
     return { result, seen: server.seen.slice(mark) };
   }
 
@@ -284,6 +297,23 @@ describe('kubectl with the exported kubeconfigs, against a server holding the ex
     expect(seen).toContainEqual({ method: 'GET', url: '/healthz', commonName: c.commonName, organizations: c.organizations });
     // kubectl may ask for /version first; whatever it sent, it sent as this one identity.
     expect(new Set(seen.map((r) => JSON.stringify([r.commonName, r.organizations])))).toEqual(new Set([JSON.stringify([c.commonName, c.organizations])]));
+  });
+
+  test("worker-1's bootstrap-kubelet.conf sends its token as a Bearer credential, to a server it verified through the embedded CA", async () => {
+    const token = parse(fs.readFileSync(exported('worker-1').file('bootstrap-kubelet.conf'), 'utf8')).users[0].user.token;
+    expect(token).toBe(fromBeforeAll(joinToken, 'no join token'));
+    const { result, seen } = await healthz(exported('worker-1').file('bootstrap-kubelet.conf'), serving(tokenServer));
+    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({ status: 0, stdout: 'ok', stderr: '' });
+    expect(seen).toContainEqual({ method: 'GET', url: '/healthz', authorization: `Bearer ${token}` });
+    expect(new Set(seen.map((r) => r.authorization))).toEqual(new Set([`Bearer ${token}`]));
+  });
+
+  test('with bootstrap-kubelet.conf, kubectl refuses a server whose certificate is not from the cluster CA, and sends no token', async () => {
+    // etcd's server certificate names localhost, so only the issuer can make kubectl refuse it.
+    const { result, seen } = await healthz(exported('worker-1').file('bootstrap-kubelet.conf'), serving(foreignServer), 'localhost');
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/x509: certificate signed by unknown authority/);
+    expect(seen).toEqual([]);
   });
 
   test('a server trusting only the front-proxy CA accepts front-proxy-client but refuses admin.conf', async () => {

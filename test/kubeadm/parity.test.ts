@@ -323,15 +323,15 @@ describe.each(['ecdsa-p256', 'rsa-2048'] as KeyAlgorithm[])('kubeadm parity of t
     expect(readCertificate('cp-2', 'pki/apiserver.crt').x509.fingerprint256).not.toBe(readCertificate('cp-1', 'pki/apiserver.crt').x509.fingerprint256);
   });
 
-  test('a worker gets its kubelet.conf, the cluster CA certificate and the kubelet config: no private CA key, no etcd or front-proxy material', () => {
+  test('a worker gets what kubeadm join leaves before TLS bootstrapping: bootstrap-kubelet.conf, the cluster CA certificate, the kubelet config; no private key', () => {
     const { files, directories } = treeModes(exported['worker-1'].dir);
-    expect(files).toEqual({ 'kubelet.conf': 0o600, 'pki/ca.crt': 0o644, 'kubelet/config.yaml': 0o644 });
+    expect(files).toEqual({ 'bootstrap-kubelet.conf': 0o600, 'pki/ca.crt': 0o644, 'kubelet/config.yaml': 0o644 });
     expect(directories).toEqual({ 'pki': 0o755, 'manifests': 0o700, 'kubelet': 0o755 });
-    const kubeconfig = parseYaml(fs.readFileSync(exported['worker-1'].file('kubelet.conf'), 'utf8'));
-    const pem = Buffer.from(kubeconfig.users[0].user['client-certificate-data'], 'base64').toString();
-    expect(subjectOf(new crypto.X509Certificate(pem))).toBe('O=system:nodes, CN=system:node:worker-1');
-    expect(kubeconfig.clusters[0].cluster.server).toBe('https://api.k8s.example.internal:6443');
-    expect(opensslVerify(exported['worker-1'].dir, exported['worker-1'].file('pki/ca.crt'), pem, 'sslclient')).toBe('exit 0: leaf: OK');
+    // Reference §3: user tls-bootstrap-token-user with the token, cluster "kubernetes", the endpoint, the CA.
+    const kubeconfig = parseYaml(fs.readFileSync(exported['worker-1'].file('bootstrap-kubelet.conf'), 'utf8'));
+    expect(kubeconfig.users).toEqual([{ name: 'tls-bootstrap-token-user', user: { token: expect.stringMatching(/^[a-z0-9]{6}\.[a-z0-9]{16}$/) } }]);
+    expect(kubeconfig['current-context']).toBe('tls-bootstrap-token-user@kubernetes');
+    expect(kubeconfig.clusters).toEqual([{ name: 'kubernetes', cluster: { server: 'https://api.k8s.example.internal:6443', 'certificate-authority-data': Buffer.from(fs.readFileSync(exported['worker-1'].file('pki/ca.crt'))).toString('base64') } }]);
     // The KubeletConfiguration defaults kubeadm sets (componentconfigs/kubelet.go).
     const kubelet = parseYaml(fs.readFileSync(exported['worker-1'].file('kubelet/config.yaml'), 'utf8'));
     expectValidManifests([kubelet]);

@@ -1,0 +1,152 @@
+import { ApiObject, Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import {
+  bootstrapUserName,
+  checkTokenSecretSpec,
+  BOOTSTRAPPERS_GROUP,
+  DEFAULT_NODE_TOKEN_GROUP,
+  DEFAULT_TOKEN_TTL_SECONDS,
+  generateToken,
+  parseToken,
+  rfc3339Utc,
+  TOKEN_SECRET_NAMESPACE,
+  TOKEN_SECRET_TYPE,
+  tokenAuthFileLine,
+  tokenSecretData,
+  tokenSecretName,
+  TokenUsage,
+} from '../src/bootstrap/token';
+import { locateErrors, SpecError } from '../src/engine/errors';
+import { BOOTSTRAP_TOKEN_USER, renderKubeconfig } from '../src/kubeadm/kubeconfig';
+import { PkiState } from '../src/state/pki-state';
+import { durationSeconds } from './durations';
+import { pkiStateOf, slotOf } from './state';
+
+/** Marks a Secret whose private material is in the manifests unencrypted, by the user's explicit choice. */
+export const PLAINTEXT_SECRET_ANNOTATION = 'pki.cdk8s.io/plaintext-secret';
+
+export interface BootstrapTokenProps {
+  /**
+   * The token, `<id>.<secret>` ([a-z0-9]{6}.[a-z0-9]{16}). Changing it replaces the token.
+   * @default generated once from the system CSPRNG and kept in the state; `cdk8s-pki rotate <slot>` replaces it
+   */
+  readonly token?: string;
+  /**
+   * How long the token is accepted, counted from when it was made (recorded in the state, so later synths do
+   * not move the expiration). `Duration.seconds(0)`: it never expires. Not with `expires`.
+   * @default 24 hours (kubeadm's default)
+   */
+  readonly ttl?: Duration;
+  /** A fixed expiration instead of `ttl` (a Date or an RFC 3339 string). */
+  readonly expires?: Date | string;
+  /** @default ["authentication", "signing"] (kubeadm's default) */
+  readonly usages?: TokenUsage[];
+  /**
+   * Extra groups the token authenticates as, besides system:bootstrappers; each must match
+   * system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9].
+   * @default ["system:bootstrappers:kubeadm:default-node-token"]
+   */
+  readonly groups?: string[];
+  /** @default none */
+  readonly description?: string;
+  /**
+   * Writes Secret `bootstrap-token-<id>` into the manifests, unencrypted (annotated as such). The token is a
+   * credential: without this opt-in the Secret is left out of the output and must be created out of band.
+   * @default false
+   */
+  readonly plaintextSecret?: boolean;
+  /** @default the app's state */
+  readonly state?: PkiState;
+  /** Changing it makes a new token. @default derived from the construct path */
+  readonly stateSlot?: string;
+}
+
+/**
+ * A bootstrap token (kubeadm's `kubeadm token create`): made once and kept in the state, with the Secret the
+ * API server's bootstrap authenticator and the controller-manager's bootstrapsigner read.
+ */
+export class BootstrapToken extends Construct {
+  readonly tokenId: string;
+  /** `<id>.<secret>`: a credential; it reaches the output only through `plaintextSecret` or a kubeconfig you write yourself. */
+  readonly token: string;
+  /** The state slot holding the token, for node plans and `cdk8s-pki rotate`. */
+  readonly stateSlot: string;
+  /** When the authenticator stops accepting it; undefined: never. */
+  readonly expiration?: Date;
+  readonly usages: TokenUsage[];
+  readonly groups: string[];
+  /** The Secret, when `plaintextSecret` is set. */
+  readonly secret?: ApiObject;
+
+  constructor(scope: Construct, id: string, props: BootstrapTokenProps = {}) {
+    super(scope, id);
+    const state = props.state ?? pkiStateOf(this);
+    this.stateSlot = props.stateSlot ?? slotOf(this);
+    this.usages = props.usages ?? ['authentication', 'signing'];
+    this.groups = props.groups ?? [DEFAULT_NODE_TOKEN_GROUP];
+    const { token, expiration, data } = locateErrors(this.node.path, () => {
+      // Everything that can be refused is checked before the state is asked for a token.
+      if (props.token !== undefined) parseToken(props.token);
+      checkTokenSecretSpec({ usages: this.usages, extraGroups: this.groups });
+      const refuseExpired = (expires: Date | undefined, field: 'expires' | 'ttl') => {
+        if (expires && expires.getTime() <= state.now().getTime()) {
+          throw new SpecError(field, `the token expired at ${rfc3339Utc(expires)}; give a later expiration, or replace the token with \`cdk8s-pki rotate ${this.stateSlot}\``);
+        }
+      };
+      const fixedExpiration = fixedExpirationOf(props);
+      refuseExpired(fixedExpiration, 'expires');
+      const stored = state.ensureSecret(this.stateSlot, { given: props.token, generate: generateToken });
+      const expires = props.expires === undefined ? expirationAfterTtl(props.ttl, stored.createdAt) : fixedExpiration;
+      refuseExpired(expires, 'ttl');
+      const secretData = tokenSecretData({ token: parseToken(stored.value), usages: this.usages, extraGroups: this.groups, expiration: expires, description: props.description });
+      return { token: stored.value, expiration: expires, data: secretData };
+    });
+    this.token = token;
+    this.tokenId = parseToken(token).id;
+    this.expiration = expiration;
+    if (props.plaintextSecret) {
+      this.secret = new ApiObject(this, 'secret', {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: tokenSecretName(parseToken(token)), namespace: TOKEN_SECRET_NAMESPACE, annotations: { [PLAINTEXT_SECRET_ANNOTATION]: 'true' } },
+        type: TOKEN_SECRET_TYPE,
+        data: Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value).toString('base64')])),
+      });
+    }
+  }
+
+  /** The bootstrap kubeconfig a joining kubelet starts with (kubeadm's bootstrap-kubelet.conf). */
+  bootstrapKubeconfig(options: { server: string; caPem: string; clusterName?: string }): string {
+    return renderKubeconfig({ clusterName: options.clusterName ?? 'kubernetes', server: options.server, caPem: options.caPem, userName: BOOTSTRAP_TOKEN_USER, token: this.token });
+  }
+
+  /**
+   * This token as an entry of the API server's legacy --token-auth-file, for the older guides that use a static
+   * token instead of bootstrap tokens: the bootstrap user name and the token's groups, so the same RBAC applies.
+   */
+  tokenAuthFileEntry(options: { user?: string; uid?: string } = {}): { user: string; uid: string; groups: string[] } {
+    return { user: options.user ?? bootstrapUserName(parseToken(this.token)), uid: options.uid ?? this.tokenId, groups: [BOOTSTRAPPERS_GROUP, ...this.groups] };
+  }
+
+  /** The line `token,user,uid,"group1,group2"` of tokenAuthFileEntry (a credential). */
+  tokenAuthFileLine(options: { user?: string; uid?: string } = {}): string {
+    const entry = this.tokenAuthFileEntry(options);
+    return locateErrors(this.node.path, () => tokenAuthFileLine(this.token, entry.user, entry.uid, entry.groups));
+  }
+}
+
+/** The `expires` prop as a Date (refused with `ttl`, or when not a time); undefined when `ttl` rules. */
+function fixedExpirationOf(props: BootstrapTokenProps): Date | undefined {
+  if (props.expires === undefined) return undefined;
+  if (props.ttl !== undefined) throw new SpecError('expires', 'give either ttl or expires, not both');
+  const expires = typeof props.expires === 'string' ? new Date(props.expires) : props.expires;
+  if (Number.isNaN(expires.getTime())) throw new SpecError('expires', `"${String(props.expires)}" is not an RFC 3339 time`);
+  return expires;
+}
+
+/** createdAt + ttl (kubeadm's 24h by default); a ttl of 0 never expires. */
+function expirationAfterTtl(ttl: Duration | undefined, createdAt: Date): Date | undefined {
+  if (ttl !== undefined && ttl.toSeconds() === 0) return undefined;
+  const ttlSeconds = ttl === undefined ? DEFAULT_TOKEN_TTL_SECONDS : durationSeconds(ttl, 'ttl');
+  return new Date(createdAt.getTime() + ttlSeconds * 1000);
+}

@@ -1,0 +1,83 @@
+/**
+ * The RBAC kubeadm creates for TLS bootstrapping (kubeadm phases/bootstraptoken/node/tlsbootstrap.go and
+ * clusterinfo.go), as one table. Names take a prefix (kubeadm's is "kubeadm:") so that several token groups
+ * can have their own bindings side by side.
+ */
+import { approverRules } from '../certificates-api/csr-policy';
+import { CLUSTER_INFO_NAME, CLUSTER_INFO_NAMESPACE } from './cluster-info';
+
+export interface RbacSubject {
+  readonly kind: 'Group' | 'User';
+  readonly name: string;
+}
+
+export interface RbacRule {
+  readonly apiGroups: string[];
+  readonly resources: string[];
+  readonly verbs: string[];
+  readonly resourceNames?: string[];
+}
+
+/** A role this table creates (a ClusterRole, or a Role in `namespace`). */
+export interface RbacRole {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly rules: RbacRule[];
+}
+
+/** A binding of `subjects` to a ClusterRole (or to the Role of the same namespace when `namespace` is set). */
+export interface RbacBinding {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly roleName: string;
+  readonly subjects: RbacSubject[];
+}
+
+export interface NodeBootstrapRbacOptions {
+  /** The groups whose tokens may bootstrap nodes (auth-extra-groups of the tokens). */
+  readonly groups: readonly string[];
+  /** Prefix of every object name; kubeadm's is "kubeadm:". */
+  readonly prefix: string;
+  /** Whether the controller-manager approves node client certificates by itself (kubeadm: yes). */
+  readonly autoApprove: boolean;
+  /** Who approves kubelet serving certificates (serverTLSBootstrap); nobody does by default. */
+  readonly kubeletServingApprover?: RbacSubject;
+}
+
+const groups = (names: readonly string[]): RbacSubject[] => names.map((name) => ({ kind: 'Group', name }));
+
+export const KUBELET_SERVING_SIGNER = 'kubernetes.io/kubelet-serving';
+
+/** The roles and bindings for bootstrap tokens of `options.groups`. */
+export function nodeBootstrapRbac(options: NodeBootstrapRbacOptions): { roles: RbacRole[]; bindings: RbacBinding[] } {
+  const name = (suffix: string) => `${options.prefix}${suffix}`;
+  const bootstrappers = groups(options.groups);
+  const roles: RbacRole[] = [
+    // kubeadm join reads the Node object of its own name before it starts the kubelet.
+    { name: name('get-nodes'), rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }] },
+    // Anonymous discovery: a joining node reads cluster-info before it has any credential.
+    {
+      name: name('bootstrap-signer-clusterinfo'),
+      namespace: CLUSTER_INFO_NAMESPACE,
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'], resourceNames: [CLUSTER_INFO_NAME] }],
+    },
+  ];
+  const bindings: RbacBinding[] = [
+    // Lets a bootstrap token create the kubelet's client CSR.
+    { name: name('kubelet-bootstrap'), roleName: 'system:node-bootstrapper', subjects: bootstrappers },
+    { name: name('get-nodes'), roleName: name('get-nodes'), subjects: bootstrappers },
+    { name: name('bootstrap-signer-clusterinfo'), namespace: CLUSTER_INFO_NAMESPACE, roleName: name('bootstrap-signer-clusterinfo'), subjects: [{ kind: 'User', name: 'system:anonymous' }] },
+  ];
+  if (options.autoApprove) {
+    bindings.push(
+      { name: name('node-autoapprove-bootstrap'), roleName: 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', subjects: bootstrappers },
+      { name: name('node-autoapprove-certificate-rotation'), roleName: 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', subjects: groups(['system:nodes']) },
+    );
+  }
+  if (options.kubeletServingApprover) {
+    // No controller approves kubelet-serving CSRs; whoever does needs approve on that signer (Kubernetes docs, "Authorization").
+    roles.push({ name: name('kubelet-serving-approver'), rules: approverRules(KUBELET_SERVING_SIGNER) });
+    bindings.push({ name: name('kubelet-serving-approver'), roleName: name('kubelet-serving-approver'), subjects: [options.kubeletServingApprover] });
+  }
+  return { roles, bindings };
+}

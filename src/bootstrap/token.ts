@@ -1,0 +1,112 @@
+/**
+ * Bootstrap tokens as kubeadm and the API server's bootstrap authenticator know them (k8s.io/cluster-bootstrap
+ * token/api and token/util; kubeadm's bootstraptoken/v1). No cdk8s here.
+ */
+import { SpecError } from '../engine/errors';
+
+/** `<id>.<secret>`: 6 and 16 characters of [a-z0-9]. */
+export const TOKEN_PATTERN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
+/** Every extra group must be a system:bootstrappers: group (helpers.go ValidateBootstrapGroupName). */
+export const EXTRA_GROUP_PATTERN = /^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/;
+/** The group the authenticator gives every bootstrap token, besides its extra groups. */
+export const BOOTSTRAPPERS_GROUP = 'system:bootstrappers';
+/** kubeadm's default extra group for node join tokens. */
+export const DEFAULT_NODE_TOKEN_GROUP = 'system:bootstrappers:kubeadm:default-node-token';
+/** kubeadm's DefaultTokenDuration. */
+export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 3600;
+export const TOKEN_SECRET_NAMESPACE = 'kube-system';
+export const TOKEN_SECRET_TYPE = 'bootstrap.kubernetes.io/token';
+
+export type TokenUsage = 'authentication' | 'signing';
+export const TOKEN_USAGES: readonly TokenUsage[] = ['authentication', 'signing'];
+
+const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+export interface BootstrapToken {
+  readonly id: string;
+  readonly secret: string;
+}
+
+/** Splits `<id>.<secret>`; anything else is refused without echoing the secret part. */
+export function parseToken(token: string, field = 'token'): BootstrapToken {
+  const match = TOKEN_PATTERN.exec(token);
+  if (!match) throw new SpecError(field, 'is not a bootstrap token: it must match [a-z0-9]{6}.[a-z0-9]{16}');
+  return { id: match[1], secret: match[2] };
+}
+
+export function formatToken(token: BootstrapToken): string {
+  return `${token.id}.${token.secret}`;
+}
+
+/**
+ * A new token from `randomBytes` (a CSPRNG, or a seeded stream in tests), uniform over [a-z0-9]: bytes of 252
+ * and above are skipped so that the modulo does not favour the first characters (252 = 7 × 36).
+ */
+export function generateToken(randomBytes: (count: number) => Buffer): string {
+  const characters: string[] = [];
+  while (characters.length < 22) {
+    for (const byte of randomBytes(32)) {
+      if (byte < 252 && characters.length < 22) characters.push(ALPHABET[byte % 36]);
+    }
+  }
+  return `${characters.slice(0, 6).join('')}.${characters.slice(6).join('')}`;
+}
+
+export interface TokenSecretSpec {
+  readonly token: BootstrapToken;
+  readonly usages: readonly TokenUsage[];
+  readonly extraGroups: readonly string[];
+  /** When the authenticator stops accepting the token; none means it never expires. */
+  readonly expiration?: Date;
+  readonly description?: string;
+}
+
+/** Validates usages and groups as the authenticator and kubeadm do; fields named as in TokenSecretSpec. */
+export function checkTokenSecretSpec(spec: Pick<TokenSecretSpec, 'usages' | 'extraGroups'>): void {
+  if (spec.usages.length === 0) throw new SpecError('usages', 'a token needs at least one usage: "authentication" and/or "signing"');
+  spec.usages.forEach((usage, i) => {
+    if (!TOKEN_USAGES.includes(usage)) throw new SpecError(`usages[${i}]`, `"${usage}" is not a bootstrap token usage ("authentication" or "signing")`);
+    if (spec.usages.indexOf(usage) !== i) throw new SpecError(`usages[${i}]`, `"${usage}" is listed twice`);
+  });
+  spec.extraGroups.forEach((group, i) => {
+    if (!EXTRA_GROUP_PATTERN.test(group)) {
+      throw new SpecError(`groups[${i}]`, `"${group}" is not a bootstrap group: it must match system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]`);
+    }
+  });
+}
+
+/** The data of Secret `bootstrap-token-<id>` (kubeadm's BootstrapToken.ToSecret), as strings. */
+export function tokenSecretData(spec: TokenSecretSpec): Record<string, string> {
+  checkTokenSecretSpec(spec);
+  const data: Record<string, string> = { 'token-id': spec.token.id, 'token-secret': spec.token.secret };
+  if (spec.description) data.description = spec.description;
+  if (spec.expiration) data.expiration = rfc3339Utc(spec.expiration);
+  for (const usage of [...spec.usages].sort()) data[`usage-bootstrap-${usage}`] = 'true';
+  if (spec.extraGroups.length > 0) data['auth-extra-groups'] = spec.extraGroups.join(',');
+  return data;
+}
+
+export function tokenSecretName(token: BootstrapToken): string {
+  return `bootstrap-token-${token.id}`;
+}
+
+/** The user the bootstrap authenticator maps a token to. */
+export function bootstrapUserName(token: BootstrapToken): string {
+  return `system:bootstrap:${token.id}`;
+}
+
+/**
+ * One line of the API server's --token-auth-file (apiserver tokenfile.go, Go encoding/csv):
+ * `token,user,uid,"group1,group2"`. Fields that would need CSV quoting themselves are refused.
+ */
+export function tokenAuthFileLine(token: string, user: string, uid: string, groups: readonly string[]): string {
+  for (const [field, value] of [['user', user], ['uid', uid], ...groups.map((g, i) => [`groups[${i}]`, g])] as [string, string][]) {
+    if (!value || /[",\r\n]/.test(value)) throw new SpecError(field, `"${value}" cannot be a field of the token file: it is empty or holds a comma, quote or line break`);
+  }
+  return [token, user, uid, ...(groups.length > 0 ? [`"${groups.join(',')}"`] : [])].join(',');
+}
+
+/** RFC 3339 in UTC with second precision, as Go's time.RFC3339 prints a UTC time. */
+export function rfc3339Utc(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

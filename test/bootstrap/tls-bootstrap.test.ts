@@ -1,0 +1,292 @@
+// TLS bootstrapping: bootstrap tokens, the node-bootstrap RBAC, cluster-info and its JWS, join-command. The JWS
+// is checked with openssl's HMAC, not with our signing code; names and subjects against kubeadm (reference §6).
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, Chart, Duration, Testing } from 'cdk8s';
+import { parse } from 'yaml';
+import { BootstrapToken, BootstrapTokenProps, ClusterCA, ClusterInfo, ControlPlanePki, NodeBootstrapRbac, PkiState, usePkiState } from '../../constructs';
+import { generateToken, parseToken, tokenAuthFileLine, tokenSecretData, TokenUsage } from '../../src/bootstrap/token';
+import { renderNode } from '../../src/kubeadm/node-bundle';
+import { REFERENCE_CLUSTER } from '../../src/main';
+import { expectValidManifests } from '../support/kubernetes-schema';
+import { run, runOk, tempDir } from '../support/programs';
+
+const CLI = path.resolve(__dirname, '../../lib/src/cli.js'); // built by `npm test` (tsc) before jest runs
+const T0 = new Date('2026-03-01T12:00:00Z');
+const HOUR = 3600_000;
+
+type Manifest = { kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; [key: string]: unknown };
+
+/** A chart bound to `state` with the clock the state was made with. */
+function chartOn(state: PkiState) {
+  const app = Testing.app();
+  usePkiState(app, state);
+  return { app, chart: new Chart(app, 'test') };
+}
+
+const synth = (chart: Chart) => Testing.synth(chart) as Manifest[];
+
+/** base64url of openssl's HMAC-SHA256 over `input` with `key`, from its hex output. */
+function opensslHmac(input: string, key: string): string {
+  const hex = runOk('openssl', ['dgst', '-sha256', '-mac', 'HMAC', '-macopt', `key:${key}`, '-hex'], { input }).trim().split('= ')[1];
+  return Buffer.from(hex, 'hex').toString('base64url');
+}
+
+describe('bootstrap tokens', () => {
+  test('generated tokens match [a-z0-9]{6}.[a-z0-9]{16}, and use the whole alphabet', () => {
+    const tokens = Array.from({ length: 2000 }, () => generateToken((n) => crypto.randomBytes(n)));
+    for (const token of tokens) expect(token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    expect(new Set(tokens).size).toBe(tokens.length);
+    expect(new Set(tokens.join('').replace('.', '').split('')).size).toBe(37); // 36 characters and the dot
+  });
+
+  test('the Secret data is kubeadm\'s: token-id, token-secret, expiration in RFC 3339 UTC, usages, groups, description', () => {
+    const data = tokenSecretData({
+      token: parseToken('abcdef.0123456789abcdef'),
+      usages: ['signing', 'authentication'],
+      extraGroups: ['system:bootstrappers:kubeadm:default-node-token', 'system:bootstrappers:workers'],
+      expiration: new Date('2026-03-02T12:00:00.000Z'),
+      description: 'workers',
+    });
+    expect(data).toEqual({
+      'token-id': 'abcdef',
+      'token-secret': '0123456789abcdef',
+      'description': 'workers',
+      'expiration': '2026-03-02T12:00:00Z',
+      'usage-bootstrap-authentication': 'true',
+      'usage-bootstrap-signing': 'true',
+      'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token,system:bootstrappers:workers',
+    });
+  });
+
+  test('the legacy token file line is token,user,uid,"group1,group2"; fields that need quoting are refused', () => {
+    expect(tokenAuthFileLine('abcdef.0123456789abcdef', 'kubelet-bootstrap', '10001', ['system:bootstrappers', 'system:bootstrappers:x'])).toBe(
+      'abcdef.0123456789abcdef,kubelet-bootstrap,10001,"system:bootstrappers,system:bootstrappers:x"',
+    );
+    expect(() => tokenAuthFileLine('abcdef.0123456789abcdef', 'a,b', '1', [])).toThrow('user: "a,b" cannot be a field of the token file');
+  });
+
+  test('BootstrapToken: made once, kept across synths; the expiration counts from when it was made', () => {
+    let now = T0;
+    const state = PkiState.inMemory({ clock: () => now });
+    const first = new BootstrapToken(chartOn(state).chart, 'join', { plaintextSecret: true });
+    state.commit();
+    now = new Date(T0.getTime() + 5 * HOUR);
+    const { chart } = chartOn(state);
+    const second = new BootstrapToken(chart, 'join', { plaintextSecret: true });
+    expect(state.pendingChanges()).toEqual([]);
+    expect(second.token).toBe(first.token);
+    expect(second.expiration).toEqual(new Date(T0.getTime() + 24 * HOUR));
+    const secret = synth(chart).find((m) => m.kind === 'Secret')!;
+    expectValidManifests([secret]);
+    expect(secret.metadata).toEqual({ name: `bootstrap-token-${first.tokenId}`, namespace: 'kube-system', annotations: { 'pki.cdk8s.io/plaintext-secret': 'true' } });
+    expect(secret.type).toBe('bootstrap.kubernetes.io/token');
+    const decoded = Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+    expect(`${decoded['token-id']}.${decoded['token-secret']}`).toBe(first.token);
+    expect(decoded.expiration).toBe('2026-03-02T12:00:00Z');
+    expect(decoded['auth-extra-groups']).toBe('system:bootstrappers:kubeadm:default-node-token');
+  });
+
+  test('without the plaintext opt-in, the token is nowhere in the output', () => {
+    const state = PkiState.inMemory({ clock: () => T0 });
+    const { chart } = chartOn(state);
+    const token = new BootstrapToken(chart, 'join');
+    new ClusterInfo(chart, 'info', { ca: new ClusterCA(chart, 'ca'), server: 'https://api.example.com:6443', tokens: [token] });
+    const yaml = JSON.stringify(synth(chart));
+    expect(yaml).toContain(`jws-kubeconfig-${token.tokenId}`);
+    expect(yaml).not.toContain(parseToken(token.token).secret);
+    expect(synth(chart).map((m) => m.kind)).not.toContain('Secret');
+  });
+
+  test('an expired token fails synth naming the construct and ttl; a rotation makes a new one', () => {
+    let now = T0;
+    const state = PkiState.inMemory({ clock: () => now });
+    const first = new BootstrapToken(chartOn(state).chart, 'join', { ttl: Duration.hours(1) });
+    state.commit();
+    now = new Date(T0.getTime() + 2 * HOUR);
+    expect(() => new BootstrapToken(chartOn(state).chart, 'join', { ttl: Duration.hours(1) })).toThrow(
+      `test/join: ttl: the token expired at 2026-03-01T13:00:00Z; give a later expiration, or replace the token with \`cdk8s-pki rotate test/join\``,
+    );
+    state.requestRotation('test/join', { newKey: false });
+    const rotated = new BootstrapToken(chartOn(state).chart, 'join', { ttl: Duration.hours(1) });
+    expect(rotated.token).not.toBe(first.token);
+    expect(rotated.expiration).toEqual(new Date(now.getTime() + HOUR));
+  });
+
+  test('a given token is used as is; ttl 0 means no expiration', () => {
+    const state = PkiState.inMemory({ clock: () => T0 });
+    const token = new BootstrapToken(chartOn(state).chart, 'join', { token: 'abcdef.0123456789abcdef', ttl: Duration.seconds(0), plaintextSecret: true });
+    expect(token.token).toBe('abcdef.0123456789abcdef');
+    expect(token.expiration).toBeUndefined();
+    expect(token.tokenAuthFileLine()).toBe('abcdef.0123456789abcdef,system:bootstrap:abcdef,abcdef,"system:bootstrappers,system:bootstrappers:kubeadm:default-node-token"');
+  });
+
+  test.each<[BootstrapTokenProps, string]>([
+    [{ token: 'ABCDEF.0123456789abcdef' }, 'test/join: token: is not a bootstrap token: it must match [a-z0-9]{6}.[a-z0-9]{16}'],
+    [{ groups: ['system:masters'] }, 'test/join: groups[0]: "system:masters" is not a bootstrap group'],
+    [{ usages: ['authentication', 'impersonation' as TokenUsage] }, 'test/join: usages[1]: "impersonation" is not a bootstrap token usage'],
+    [{ usages: [] }, 'test/join: usages: a token needs at least one usage'],
+    [{ ttl: Duration.hours(1), expires: '2027-01-01T00:00:00Z' }, 'test/join: expires: give either ttl or expires, not both'],
+    [{ expires: 'soon' }, 'test/join: expires: "soon" is not an RFC 3339 time'],
+    [{ expires: '2026-03-01T11:00:00Z' }, 'test/join: expires: the token expired at 2026-03-01T11:00:00Z'],
+  ])('invalid input %j is refused before anything is written', (props, message) => {
+    const state = PkiState.inMemory({ clock: () => T0 });
+    expect(() => new BootstrapToken(chartOn(state).chart, 'join', props)).toThrow(message);
+    expect(state.pendingChanges()).toEqual([]);
+  });
+});
+
+describe('cluster-info and its JWS', () => {
+  const state = PkiState.inMemory({ clock: () => T0 });
+  const { chart } = chartOn(state);
+  const ca = new ClusterCA(chart, 'ca');
+  const signing = new BootstrapToken(chart, 'signing');
+  const authOnly = new BootstrapToken(chart, 'auth-only', { usages: ['authentication'] });
+  const info = new ClusterInfo(chart, 'info', { ca, server: 'https://api.k8s.example.internal:6443', tokens: [signing, authOnly] });
+  const configMap = synth(chart).find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'cluster-info')!;
+  const data = configMap.data as Record<string, string>;
+
+  test('ConfigMap kube-public/cluster-info holds the discovery kubeconfig as clientcmd writes it, and a JWS per signing token', () => {
+    expectValidManifests([configMap]);
+    expect(configMap.metadata.namespace).toBe('kube-public');
+    expect(Object.keys(data).sort()).toEqual([`jws-kubeconfig-${signing.tokenId}`, 'kubeconfig']);
+    expect(data.kubeconfig).toBe(
+      [
+        'apiVersion: v1',
+        'clusters:',
+        '- cluster:',
+        `    certificate-authority-data: ${Buffer.from(ca.trustBundlePem).toString('base64')}`,
+        '    server: https://api.k8s.example.internal:6443',
+        '  name: ""',
+        'contexts: null',
+        'current-context: ""',
+        'kind: Config',
+        'preferences: {}',
+        'users: null',
+        '',
+      ].join('\n'),
+    );
+    expect(info.kubeconfig).toBe(data.kubeconfig);
+  });
+
+  test('the JWS is HS256 over the stored kubeconfig keyed with the token secret (checked by openssl), and fails with another secret', () => {
+    const [header, payload, signature] = data[`jws-kubeconfig-${signing.tokenId}`].split('.');
+    expect(payload).toBe(''); // detached
+    expect(Buffer.from(header, 'base64url').toString()).toBe(`{"alg":"HS256","kid":"${signing.tokenId}"}`);
+    const signingInput = `${header}.${Buffer.from(data.kubeconfig).toString('base64url')}`;
+    expect(signature).toBe(opensslHmac(signingInput, parseToken(signing.token).secret));
+    expect(signature).not.toBe(opensslHmac(signingInput, parseToken(authOnly.token).secret));
+    // The whole token is not the key: kubeadm's discovery keys with the secret part only.
+    expect(signature).not.toBe(opensslHmac(signingInput, signing.token));
+  });
+
+  test('a server that is not https://host[:port] is refused', () => {
+    expect(() => new ClusterInfo(chart, 'bad', { ca, server: 'api.example.com:6443' })).toThrow('test/bad: server: "api.example.com:6443" is not an https://host[:port] URL');
+  });
+});
+
+describe('node-bootstrap RBAC', () => {
+  const objects = (props: ConstructorParameters<typeof NodeBootstrapRbac>[2] = {}) => {
+    const { chart } = chartOn(PkiState.inMemory());
+    new NodeBootstrapRbac(chart, 'rbac', props);
+    const manifests = synth(chart);
+    expectValidManifests(manifests);
+    return manifests;
+  };
+  const summary = (manifests: Manifest[]) =>
+    manifests
+      .filter((m) => m.kind.endsWith('Binding'))
+      .map((m) => ({
+        kind: m.kind,
+        name: m.metadata.name,
+        namespace: m.metadata.namespace,
+        role: `${(m.roleRef as { kind: string }).kind}/${(m.roleRef as { name: string }).name}`,
+        subjects: (m.subjects as { kind: string; name: string }[]).map((s) => `${s.kind}/${s.name}`),
+      }));
+
+  test('kubeadm\'s bindings, names and subjects (reference §6)', () => {
+    const group = 'Group/system:bootstrappers:kubeadm:default-node-token';
+    expect(summary(objects())).toEqual([
+      { kind: 'ClusterRoleBinding', name: 'kubeadm:kubelet-bootstrap', namespace: undefined, role: 'ClusterRole/system:node-bootstrapper', subjects: [group] },
+      { kind: 'ClusterRoleBinding', name: 'kubeadm:get-nodes', namespace: undefined, role: 'ClusterRole/kubeadm:get-nodes', subjects: [group] },
+      { kind: 'RoleBinding', name: 'kubeadm:bootstrap-signer-clusterinfo', namespace: 'kube-public', role: 'Role/kubeadm:bootstrap-signer-clusterinfo', subjects: ['User/system:anonymous'] },
+      { kind: 'ClusterRoleBinding', name: 'kubeadm:node-autoapprove-bootstrap', namespace: undefined, role: 'ClusterRole/system:certificates.k8s.io:certificatesigningrequests:nodeclient', subjects: [group] },
+      {
+        kind: 'ClusterRoleBinding', name: 'kubeadm:node-autoapprove-certificate-rotation', namespace: undefined,
+        role: 'ClusterRole/system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', subjects: ['Group/system:nodes'],
+      },
+    ]);
+    const roles = objects().filter((m) => m.kind === 'ClusterRole' || m.kind === 'Role');
+    expect(roles.map((r) => [r.kind, r.metadata.name, r.rules])).toEqual([
+      ['ClusterRole', 'kubeadm:get-nodes', [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]],
+      ['Role', 'kubeadm:bootstrap-signer-clusterinfo', [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['cluster-info'], verbs: ['get'] }]],
+    ]);
+  });
+
+  test('a prefix and groups of its own; no auto-approval when turned off; a kubelet-serving approver when named', () => {
+    const names = summary(objects({ prefix: 'team-a:', groups: ['system:bootstrappers:team-a'], autoApprove: false, kubeletServingApprover: { kind: 'User', name: 'approver' } }));
+    expect(names.map((b) => [b.name, b.subjects])).toEqual([
+      ['team-a:kubelet-bootstrap', ['Group/system:bootstrappers:team-a']],
+      ['team-a:get-nodes', ['Group/system:bootstrappers:team-a']],
+      ['team-a:bootstrap-signer-clusterinfo', ['User/system:anonymous']],
+      ['team-a:kubelet-serving-approver', ['User/approver']],
+    ]);
+    const approver = objects({ kubeletServingApprover: { kind: 'User', name: 'approver' } }).find((m) => m.metadata.name === 'kubeadm:kubelet-serving-approver' && m.kind === 'ClusterRole')!;
+    expect(approver.rules).toContainEqual({ apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: ['kubernetes.io/kubelet-serving'], verbs: ['approve'] });
+  });
+
+  test('a group outside system:bootstrappers: is refused', () => {
+    expect(() => objects({ groups: ['system:nodes'] })).toThrow('test/rbac: groups[0]: "system:nodes" is not a bootstrap group');
+  });
+});
+
+describe('ControlPlanePki with TLS bootstrapping', () => {
+  test('legacy token file and kubelet serving certificates: pki/token.csv (0600) with --token-auth-file, serverTLSBootstrap in the kubelet config', () => {
+    const state = PkiState.inMemory({ clock: () => T0 });
+    const { chart } = chartOn(state);
+    const pki = new ControlPlanePki(chart, 'pki', { cluster: REFERENCE_CLUSTER, tlsBootstrap: { tokenAuthFile: true, serverTlsBootstrap: true } });
+    state.commit();
+    const files = renderNode(state, 'cp-1').files;
+    const tokenFile = files.find((f) => f.path === 'pki/token.csv')!;
+    expect(tokenFile.mode).toBe(0o600);
+    expect(tokenFile.data.toString()).toBe(`${pki.joinToken!.tokenAuthFileLine()}\n`);
+    const apiserver = parse(files.find((f) => f.path === 'manifests/kube-apiserver.yaml')!.data.toString());
+    expect(apiserver.spec.containers[0].command).toContain('--token-auth-file=/etc/kubernetes/pki/token.csv');
+    expect(apiserver.spec.containers[0].command).toContain('--enable-bootstrap-token-auth=true');
+    const controllerManager = parse(files.find((f) => f.path === 'manifests/kube-controller-manager.yaml')!.data.toString());
+    expect(controllerManager.spec.containers[0].command).toContain('--controllers=*,bootstrapsigner,tokencleaner');
+    expect(parse(files.find((f) => f.path === 'kubelet/config.yaml')!.data.toString()).serverTLSBootstrap).toBe(true);
+    expect(renderNode(state, 'worker-1').files.map((f) => f.path)).not.toContain('pki/token.csv');
+  });
+
+  test('cdk8s-pki join-command prints kubeadm\'s join line from a state directory; a cluster without a token says so', () => {
+    const tmp = tempDir();
+    try {
+      const stateDir = path.join(tmp.dir, '.pki');
+      const app = new App({ outdir: path.join(tmp.dir, 'dist') });
+      const state = usePkiState(app, PkiState.inDirectory(stateDir));
+      const pki = new ControlPlanePki(new Chart(app, 'example'), 'pki', { cluster: REFERENCE_CLUSTER, tlsBootstrap: {} });
+      app.synth();
+      const caPublicKey = new crypto.X509Certificate(pki.certificateAuthorities.ca.certificatePem).publicKey.export({ type: 'spki', format: 'der' });
+      const hash = `sha256:${crypto.createHash('sha256').update(caPublicKey).digest('hex')}`;
+      expect(runOk(process.execPath, [CLI, '--state', stateDir, 'join-command', 'worker-1'])).toBe(
+        `kubeadm join api.k8s.example.internal:6443 --token ${pki.joinToken!.token} --discovery-token-ca-cert-hash ${hash}\n`,
+      );
+      expect(runOk(process.execPath, [CLI, '--state', stateDir, 'join-command', 'cp-2'])).toMatch(/ --control-plane\n$/);
+      expect(state.pendingChanges()).toEqual([]);
+
+      const noToken = path.join(tmp.dir, 'no-token');
+      const other = new App({ outdir: path.join(tmp.dir, 'dist2') });
+      usePkiState(other, PkiState.inDirectory(noToken));
+      new ControlPlanePki(new Chart(other, 'example'), 'pki', { cluster: REFERENCE_CLUSTER });
+      other.synth();
+      const result = run(process.execPath, [CLI, '--state', noToken, 'join-command', 'worker-1']);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe('cdk8s-pki: node: the cluster of "worker-1" has no join token; give ControlPlanePki a `tlsBootstrap`\n');
+      expect(fs.existsSync(path.join(noToken, 'example/pki/join-token/secret.json'))).toBe(false);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
