@@ -20,10 +20,9 @@ import { locateErrors, SpecError } from '../src/engine/errors';
 import { BOOTSTRAP_TOKEN_USER, renderKubeconfig } from '../src/kubeadm/kubeconfig';
 import { PkiState } from '../src/state/pki-state';
 import { durationSeconds } from './durations';
+import { PlannedContent } from '../src/state/planned-content';
+import { emitSecret, SecretOutput } from './secret-output';
 import { pkiStateOf, slotOf } from './state';
-
-/** Marks a Secret whose private material is in the manifests unencrypted, by the user's explicit choice. */
-export const PLAINTEXT_SECRET_ANNOTATION = 'pki.cdk8s.io/plaintext-secret';
 
 export interface BootstrapTokenProps {
   /**
@@ -50,11 +49,11 @@ export interface BootstrapTokenProps {
   /** @default none */
   readonly description?: string;
   /**
-   * Writes Secret `bootstrap-token-<id>` into the manifests, unencrypted (annotated as such). The token is a
-   * credential: without this opt-in the Secret is left out of the output and must be created out of band.
-   * @default false
+   * What becomes of Secret `bootstrap-token-<id>`, a credential: left out (`cdk8s-pki export-secrets` writes it),
+   * sealed, or plaintext by explicit choice.
+   * @default the app's policy (`useSecretOutput`), omit unless set
    */
-  readonly plaintextSecret?: boolean;
+  readonly secretOutput?: SecretOutput;
   /** @default the app's state */
   readonly state?: PkiState;
   /** Changing it makes a new token. @default derived from the construct path */
@@ -67,7 +66,7 @@ export interface BootstrapTokenProps {
  */
 export class BootstrapToken extends Construct {
   readonly tokenId: string;
-  /** `<id>.<secret>`: a credential; it reaches the output only through `plaintextSecret` or a kubeconfig you write yourself. */
+  /** `<id>.<secret>`: a credential; it reaches the output only as the secret output policy allows, or in a kubeconfig you write yourself. */
   readonly token: string;
   /** The state slot holding the token, for node plans and `cdk8s-pki rotate`. */
   readonly stateSlot: string;
@@ -75,7 +74,7 @@ export class BootstrapToken extends Construct {
   readonly expiration?: Date;
   readonly usages: TokenUsage[];
   readonly groups: string[];
-  /** The Secret, when `plaintextSecret` is set. */
+  /** The Secret or SealedSecret, when the policy synthesizes one. */
   readonly secret?: ApiObject;
 
   constructor(scope: Construct, id: string, props: BootstrapTokenProps = {}) {
@@ -84,7 +83,7 @@ export class BootstrapToken extends Construct {
     this.stateSlot = props.stateSlot ?? slotOf(this);
     this.usages = props.usages ?? ['authentication', 'signing'];
     this.groups = props.groups ?? [DEFAULT_NODE_TOKEN_GROUP];
-    const { token, expiration, data } = locateErrors(this.node.path, () => {
+    const { token, expiration, data: secretData } = locateErrors(this.node.path, () => {
       // Everything that can be refused is checked before the state is asked for a token.
       if (props.token !== undefined) parseToken(props.token);
       checkTokenSecretSpec({ usages: this.usages, extraGroups: this.groups });
@@ -104,15 +103,10 @@ export class BootstrapToken extends Construct {
     this.token = token;
     this.tokenId = parseToken(token).id;
     this.expiration = expiration;
-    if (props.plaintextSecret) {
-      this.secret = new ApiObject(this, 'secret', {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: tokenSecretName(parseToken(token)), namespace: TOKEN_SECRET_NAMESPACE, annotations: { [PLAINTEXT_SECRET_ANNOTATION]: 'true' } },
-        type: TOKEN_SECRET_TYPE,
-        data: Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value).toString('base64')])),
-      });
-    }
+    const data: Record<string, PlannedContent> = Object.fromEntries(
+      Object.entries(secretData).map(([key, value]) => [key, key === 'token-secret' ? { kind: 'token-secret', tokenSlot: this.stateSlot } : { kind: 'text', text: value }]),
+    );
+    this.secret = emitSecret(this, 'secret', { name: tokenSecretName(parseToken(token)), namespace: TOKEN_SECRET_NAMESPACE, type: TOKEN_SECRET_TYPE, data }, props.secretOutput);
   }
 
   /** The bootstrap kubeconfig a joining kubelet starts with (kubeadm's bootstrap-kubelet.conf). */

@@ -13,6 +13,7 @@ export * from './control-plane-pki';
 export * from './bootstrap-token';
 export * from './node-bootstrap-rbac';
 export * from './cluster-info';
+export * from './secret-output';
 export * from './certificate-signing-request';
 export * as kubeadm from '../src/kubeadm';
 export * as bootstrap from '../src/bootstrap';

@@ -1,5 +1,5 @@
 import { IConstruct } from 'constructs';
-import { frozenFromEnvironment, stateDirectoryFromEnvironment } from '../src/state/environment';
+import { frozenFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from '../src/state/environment';
 import { PkiState } from '../src/state/pki-state';
 
 const bound = new WeakMap<IConstruct, PkiState>();
@@ -35,12 +35,15 @@ export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
 
 /**
  * The PKI state of the app `scope` belongs to. Unless `usePkiState` bound one, this is the directory
- * `$CDK8S_PKI_STATE_DIR` (default `.pki` in the working directory), read-only when `$CDK8S_PKI_FROZEN` is `1` or `true`.
+ * `$CDK8S_PKI_STATE_DIR` (default `.pki` in the working directory), age-encrypted when `$CDK8S_PKI_AGE_*` name
+ * keys, read-only when `$CDK8S_PKI_FROZEN` is `1` or `true`.
  */
 export function pkiStateOf(scope: IConstruct): PkiState {
   const existing = bound.get(rootOf(scope));
   if (existing) return existing;
-  return usePkiState(scope, PkiState.inDirectory(stateDirectoryFromEnvironment(), { frozen: frozenFromEnvironment() }));
+  const store = stateStoreFromEnvironment();
+  warnIfPlaintextStateTracked(store);
+  return usePkiState(scope, new PkiState({ store, frozen: frozenFromEnvironment() }));
 }
 
 /** A state slot from a construct path: each segment kept to the characters a file name can hold everywhere. */

@@ -3,7 +3,9 @@
 import { Command } from 'commander';
 import { getBorderCharacters, table } from 'table';
 import { exportNode, nodeJoinCommand } from './kubeadm/node-bundle';
-import { stateDirectoryFromEnvironment } from './state/environment';
+import { exportSecrets } from './secrets/secret-plan';
+import { ageKeysFromEnvironment, stateDirectoryFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
+import { reencryptState } from './state/store';
 import { PkiState } from './state/pki-state';
 import { reportErrors } from './report';
 
@@ -18,7 +20,11 @@ export function buildCli(): Command {
     .description('Inspect and steer the PKI state that `cdk8s synth` keeps for a cdk8s-pki app.')
     .option('--state <dir>', 'state directory (default: $CDK8S_PKI_STATE_DIR or .pki)')
     .showHelpAfterError();
-  const state = () => PkiState.inDirectory(program.opts().state ?? stateDirectoryFromEnvironment());
+  const state = () => {
+    const store = stateStoreFromEnvironment(program.opts().state);
+    warnIfPlaintextStateTracked(store);
+    return new PkiState({ store });
+  };
 
   program
     .command('list')
@@ -66,6 +72,28 @@ export function buildCli(): Command {
     .action((node: string, options: { out: string }) => {
       const files = exportNode(state(), node, options.out);
       out(`${node}: wrote ${files.length} files to ${options.out}\n`);
+    });
+
+  program
+    .command('export-secrets')
+    .description('write the Secrets that synth left out of the manifests (secret output "omit") as YAML from the state, for `kubectl apply -f DIR`; files 0600')
+    .option('--namespace <namespace>', 'only the Secrets of this namespace')
+    .requiredOption('--out <dir>', 'where to write them (created 0700)')
+    .action((options: { namespace?: string; out: string }) => {
+      const files = exportSecrets(state(), options.out, options.namespace);
+      out(`wrote ${files.length} Secret${files.length === 1 ? '' : 's'} to ${options.out}: ${files.join(', ')}\n`);
+    });
+
+  program
+    .command('reencrypt')
+    .description('re-encrypt every state file to a new set of age recipients (identities to read it from CDK8S_PKI_AGE_IDENTITY[_FILE]); all files are read before any is written')
+    .requiredOption('--to <recipient...>', 'the new recipients (age1…)')
+    .option('--encrypt-plaintext', 'also encrypt files that are not encrypted yet (moving a plaintext state to age)')
+    .action((options: { to: string[]; encryptPlaintext?: boolean }) => {
+      const directory = program.opts().state ?? stateDirectoryFromEnvironment();
+      const identities = ageKeysFromEnvironment()?.identities ?? [];
+      const names = reencryptState(directory, identities, options.to, { encryptPlaintext: options.encryptPlaintext === true });
+      out(`re-encrypted ${names.length} files in ${directory} to ${options.to.length} recipient${options.to.length === 1 ? '' : 's'}\n`);
     });
 
   program

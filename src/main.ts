@@ -2,7 +2,8 @@
 // `cdk8s-pki export-node <node> --out DIR` then writes a node's /etc/kubernetes from .pki/.
 import { App, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
-import { ControlPlanePki } from '../constructs';
+import * as path from 'node:path';
+import { ControlPlanePki, SecretOutput, useSecretOutput } from '../constructs';
 import { ClusterSpec } from './kubeadm/cluster-spec';
 import { reportErrors } from './report';
 
@@ -23,13 +24,17 @@ export const REFERENCE_CLUSTER: ClusterSpec = {
   ],
 };
 
+/** A demo Sealed Secrets controller's certificate (public; its key was discarded). */
+export const DEMO_CONTROLLER_CERTIFICATE = 'examples/sealed-secrets-controller.crt';
+
 export class ExampleCluster extends Chart {
   readonly pki: ControlPlanePki;
 
   constructor(scope: Construct, id: string, props: ChartProps & { cluster?: ClusterSpec } = {}) {
     super(scope, id, props);
-    // Workers join by TLS bootstrapping with a token kept in the state; its Secret stays out of dist/
-    // (create it with the token from the state, or opt in with tlsBootstrap.token.plaintextSecret).
+    // Private material reaches dist/ only sealed, to the demo controller of examples/ (run from the project root).
+    useSecretOutput(this, SecretOutput.sealed({ controllerCertificate: path.resolve(DEMO_CONTROLLER_CERTIFICATE) }));
+    // Workers join by TLS bootstrapping with a token kept in the state; its Secret is sealed.
     this.pki = new ControlPlanePki(this, 'pki', { cluster: props.cluster ?? REFERENCE_CLUSTER, tlsBootstrap: {} });
   }
 }

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PkiState } from '../src/state/pki-state';
-import { run, tempDir } from './support/programs';
+import { run, runOk, tempDir } from './support/programs';
 
 const CLI = path.resolve(__dirname, '../lib/src/cli.js'); // built by `npm test` (tsc) before jest runs
 const DAY = 86400;
@@ -47,5 +49,47 @@ describe('cdk8s-pki CLI', () => {
     const result = run(process.execPath, [CLI, '--state', stateDir, 'rotate', 'cluster/nope']);
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(`cdk8s-pki: no certificate or secret "cluster/nope" in the state directory ${stateDir}; \`cdk8s-pki list\` shows the slots\n`);
+  });
+});
+
+describe('cdk8s-pki with an age-encrypted state', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  test('reencrypt moves a plaintext state to age: the age command opens every file, synth reads it with the identity', () => {
+    const stateDir = path.join(tmp.dir, '.pki');
+    const plain = PkiState.inDirectory(stateDir);
+    const ca = plain.ensure({ slot: 'cluster/ca', keyAlgorithm: 'ecdsa-p256', spec: { subject: { commonName: 'kubernetes' }, ca: {}, validitySeconds: 3650 * DAY } });
+    plain.commit();
+    runOk('age-keygen', ['-o', path.join(tmp.dir, 'identity.txt')]);
+    const identityFile = path.join(tmp.dir, 'identity.txt');
+    const recipient = /# public key: (age1\S+)/.exec(fs.readFileSync(identityFile, 'utf8'))![1];
+    const result = run(process.execPath, [CLI, '--state', stateDir, 'reencrypt', '--to', recipient, '--encrypt-plaintext']);
+    expect([result.status, result.stdout]).toEqual([0, `re-encrypted 2 files in ${stateDir} to 1 recipient\n`]);
+    const keyFile = path.join(stateDir, 'cluster/ca/key-1.pem');
+    expect(fs.readFileSync(keyFile).subarray(0, 21).toString()).toBe('age-encryption.org/v1');
+    expect(runOk('age', ['-d', '-i', identityFile, keyFile])).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    const env = { ...process.env, CDK8S_PKI_AGE_IDENTITY_FILE: identityFile, CDK8S_PKI_AGE_RECIPIENTS: recipient };
+    const list = spawnSync(process.execPath, [CLI, '--state', stateDir, 'list'], { env, encoding: 'utf8' });
+    expect(list.stdout).toMatch(/^cluster\/ca\s+kubernetes\s+yes/m);
+    expect(list.stdout).toContain(ca.certificate.notAfter.toISOString().replace(/\.000Z$/, 'Z'));
+    const withoutIdentity = spawnSync(process.execPath, [CLI, '--state', stateDir, 'list'], { env: { ...process.env, CDK8S_PKI_AGE_RECIPIENTS: recipient }, encoding: 'utf8' });
+    expect(withoutIdentity.status).toBe(1);
+    expect(withoutIdentity.stderr).toMatch(/^cdk8s-pki: cannot decrypt .*certificate\.json/);
+  });
+
+  test('a plaintext state directory tracked by git is warned about', () => {
+    const repo = path.join(tmp.dir, 'repo');
+    fs.mkdirSync(repo);
+    runOk('git', ['init', '-q'], { cwd: repo });
+    const stateDir = path.join(repo, '.pki');
+    const state = PkiState.inDirectory(stateDir);
+    state.ensure({ slot: 'cluster/ca', keyAlgorithm: 'ecdsa-p256', spec: { subject: { commonName: 'kubernetes' }, ca: {}, validitySeconds: 3650 * DAY } });
+    state.commit();
+    expect(run(process.execPath, [CLI, '--state', stateDir, 'list']).stderr).toBe('');
+    runOk('git', ['add', '-f', '.pki'], { cwd: repo });
+    expect(run(process.execPath, [CLI, '--state', stateDir, 'list']).stderr).toBe(
+      `cdk8s-pki: warning: the plaintext state directory ${stateDir} is tracked by git; its private keys are in the repository. Encrypt it (CDK8S_PKI_AGE_RECIPIENTS, then \`cdk8s-pki reencrypt --encrypt-plaintext\`) or untrack it.\n`,
+    );
   });
 });

@@ -7,21 +7,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SpecError } from '../engine/errors';
-import { privateKeyToTraditionalPem, publicKeyToPem } from '../engine/keys';
 import { joinCommand } from '../bootstrap/cluster-info';
-import { tokenAuthFileLine } from '../bootstrap/token';
-import { KeyReference, PkiState } from '../state/pki-state';
-import { KubeconfigContent, KubeconfigTarget, renderKubeconfig } from './kubeconfig';
-
-export type PlannedContent =
-  | { readonly kind: 'text'; readonly text: string }
-  | { readonly kind: 'private-key'; readonly key: KeyReference }
-  | { readonly kind: 'public-key'; readonly key: KeyReference }
-  | { readonly kind: 'kubeconfig'; readonly kubeconfig: Omit<KubeconfigContent, 'privateKeyPem'>; readonly key: KeyReference }
-  /** A bootstrap token kubeconfig; the token is named by its state slot, like a key. */
-  | { readonly kind: 'token-kubeconfig'; readonly kubeconfig: KubeconfigTarget; readonly tokenSlot: string }
-  /** One line of the legacy --token-auth-file for a token of the state. */
-  | { readonly kind: 'token-auth-file'; readonly tokenSlot: string; readonly user: string; readonly uid: string; readonly groups: string[] };
+import { PkiState } from '../state/pki-state';
+import { PlannedContent, renderContent } from '../state/planned-content';
 
 /** What `cdk8s-pki join-command` prints for a node. */
 export interface JoinPlan {
@@ -86,24 +74,7 @@ export interface RenderedFile {
 /** Every file of `node`'s tree, in memory: all that can fail (unknown node, missing key) fails here. */
 export function renderNode(state: PkiState, node: string): { directories: NodePlan['directories']; files: RenderedFile[] } {
   const plan = readNodePlan(state, node);
-  const key = (reference: KeyReference) => state.privateKey(reference.slot, reference.generation);
-  const render = (content: PlannedContent): string => {
-    switch (content.kind) {
-      case 'text':
-        return content.text;
-      case 'private-key':
-        return privateKeyToTraditionalPem(key(content.key));
-      case 'public-key':
-        return publicKeyToPem(crypto.createPublicKey(key(content.key)));
-      case 'kubeconfig':
-        return renderKubeconfig({ ...content.kubeconfig, privateKeyPem: privateKeyToTraditionalPem(key(content.key)) });
-      case 'token-kubeconfig':
-        return renderKubeconfig({ ...content.kubeconfig, token: state.secret(content.tokenSlot) });
-      case 'token-auth-file':
-        return `${tokenAuthFileLine(state.secret(content.tokenSlot), content.user, content.uid, content.groups)}\n`;
-    }
-  };
-  return { directories: plan.directories, files: plan.files.map((f) => ({ path: f.path, mode: f.mode, data: Buffer.from(render(f.content)) })) };
+  return { directories: plan.directories, files: plan.files.map((f) => ({ path: f.path, mode: f.mode, data: Buffer.from(renderContent(state, f.content)) })) };
 }
 
 /**

@@ -1,13 +1,114 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SpecError } from '../engine/errors';
+import { AgeError, isAgeFile, parseIdentity, parseRecipient } from './age';
+import { AgeKeys, DirectoryStore, EncryptedDirectoryStore, StateStore } from './store';
+
 /** Environment variables a user's CI sets; documented in the README. */
 export const ENV_STATE_DIR = 'CDK8S_PKI_STATE_DIR';
 export const ENV_FROZEN = 'CDK8S_PKI_FROZEN';
 
+type Environment = Readonly<Record<string, string | undefined>>;
+
 /** `$CDK8S_PKI_STATE_DIR`, else `.pki` (relative to the working directory, i.e. beside the app). */
-export function stateDirectoryFromEnvironment(): string {
-  return process.env[ENV_STATE_DIR] || '.pki';
+export function stateDirectoryFromEnvironment(env: Environment = process.env): string {
+  return env[ENV_STATE_DIR] || '.pki';
 }
 
 /** True when `$CDK8S_PKI_FROZEN` is `1` or `true`: synth must not write the state. */
 export function frozenFromEnvironment(): boolean {
   return ['1', 'true'].includes((process.env[ENV_FROZEN] ?? '').toLowerCase());
+}
+
+/** `age1…` recipients new state files are encrypted to, comma-separated. */
+export const ENV_AGE_RECIPIENTS = 'CDK8S_PKI_AGE_RECIPIENTS';
+/** A file of `age1…` recipients, one a line (`#` comments), as `age -R` reads. */
+export const ENV_AGE_RECIPIENTS_FILE = 'CDK8S_PKI_AGE_RECIPIENTS_FILE';
+/** The `AGE-SECRET-KEY-1…` identity itself (for CI secrets); several may be given, one a line or comma-separated. */
+export const ENV_AGE_IDENTITY = 'CDK8S_PKI_AGE_IDENTITY';
+/** A file of identities, as `age-keygen` writes it. */
+export const ENV_AGE_IDENTITY_FILE = 'CDK8S_PKI_AGE_IDENTITY_FILE';
+/** A passphrase that both encrypts and decrypts (scrypt); excludes the four above, as age does. */
+export const ENV_AGE_PASSPHRASE = 'CDK8S_PKI_AGE_PASSPHRASE';
+
+/** The keys of an age key list (a recipients or identity file, or a variable): `#` lines and blanks skipped. */
+function keyLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .flatMap((line) => line.split(','))
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+}
+
+function readKeyFile(variable: string, file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SpecError(variable, `cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (isAgeFile(Buffer.from(text))) throw new SpecError(variable, `${file} is itself age-encrypted; give the decrypted identity file`);
+  return keyLines(text);
+}
+
+/** Each key parsed now, so a typo fails with the variable named instead of at the first write or read. */
+function checked(variable: string, keys: string[], parse: (key: string) => unknown): string[] {
+  for (const key of keys) {
+    try {
+      parse(key);
+    } catch (err) {
+      if (err instanceof AgeError) throw new SpecError(variable, err.message);
+      throw err;
+    }
+  }
+  return keys;
+}
+
+/**
+ * The age keys the environment names, or undefined when it names none (the state is plaintext). Recipients
+ * without an identity give a store that can create a state but not read one back; an identity without
+ * recipients, one that reads but refuses to write (rather than silently encrypting to that identity alone).
+ */
+export function ageKeysFromEnvironment(env: Environment = process.env): AgeKeys | undefined {
+  const passphrase = env[ENV_AGE_PASSPHRASE];
+  const keyVariables = [ENV_AGE_RECIPIENTS, ENV_AGE_RECIPIENTS_FILE, ENV_AGE_IDENTITY, ENV_AGE_IDENTITY_FILE].filter((v) => env[v]);
+  if (passphrase) {
+    if (keyVariables.length > 0) throw new SpecError(ENV_AGE_PASSPHRASE, `cannot be combined with ${keyVariables.join(', ')}: age allows a passphrase-encrypted file no other recipient`);
+    return { recipients: { passphrase }, identities: { passphrase } };
+  }
+  if (keyVariables.length === 0) return undefined;
+  const recipients = [
+    ...checked(ENV_AGE_RECIPIENTS, keyLines(env[ENV_AGE_RECIPIENTS] ?? ''), parseRecipient),
+    ...(env[ENV_AGE_RECIPIENTS_FILE] ? checked(ENV_AGE_RECIPIENTS_FILE, readKeyFile(ENV_AGE_RECIPIENTS_FILE, env[ENV_AGE_RECIPIENTS_FILE]), parseRecipient) : []),
+  ];
+  const identities = [
+    // Messages never quote an identity: it is the secret.
+    ...checked(ENV_AGE_IDENTITY, keyLines(env[ENV_AGE_IDENTITY] ?? ''), parseIdentity),
+    ...(env[ENV_AGE_IDENTITY_FILE] ? checked(ENV_AGE_IDENTITY_FILE, readKeyFile(ENV_AGE_IDENTITY_FILE, env[ENV_AGE_IDENTITY_FILE]), parseIdentity) : []),
+  ];
+  return { recipients, identities };
+}
+
+/** The state store the environment asks for: age-encrypted when any CDK8S_PKI_AGE_* variable is set, else plaintext. */
+export function stateStoreFromEnvironment(directory?: string, env: Environment = process.env): StateStore {
+  const keys = ageKeysFromEnvironment(env);
+  const absolute = path.resolve(directory ?? stateDirectoryFromEnvironment(env));
+  return keys ? new EncryptedDirectoryStore(absolute, keys) : new DirectoryStore(absolute);
+}
+
+/**
+ * Warns on stderr when `store` is a plaintext state directory that git tracks: its private keys would be in
+ * the repository's history. Silent outside a git work tree or without git.
+ */
+export function warnIfPlaintextStateTracked(store: StateStore): void {
+  if (!(store instanceof DirectoryStore) || store instanceof EncryptedDirectoryStore) return;
+  const directory = store.directory;
+  if (!fs.existsSync(directory)) return;
+  const tracked = spawnSync('git', ['ls-files', '--', '.'], { cwd: directory, encoding: 'utf8' });
+  if (tracked.status === 0 && tracked.stdout.trim() !== '') {
+    process.stderr.write(`cdk8s-pki: warning: the plaintext state directory ${directory} is tracked by git; its private keys are in the repository. Encrypt it (CDK8S_PKI_AGE_RECIPIENTS, then \`cdk8s-pki reencrypt --encrypt-plaintext\`) or untrack it.\n`);
+  }
 }

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { StateError } from '../engine/errors';
+import { AgeError, AgeIdentities, AgeRecipients, decrypt, encrypt, isAgeFile, parseRecipient } from './age';
 
 /**
  * Where the PKI state's entries live: a flat namespace of names like `example/cluster-ca/key-1.pem`.
@@ -147,7 +148,7 @@ export class DirectoryStore implements StateStore {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot lock ${this.directory}: ${(err as Error).message}`);
       }
-      const holder = this.read('.lock')?.toString('utf8') ?? '';
+      const holder = readLockHolder(lockPath);
       if (isDeadLocalProcess(holder)) {
         fs.rmSync(lockPath, { force: true });
         continue;
@@ -162,12 +163,139 @@ export class DirectoryStore implements StateStore {
     }
   }
 
+  /** The `.gitignore` a new state directory gets. Plaintext keys live here: keep them out of Git. */
+  protected gitignore(): string {
+    return '# cdk8s-pki state: private keys. Do not commit it in plaintext.\n*\n';
+  }
+
   private ensureDirectory(dir: string): void {
     const fresh = !fs.existsSync(this.directory);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (fresh) {
-      // Plaintext keys live here: keep the directory out of Git unless the user decides otherwise.
-      fs.writeFileSync(path.join(this.directory, '.gitignore'), '# cdk8s-pki state: private keys. Do not commit it in plaintext.\n*\n', { mode: 0o600 });
+    if (fresh) fs.writeFileSync(path.join(this.directory, '.gitignore'), this.gitignore(), { mode: 0o600 });
+  }
+}
+
+/** Who holds the lock (`pid@host`); empty when it was released meanwhile. Read raw: the lock is never encrypted. */
+function readLockHolder(lockPath: string): string {
+  try {
+    return fs.readFileSync(lockPath, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw new StateError(`cannot read ${lockPath}: ${(err as Error).message}`);
+  }
+}
+
+/** How an EncryptedDirectoryStore encrypts what it writes and decrypts what it reads. */
+export interface AgeKeys {
+  /**
+   * `age1…` recipients every file is encrypted to, or a passphrase. An empty list makes a store that reads but
+   * cannot write (a frozen CI synth, `list`, `export-node`).
+   */
+  readonly recipients: AgeRecipients;
+  /** `AGE-SECRET-KEY-1…` identities, or the passphrase. */
+  readonly identities: AgeIdentities;
+  /** log2 of scrypt's N for a passphrase. @default 18, as the age CLI */
+  readonly scryptWorkFactor?: number;
+}
+
+/**
+ * The state as a directory of age-encrypted files, safe to commit: each file is a binary age v1 file
+ * (`age -d -i key.txt .pki/<slot>/key-1.pem` opens it) under the same name as in a plaintext state, so slots,
+ * messages and `locate()` are the same in both. Writes and the lock are DirectoryStore's.
+ *
+ * A file that cannot be decrypted (no matching identity, wrong passphrase, modified, or not encrypted at all)
+ * is a StateError, never an absent entry: treating it as absent would make synth generate a new CA.
+ */
+export class EncryptedDirectoryStore extends DirectoryStore {
+  override readonly location: string;
+  /** Plaintext by SHA-256 of its ciphertext: PkiState reads an entry again at commit, and scrypt costs ~0.5 s a file. */
+  private readonly plaintexts = new Map<string, Buffer>();
+
+  constructor(directory: string, private readonly keys: AgeKeys) {
+    super(directory);
+    this.location = `age-encrypted state directory ${directory}`;
+    // A bad recipient fails here rather than at the first write.
+    if (!('passphrase' in keys.recipients)) for (const recipient of keys.recipients) parseRecipient(recipient);
+  }
+
+  override read(name: string): Buffer | undefined {
+    const ciphertext = super.read(name);
+    if (ciphertext === undefined) return undefined;
+    const digest = sha256(ciphertext);
+    let plaintext = this.plaintexts.get(digest);
+    if (!plaintext) {
+      plaintext = this.decryptEntry(name, ciphertext);
+      this.plaintexts.set(digest, plaintext);
+    }
+    return Buffer.from(plaintext);
+  }
+
+  override write(name: string, data: Buffer, exclusive: boolean): void {
+    if (!('passphrase' in this.keys.recipients) && this.keys.recipients.length === 0) {
+      throw new StateError(`cannot write ${this.locate(name)}: no age recipients to encrypt it to; set CDK8S_PKI_AGE_RECIPIENTS or CDK8S_PKI_AGE_RECIPIENTS_FILE`);
+    }
+    const ciphertext = encrypt(data, this.keys.recipients, { scryptWorkFactor: this.keys.scryptWorkFactor });
+    super.write(name, ciphertext, exclusive);
+    this.plaintexts.set(sha256(ciphertext), Buffer.from(data));
+  }
+
+  /** Ignores only the lock and temp files: the encrypted state is meant to be committed. */
+  protected override gitignore(): string {
+    return '# cdk8s-pki state, age-encrypted: commit it. Only the lock and temp files stay out.\n.lock\n.*.tmp\n';
+  }
+
+  private decryptEntry(name: string, ciphertext: Buffer): Buffer {
+    const file = this.locate(name);
+    try {
+      return decrypt(ciphertext, this.keys.identities);
+    } catch (err) {
+      if (!(err instanceof AgeError)) throw err;
+      switch (err.code) {
+        case 'not-age':
+          throw new StateError(`${file} is not age-encrypted, but this state is (CDK8S_PKI_AGE_* is set): encrypt the plaintext state first (\`cdk8s-pki reencrypt\`) or unset those variables`);
+        case 'corrupt':
+          throw new StateError(`${file} is corrupt or was modified (${err.message}); restore it from a backup — synth never replaces it on its own`);
+        default:
+          throw new StateError(`cannot decrypt ${file}: ${this.noMatchReason(err)}`);
+      }
     }
   }
+
+  private noMatchReason(err: AgeError): string {
+    if ('passphrase' in this.keys.identities) return `${err.message}; check CDK8S_PKI_AGE_PASSPHRASE`;
+    if (this.keys.identities.length === 0) return 'no age identity is set; set CDK8S_PKI_AGE_IDENTITY_FILE (or CDK8S_PKI_AGE_IDENTITY) to a key the state is encrypted to';
+    return 'no identity matches; set CDK8S_PKI_AGE_IDENTITY_FILE (or CDK8S_PKI_AGE_IDENTITY) to a key the state is encrypted to';
+  }
+}
+
+function sha256(data: Buffer): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Rewrites every file of the state in `directory` encrypted to `newRecipients` (adding or removing a team
+ * member, rotating a passphrase), under the state's lock. Every file is decrypted with `identities` before the
+ * first is rewritten, so a file they cannot open stops the command with nothing changed; each file is then
+ * replaced atomically (key files included: same key, new encryption). An interrupted run leaves files under
+ * either set: run it again with identities of both. With `encryptPlaintext`, files that are not age-encrypted
+ * (a plaintext state being moved to encryption) are encrypted as they are; its `.gitignore` is left alone.
+ * Returns the names rewritten.
+ */
+export function reencryptState(
+  directory: string,
+  identities: AgeIdentities,
+  newRecipients: AgeRecipients,
+  options: { encryptPlaintext?: boolean; scryptWorkFactor?: number } = {},
+): string[] {
+  if (!fs.existsSync(directory)) throw new StateError(`no state directory at ${directory}`);
+  const raw = new DirectoryStore(directory);
+  const store = new EncryptedDirectoryStore(directory, { identities, recipients: newRecipients, scryptWorkFactor: options.scryptWorkFactor });
+  return store.withLock(() => {
+    const entries = store.list().map((name) => {
+      const data = raw.read(name)!;
+      return { name, plaintext: options.encryptPlaintext && !isAgeFile(data) ? data : store.read(name)! };
+    });
+    for (const { name, plaintext } of entries) store.write(name, plaintext, false);
+    return entries.map((e) => e.name);
+  });
 }

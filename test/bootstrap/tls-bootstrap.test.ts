@@ -5,9 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Chart, Duration, Testing } from 'cdk8s';
 import { parse } from 'yaml';
-import { BootstrapToken, BootstrapTokenProps, ClusterCA, ClusterInfo, ControlPlanePki, NodeBootstrapRbac, PkiState, usePkiState } from '../../constructs';
+import { BootstrapToken, BootstrapTokenProps, ClusterCA, SecretOutput, ClusterInfo, ControlPlanePki, NodeBootstrapRbac, PkiState, usePkiState } from '../../constructs';
 import { generateToken, parseToken, tokenAuthFileLine, tokenSecretData, TokenUsage } from '../../src/bootstrap/token';
 import { renderNode } from '../../src/kubeadm/node-bundle';
+import { exportSecrets } from '../../src/secrets/secret-plan';
 import { REFERENCE_CLUSTER } from '../../src/main';
 import { expectValidManifests } from '../support/kubernetes-schema';
 import { run, runOk, tempDir } from '../support/programs';
@@ -70,11 +71,11 @@ describe('bootstrap tokens', () => {
   test('BootstrapToken: made once, kept across synths; the expiration counts from when it was made', () => {
     let now = T0;
     const state = PkiState.inMemory({ clock: () => now });
-    const first = new BootstrapToken(chartOn(state).chart, 'join', { plaintextSecret: true });
+    const first = new BootstrapToken(chartOn(state).chart, 'join', { secretOutput: SecretOutput.plaintext() });
     state.commit();
     now = new Date(T0.getTime() + 5 * HOUR);
     const { chart } = chartOn(state);
-    const second = new BootstrapToken(chart, 'join', { plaintextSecret: true });
+    const second = new BootstrapToken(chart, 'join', { secretOutput: SecretOutput.plaintext() });
     expect(state.pendingChanges()).toEqual([]);
     expect(second.token).toBe(first.token);
     expect(second.expiration).toEqual(new Date(T0.getTime() + 24 * HOUR));
@@ -88,7 +89,7 @@ describe('bootstrap tokens', () => {
     expect(decoded['auth-extra-groups']).toBe('system:bootstrappers:kubeadm:default-node-token');
   });
 
-  test('without the plaintext opt-in, the token is nowhere in the output', () => {
+  test('by default the token is nowhere in the output; export-secrets writes its Secret from the state', () => {
     const state = PkiState.inMemory({ clock: () => T0 });
     const { chart } = chartOn(state);
     const token = new BootstrapToken(chart, 'join');
@@ -97,6 +98,21 @@ describe('bootstrap tokens', () => {
     expect(yaml).toContain(`jws-kubeconfig-${token.tokenId}`);
     expect(yaml).not.toContain(parseToken(token.token).secret);
     expect(synth(chart).map((m) => m.kind)).not.toContain('Secret');
+    state.commit();
+    const tmp = tempDir();
+    try {
+      const out = path.join(tmp.dir, 'secrets');
+      expect(exportSecrets(state, out)).toEqual([`kube-system.bootstrap-token-${token.tokenId}.yaml`]);
+      const file = path.join(out, `kube-system.bootstrap-token-${token.tokenId}.yaml`);
+      expect([fs.statSync(out).mode & 0o777, fs.statSync(file).mode & 0o777]).toEqual([0o700, 0o600]);
+      const secret = parse(fs.readFileSync(file, 'utf8'));
+      expectValidManifests([secret]);
+      expect(secret.type).toBe('bootstrap.kubernetes.io/token');
+      expect(Buffer.from(secret.data['token-secret'], 'base64').toString()).toBe(parseToken(token.token).secret);
+      expect(Buffer.from(secret.data.expiration, 'base64').toString()).toBe('2026-03-02T12:00:00Z');
+    } finally {
+      tmp.cleanup();
+    }
   });
 
   test('an expired token fails synth naming the construct and ttl; a rotation makes a new one', () => {
@@ -116,7 +132,7 @@ describe('bootstrap tokens', () => {
 
   test('a given token is used as is; ttl 0 means no expiration', () => {
     const state = PkiState.inMemory({ clock: () => T0 });
-    const token = new BootstrapToken(chartOn(state).chart, 'join', { token: 'abcdef.0123456789abcdef', ttl: Duration.seconds(0), plaintextSecret: true });
+    const token = new BootstrapToken(chartOn(state).chart, 'join', { token: 'abcdef.0123456789abcdef', ttl: Duration.seconds(0), secretOutput: SecretOutput.plaintext() });
     expect(token.token).toBe('abcdef.0123456789abcdef');
     expect(token.expiration).toBeUndefined();
     expect(token.tokenAuthFileLine()).toBe('abcdef.0123456789abcdef,system:bootstrap:abcdef,abcdef,"system:bootstrappers,system:bootstrappers:kubeadm:default-node-token"');

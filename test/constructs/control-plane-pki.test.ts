@@ -18,6 +18,7 @@ import { ClusterSpec } from '../../src/kubeadm/cluster-spec';
 import { exportNode, renderNode } from '../../src/kubeadm/node-bundle';
 import { ExampleCluster, REFERENCE_CLUSTER } from '../../src/main';
 import { runOk, snapshotDir, tempDir } from '../support/programs';
+import { withSealedValuesMasked } from '../support/reference-cluster';
 
 const FIXED_CLOCK = () => new Date('2026-03-01T12:00:00Z');
 const CLI = path.resolve(__dirname, '../../lib/src/cli.js'); // built by `npm test` (tsc) before jest runs
@@ -42,7 +43,7 @@ describe('ControlPlanePki on the reference cluster', () => {
     const app = Testing.app();
     usePkiState(app, PkiState.inMemory({ clock: FIXED_CLOCK, seed: 'reference-cluster' }));
     new ExampleCluster(app, 'example');
-    const dist = Object.fromEntries(app.charts.map((chart) => [chart.node.id, Testing.synth(chart)]));
+    const dist = Object.fromEntries(app.charts.map((chart) => [chart.node.id, withSealedValuesMasked(Testing.synth(chart))]));
     expect(Object.keys(dist)).toEqual(['example', 'example-cp-1', 'example-cp-2', 'example-cp-3', 'example-worker-1', 'example-worker-2']);
     expect(JSON.stringify(dist)).not.toContain('PRIVATE KEY');
     expect(dist).toMatchSnapshot();

@@ -9,6 +9,7 @@
 // - custom resources: the openAPIV3Schema of their CustomResourceDefinition, see registerCustomResourceDefinitions.
 // A document of any other apiVersion/kind is an error, so a new kind must bring its schema rather than slip through.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import Ajv, { ErrorObject } from 'ajv';
 import * as ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
@@ -274,3 +275,9 @@ function documentLabel(doc: Record<string, unknown>): string {
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+// Registered last: checking a CRD reads the built-in schemas, whose state is declared above.
+registerCustomResourceDefinitions(path.join(__dirname, 'crds', 'cert-manager.crds.yaml'));
+registerCustomResourceDefinitions(path.join(__dirname, 'crds', 'trust-manager.crds.yaml'));
+registerCustomResourceDefinitions(path.join(__dirname, 'crds', 'argo-cd.crds.yaml'));
+registerCustomResourceDefinitions(path.join(__dirname, 'crds', 'sealed-secrets.crds.yaml'));

@@ -26,3 +26,17 @@ export function exportToTemp(state: PkiState, node: string): { dir: string; file
   exportNode(state, node, dir);
   return { dir, file: (relative) => path.join(dir, relative), cleanup: tmp.cleanup };
 }
+
+/**
+ * Documents with each SealedSecret value replaced by a placeholder: sealing is randomized (RSA-OAEP, a random
+ * session key) and a fresh state seals anew, so snapshots compare everything but the ciphertext, whose
+ * correctness and stability are tested against a controller in secret-output.test.ts.
+ */
+export function withSealedValuesMasked<T>(documents: T[]): T[] {
+  return documents.map((doc) => {
+    const sealed = doc as { kind?: string; spec?: { encryptedData?: Record<string, string> } };
+    if (sealed.kind !== 'SealedSecret' || !sealed.spec?.encryptedData) return doc;
+    const masked = Object.fromEntries(Object.keys(sealed.spec.encryptedData).map((key) => [key, '<sealed>']));
+    return { ...doc, spec: { ...sealed.spec, encryptedData: masked } };
+  });
+}

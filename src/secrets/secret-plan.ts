@@ -1,0 +1,58 @@
+/**
+ * Secrets that hold private material, planned by synth with their data by reference (see planned-content.ts).
+ * Under the default policy they are not synthesized; their plans stay in the state, and
+ * `cdk8s-pki export-secrets` writes them as manifests for an out-of-band `kubectl apply`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import { SpecError } from '../engine/errors';
+import { PkiState } from '../state/pki-state';
+import { PlannedContent, renderContent } from '../state/planned-content';
+
+export interface PlannedSecret {
+  readonly name: string;
+  readonly namespace: string;
+  /** e.g. kubernetes.io/tls, bootstrap.kubernetes.io/token */
+  readonly type: string;
+  readonly data: Record<string, PlannedContent>;
+}
+
+const OMITTED_PREFIX = 'secrets';
+/** Where sealed ciphertext is kept between synths, per namespace and name. */
+export const SEALED_CACHE_PREFIX = 'sealed';
+
+export function recordOmittedSecret(state: PkiState, secret: PlannedSecret): void {
+  state.putDocument(`${OMITTED_PREFIX}/${secret.namespace}/${secret.name}`, secret);
+}
+
+/** The omitted Secrets of the state, in `namespace` when given. */
+export function omittedSecrets(state: PkiState, namespace?: string): PlannedSecret[] {
+  return state
+    .documentNames(namespace === undefined ? OMITTED_PREFIX : `${OMITTED_PREFIX}/${namespace}`)
+    .map((name) => state.readDocument<PlannedSecret>(name)!);
+}
+
+/** The Secret manifest of `secret`, its data rendered from the state (base64, as `data` wants). */
+export function renderSecretManifest(state: PkiState, secret: PlannedSecret): string {
+  const data = Object.fromEntries(Object.entries(secret.data).map(([key, content]) => [key, Buffer.from(renderContent(state, content)).toString('base64')]));
+  return stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secret.name, namespace: secret.namespace }, type: secret.type, data });
+}
+
+/**
+ * Writes every omitted Secret (of `namespace`, when given) to `outDir` as `<namespace>.<name>.yaml`, mode 0600,
+ * in a directory of mode 0700. Everything is rendered before anything is written.
+ */
+export function exportSecrets(state: PkiState, outDir: string, namespace?: string): string[] {
+  const secrets = omittedSecrets(state, namespace);
+  if (secrets.length === 0) throw new SpecError('--namespace', `the state holds no omitted Secrets${namespace ? ` in namespace ${namespace}` : ''}; run synth first`);
+  const rendered = secrets.map((secret) => ({ file: `${secret.namespace}.${secret.name}.yaml`, text: renderSecretManifest(state, secret) }));
+  fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  for (const { file, text } of rendered) {
+    const target = path.join(outDir, file);
+    const temp = `${target}.partial-${process.pid}`;
+    fs.writeFileSync(temp, text, { mode: 0o600 });
+    fs.renameSync(temp, target);
+  }
+  return rendered.map((r) => r.file);
+}
