@@ -61,8 +61,8 @@ describe('the validator rejects what the API server (with strict field validatio
   });
 
   test('an unknown apiVersion or kind fails rather than passing unchecked', () => {
-    expect(validateManifest({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'etcd', namespace: 'kube-system' }, spec: {} })).toEqual([
-      'Certificate kube-system/etcd: no schema for apiVersion cert-manager.io/v1 kind Certificate: neither a built-in kind nor a registered one (register its CRD in test/support/kubernetes-schema.ts)',
+    expect(validateManifest({ apiVersion: 'acme.cert-manager.io/v1', kind: 'Order', metadata: { name: 'etcd', namespace: 'kube-system' }, spec: {} })).toEqual([
+      'Order kube-system/etcd: no schema for apiVersion acme.cert-manager.io/v1 kind Order: neither a built-in kind nor a registered one (register its CRD in test/support/kubernetes-schema.ts)',
     ]);
     // A kind of the wrong group, and a type that is part of a resource rather than a resource.
     expect(validateManifest({ apiVersion: 'apps/v1', kind: 'ConfigMap', metadata: { name: 'x' } })).toHaveLength(1);
