@@ -3,7 +3,7 @@
 import { App, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
-import { ControlPlanePki, SecretOutput, useSecretOutput } from '../constructs';
+import { certManager, ClusterCA, ControlPlanePki, RancherIngressTLS, RancherServingCertificate, SecretOutput, useSecretOutput } from '../constructs';
 import { ClusterSpec } from './kubeadm/cluster-spec';
 import { reportErrors } from './report';
 
@@ -29,6 +29,8 @@ export const DEMO_CONTROLLER_CERTIFICATE = 'examples/sealed-secrets-controller.c
 
 export class ExampleCluster extends Chart {
   readonly pki: ControlPlanePki;
+  readonly clusterCaIssuer: certManager.ClusterCaIssuer;
+  readonly rancher: RancherIngressTLS;
 
   constructor(scope: Construct, id: string, props: ChartProps & { cluster?: ClusterSpec } = {}) {
     super(scope, id, props);
@@ -36,6 +38,18 @@ export class ExampleCluster extends Chart {
     useSecretOutput(this, SecretOutput.sealed({ controllerCertificate: path.resolve(DEMO_CONTROLLER_CERTIFICATE) }));
     // Workers join by TLS bootstrapping with a token kept in the state; its Secret is sealed.
     this.pki = new ControlPlanePki(this, 'pki', { cluster: props.cluster ?? REFERENCE_CLUSTER, tlsBootstrap: {} });
+    // cert-manager signs workload certificates with the cluster CA; the CA key pair Secret is sealed.
+    this.clusterCaIssuer = new certManager.ClusterCaIssuer(this, 'cluster-ca-issuer', { ca: this.pki.certificateAuthorities.ca, name: 'kubernetes-ca' });
+    // Rancher with a certificate of a private ingress CA, brought as Secret tls-rancher-ingress (sealed); agents
+    // pin that CA (tls-ca), and the values file carries its CATTLE_CA_CHECKSUM.
+    const ingressCa = new ClusterCA(this, 'ingress-ca', { commonName: 'example-ingress-ca' });
+    this.rancher = new RancherIngressTLS(this, 'rancher', {
+      hostname: 'rancher.example.internal',
+      mode: 'secret',
+      certificate: RancherServingCertificate.fromClusterCa(ingressCa),
+      agentTLSMode: 'strict',
+      version: '2.12.3',
+    });
   }
 }
 

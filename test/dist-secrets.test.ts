@@ -61,7 +61,13 @@ describe('no private material in dist/', () => {
     const { app, state } = synthReferenceCluster();
     const documents = app.charts.flatMap((chart) => Testing.synth(chart));
     const sealed = documents.filter((d) => d.kind === 'SealedSecret');
-    expect(sealed.map((d) => `${d.metadata.namespace}/${d.metadata.name}`)).toEqual([expect.stringMatching(/^kube-system\/bootstrap-token-[a-z0-9]{6}$/)]);
+    expect(sealed.map((d) => `${d.metadata.namespace}/${d.metadata.name}`).sort()).toEqual([
+      'cattle-system/tls-rancher-ingress',
+      'cert-manager/kubernetes-ca-key-pair',
+      expect.stringMatching(/^kube-system\/bootstrap-token-[a-z0-9]{6}$/),
+    ]);
+    // The one plain Secret is public: Rancher's pinned CA.
+    expect(documents.filter((d) => d.kind === 'Secret').map((d) => [d.metadata.name, Object.keys(d.data)])).toEqual([['tls-ca', ['cacerts.pem']]]);
     expectValidManifests(sealed);
     expectNoPrivateMaterial(documents, state);
   });

@@ -6,6 +6,7 @@ import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm } from '../engine/keys';
 import { canonicalIp } from '../engine/x509';
 import { checkSchema, compileSchema, isDnsName } from '../engine/spec';
 import clusterSpecSchema from './schemas/cluster-spec.schema.json';
+import { parseGoDuration } from '../engine/go-duration';
 
 /** A node of the cluster. */
 export interface NodeSpec {
@@ -177,12 +178,14 @@ export function hostPort(host: string, port: number): string {
   return `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
 }
 
-const GO_DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
-
 /** A Go duration of hours, minutes and seconds ("8760h", "1h30m") in seconds. */
 export function goDurationSeconds(value: string, field: string): number {
-  const match = GO_DURATION.exec(value);
-  const seconds = match ? Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0) : 0;
-  if (seconds < 60) throw new SpecError(field, `${JSON.stringify(value)} must be a duration of at least 1m, in h, m and s ("8760h")`);
+  let seconds = 0;
+  try {
+    seconds = parseGoDuration(value, field);
+  } catch {
+    // Reported below, with what kubeadm's fields take.
+  }
+  if (!Number.isInteger(seconds) || seconds < 60) throw new SpecError(field, `${JSON.stringify(value)} must be a duration of at least 1m, in h, m and s ("8760h")`);
   return seconds;
 }

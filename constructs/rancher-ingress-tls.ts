@@ -1,0 +1,253 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ApiObject, App, Duration, Names } from 'cdk8s';
+import { Construct } from 'constructs';
+import { Application } from '../imports/argoproj.io';
+import { locateErrors, SpecError } from '../src/engine/errors';
+import { KeyAlgorithm } from '../src/engine/keys';
+import {
+  AgentTlsMode,
+  CA_SECRET,
+  CACERTS_KEY,
+  checkRancherTlsSpec,
+  INGRESS_TLS_SECRET,
+  LetsEncryptEnvironment,
+  planRancherTls,
+  RANCHER_NAMESPACE,
+  RANCHER_STABLE_REPOSITORY,
+  RancherHelmValues,
+  RancherTlsMode,
+  recordHostname,
+  renderValuesFile,
+  ServingCertificateInput,
+} from '../src/rancher';
+import { PlannedContent } from '../src/state/planned-content';
+import { ClusterCA } from './cluster-ca';
+import { emitSecret, SecretOutput } from './secret-output';
+import { pkiStateOf, slotOf } from './state';
+import { TlsCertificate } from './tls-certificate';
+
+type ServingCertificateSource =
+  | { readonly kind: 'cluster-ca'; readonly ca: ClusterCA; readonly validity?: Duration; readonly keyAlgorithm?: KeyAlgorithm }
+  | { readonly kind: 'pem'; readonly certificateChainPem: string; readonly privateKeyPem: string };
+
+/** The certificate Rancher's Ingress serves in `secret` mode (Secret tls-rancher-ingress). */
+export class RancherServingCertificate {
+  /**
+   * Issued by `ca` for the hostname (CN and DNS name, serverAuth), its key kept in the state. tls.crt is the
+   * certificate then the CA's intermediates; the CA's trust bundle (the CA, then its issuers) is uploaded as
+   * cacerts.pem. `validity` defaults to 8760h, `keyAlgorithm` to "ecdsa-p256"; changing either, or the hostname,
+   * re-issues the certificate (same key unless the algorithm changes).
+   */
+  static fromClusterCa(ca: ClusterCA, options: { readonly validity?: Duration; readonly keyAlgorithm?: KeyAlgorithm } = {}): RancherServingCertificate {
+    return new RancherServingCertificate({ kind: 'cluster-ca', ca, ...options });
+  }
+
+  /**
+   * Brought as PEM: the certificate followed by its intermediates (no root), and its key. When its CA is
+   * private, give the CA as the construct's `cacertsPem`.
+   */
+  static fromPem(props: { readonly certificateChainPem: string; readonly privateKeyPem: string }): RancherServingCertificate {
+    return new RancherServingCertificate({ kind: 'pem', ...props });
+  }
+
+  private constructor(readonly source: ServingCertificateSource) {}
+}
+
+export interface RancherIngressTLSProps {
+  /**
+   * The DNS name Rancher is reached at (chart value `hostname`). Rancher cannot be renamed after install: the
+   * hostname is recorded in the state, and changing it fails synth unless `allowHostnameChange` is set.
+   */
+  readonly hostname: string;
+  /** Accept a hostname other than the recorded one, for a deliberate reinstall or migration. @default false */
+  readonly allowHostnameChange?: boolean;
+  /**
+   * Who provides the Ingress certificate: `rancher` (Rancher's own CA through cert-manager), `letsEncrypt`
+   * (cert-manager's ACME issuer), `secret` (brought: `certificate`), or `external` (TLS ends in front of Rancher).
+   * Changing it changes the chart values, and usually the CA agents pin: after a CATTLE_CA_CHECKSUM change, agents
+   * of registered clusters need the `io.cattle.agent.force.deploy=true` annotation to pick up the new CA.
+   * @default "rancher"
+   */
+  readonly mode?: RancherTlsMode;
+  /** `letsEncrypt` mode: the ACME account email (chart value `letsEncrypt.email`). Required in that mode. */
+  readonly email?: string;
+  /** `letsEncrypt` mode: the ACME server. @default "production" */
+  readonly environment?: LetsEncryptEnvironment;
+  /** `letsEncrypt` mode: the ingress class of the HTTP-01 solver (`letsEncrypt.ingress.class`). @default none: the cluster's default */
+  readonly ingressClass?: string;
+  /** `secret` mode: the certificate served for `hostname`. Required in that mode. */
+  readonly certificate?: RancherServingCertificate;
+  /**
+   * The CA agents pin, uploaded as Secret tls-ca (key cacerts.pem) with `privateCA: true`: root, or intermediate
+   * then root. For `secret` mode with a PEM certificate from a private CA, for `external` when the front's CA is
+   * private, and for `letsEncrypt` when agents are strict or the environment is staging. Its exact bytes decide
+   * CATTLE_CA_CHECKSUM, so changing them changes the checksum (see `mode`); Rancher reads it only when its pods
+   * start. With `RancherServingCertificate.fromClusterCa` it comes from the CA.
+   * @default none: a public CA, and Rancher runs with --no-cacerts
+   */
+  readonly cacertsPem?: string;
+  /**
+   * How agents verify Rancher (chart value `agentTLSMode`): `strict` trusts only the cacerts setting,
+   * `system-store` also the agent's system trust store. Once set through Helm, it can only be changed through Helm.
+   * @default unset: Rancher's default (strict on new 2.9+ installs, system-store kept on upgrades)
+   */
+  readonly agentTLSMode?: AgentTlsMode;
+  /** The chart version to install (the Application's targetRevision). Changing it upgrades Rancher at the next sync. */
+  readonly version: string;
+  /** The Helm repository. Changing it makes Argo CD fetch the chart from there. @default "https://releases.rancher.com/server-charts/stable" */
+  readonly repoURL?: string;
+  /** The chart's name in the repository. @default "rancher" */
+  readonly chart?: string;
+  /** The Argo CD project of the Application. @default "default" */
+  readonly project?: string;
+  /**
+   * The cluster Argo CD installs Rancher into. Changing it installs Rancher in another cluster.
+   * @default "https://kubernetes.default.svc" (Argo CD's own cluster)
+   */
+  readonly destinationServer?: string;
+  /** The Application's name. Changing it makes a new Application; the old one is left to prune. @default "rancher" */
+  readonly applicationName?: string;
+  /** Argo CD's namespace, where the Application lives. @default "argocd" */
+  readonly applicationNamespace?: string;
+  /**
+   * What becomes of Secret tls-rancher-ingress in `secret` mode (it holds the key): left out (`cdk8s-pki
+   * export-secrets` writes it), sealed, or plaintext by explicit choice. Secret tls-ca is public and always written.
+   * @default the app's policy (`useSecretOutput`), omit unless set
+   */
+  readonly secretOutput?: SecretOutput;
+}
+
+/** Where the served-certificate checks' fields come from, so errors name the prop. */
+const SERVED_PROP_FIELDS = {
+  certificateChainPem: 'certificate.certificateChainPem',
+  privateKeyPem: 'certificate.privateKeyPem',
+};
+
+/**
+ * Rancher's Ingress TLS: the rancher chart's TLS values, the Secrets Rancher expects in cattle-system
+ * (tls-rancher-ingress when brought, tls-ca when a CA is uploaded), an Argo CD Application installing the chart
+ * with those values, and the CATTLE_CA_CHECKSUM agents will be given. Synth also writes the values as a Helm
+ * values file beside the manifests (`valuesFileName`), headed by the checksum. The Secrets belong in the cluster
+ * before Rancher starts: Rancher reads tls-ca only at pod start.
+ */
+export class RancherIngressTLS extends Construct {
+  /** The chart values that decide TLS, as the Application carries them. */
+  readonly values: RancherHelmValues;
+  /** CATTLE_CA_CHECKSUM: hex SHA-256 of the uploaded CA; "" under --no-cacerts; undefined when Rancher makes its CA at install. */
+  readonly caChecksum?: string;
+  /** Why `caChecksum` is what it is, or how to read it after install. */
+  readonly caChecksumReason: string;
+  /** The certificate issued from a ClusterCA in `secret` mode. */
+  readonly servingCertificate?: TlsCertificate;
+  /** Secret tls-rancher-ingress (or its SealedSecret), when the secret output policy writes one. */
+  readonly ingressTlsSecret?: ApiObject;
+  /** Secret tls-ca, when a CA is uploaded. */
+  readonly caSecret?: ApiObject;
+  readonly application: Application;
+  /** The values file synth writes into the app's output directory. */
+  readonly valuesFileName: string;
+  /** Its content. */
+  readonly valuesFile: string;
+
+  constructor(scope: Construct, id: string, props: RancherIngressTLSProps) {
+    super(scope, id);
+    const spec = locateErrors(this.node.path, () => {
+      if (typeof props.version !== 'string' || props.version.trim() === '') throw new SpecError('version', 'is required: the chart version to install');
+      const checked = checkRancherTlsSpec(props);
+      if (props.certificate?.source.kind === 'cluster-ca' && props.cacertsPem !== undefined) {
+        throw new SpecError('cacertsPem', 'comes from the ClusterCA of RancherServingCertificate.fromClusterCa; leave it out');
+      }
+      recordHostname(pkiStateOf(this), slotOf(this), checked.hostname, props.allowHostnameChange ?? false);
+      return checked;
+    });
+    const served = props.certificate && this.serve(props.certificate, spec.hostname, props.cacertsPem);
+    this.servingCertificate = served?.issued;
+    const plan = locateErrors(this.node.path, () => planRancherTls(spec, served?.input), SERVED_PROP_FIELDS);
+    for (const warning of plan.warnings) process.stderr.write(`cdk8s-pki: warning: ${this.node.path}: ${warning}\n`);
+    this.values = plan.values;
+    this.caChecksum = plan.caChecksum;
+    this.caChecksumReason = plan.caChecksumReason;
+
+    if (served) {
+      this.ingressTlsSecret = emitSecret(
+        this,
+        'ingress-tls',
+        { name: INGRESS_TLS_SECRET, namespace: RANCHER_NAMESPACE, type: 'kubernetes.io/tls', data: { 'tls.crt': { kind: 'text', text: served.input.certificateChainPem }, 'tls.key': served.key } },
+        props.secretOutput,
+      );
+    }
+    if (plan.cacertsPem !== undefined) {
+      // Public material, so not subject to the secret output policy; `data`, so that the bytes the checksum is
+      // computed over are the bytes mounted.
+      this.caSecret = new ApiObject(this, 'tls-ca', {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: CA_SECRET, namespace: RANCHER_NAMESPACE },
+        type: 'Opaque',
+        data: { [CACERTS_KEY]: Buffer.from(plan.cacertsPem).toString('base64') },
+      });
+    }
+
+    const repoURL = props.repoURL ?? RANCHER_STABLE_REPOSITORY;
+    const chart = props.chart ?? 'rancher';
+    const applicationName = props.applicationName ?? 'rancher';
+    const applicationNamespace = props.applicationNamespace ?? 'argocd';
+    this.application = new Application(this, 'application', {
+      metadata: { name: applicationName, namespace: applicationNamespace },
+      spec: {
+        project: props.project ?? 'default',
+        source: {
+          repoUrl: repoURL,
+          chart,
+          targetRevision: props.version,
+          // Rancher's docs install release "rancher"; the Issuer and Service names follow it.
+          helm: { releaseName: 'rancher', valuesObject: plan.values },
+        },
+        destination: { server: props.destinationServer ?? 'https://kubernetes.default.svc', namespace: RANCHER_NAMESPACE },
+        syncPolicy: { syncOptions: ['CreateNamespace=true'] },
+      },
+    });
+
+    this.valuesFileName = `${Names.toDnsLabel(this, { includeHash: false })}-values.yaml`;
+    this.valuesFile = renderValuesFile(plan, [
+      `Helm values of chart ${chart} ${props.version} (${repoURL}), release rancher in namespace ${RANCHER_NAMESPACE}, from ${this.node.path}.`,
+      `Argo CD Application ${applicationNamespace}/${applicationName} installs the chart with these values (spec.source.helm.valuesObject).`,
+    ]);
+    // cdk8s writes nothing but manifests; validations run inside App.synth() just before it writes them, so the
+    // values file lands beside them on every synth and never when only constructing the app.
+    this.node.addValidation({ validate: () => this.writeValuesFile() });
+  }
+
+  private serve(certificate: RancherServingCertificate, hostname: string, cacertsPem: string | undefined): { input: Omit<ServingCertificateInput, 'hostname'>; key: PlannedContent; issued?: TlsCertificate } {
+    const source = certificate.source;
+    if (source.kind === 'pem') {
+      return { input: { certificateChainPem: source.certificateChainPem, privateKeyPem: source.privateKeyPem, cacertsPem }, key: { kind: 'text', text: source.privateKeyPem } };
+    }
+    const issued = new TlsCertificate(this, 'serving-certificate', {
+      ca: source.ca,
+      commonName: hostname,
+      dnsNames: [hostname],
+      usage: 'server',
+      validity: source.validity,
+      keyAlgorithm: source.keyAlgorithm,
+    });
+    return {
+      input: { certificateChainPem: issued.fullChainPem, privateKeyPem: issued.privateKeyPem, cacertsPem: source.ca.trustBundlePem },
+      key: { kind: 'private-key', key: issued.keyReference },
+      issued,
+    };
+  }
+
+  private writeValuesFile(): string[] {
+    const app = this.node.root;
+    if (!(app instanceof App)) return []; // no output directory to write into
+    try {
+      fs.mkdirSync(app.outdir, { recursive: true });
+      fs.writeFileSync(path.join(app.outdir, this.valuesFileName), this.valuesFile);
+      return [];
+    } catch (err) {
+      return [`cannot write the values file ${this.valuesFileName}: ${(err as Error).message}`];
+    }
+  }
+}
