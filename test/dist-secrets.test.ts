@@ -41,7 +41,8 @@ function stringsOf(value: unknown): string[] {
 
 function expectNoPrivateMaterial(documents: unknown[], state: PkiState): void {
   const texts = stringsOf(documents);
-  const leaks = texts.filter((text) => /PRIVATE KEY-----/.test(text) || needles(state).some((needle) => text.includes(needle)));
+  const secrets = needles(state);
+  const leaks = texts.filter((text) => /PRIVATE KEY-----/.test(text) || secrets.some((needle) => text.includes(needle)));
   expect(leaks).toEqual([]);
 }
 
