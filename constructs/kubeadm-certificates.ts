@@ -25,9 +25,9 @@ export interface KubeadmCertificateOptions {
 export interface KubeadmCertificateProps extends KubeadmCertificateOptions {
   /** Which certificate of kubeadm's set (src/kubeadm/catalog.ts). */
   readonly certificate: CertificateId;
-  /** The cluster, for SANs that depend on it. */
-  readonly cluster: Cluster;
-  /** The node, for per-node certificates (CN or SANs from it). */
+  /** The cluster, for SANs that depend on it; a certificate whose names do not (the clients) needs none. */
+  readonly cluster?: Cluster;
+  /** The node, for per-node certificates (CN or SANs from it); with `cluster`. */
   readonly node?: ControlPlaneNode;
 }
 
@@ -52,7 +52,7 @@ export class KubeadmCertificate extends Construct {
     const issued = props.ca.issue(this, {
       spec: {
         subject: { commonName: commonNameOf(this.entry, node), organizations: this.entry.organizations },
-        sans: props.node && this.entry.altNames?.(props.cluster, props.node),
+        sans: props.cluster && props.node && this.entry.altNames?.(props.cluster, props.node),
         extendedKeyUsage: this.entry.usages,
         validitySeconds,
       },
@@ -129,7 +129,7 @@ export class EtcdPeerCert extends KubeadmCertificate {
 /** A client certificate of the set whose subject does not depend on the cluster. */
 abstract class FixedClientCert extends KubeadmCertificate {
   protected constructor(scope: Construct, id: string, certificate: CertificateId, props: KubeadmCertificateOptions) {
-    super(scope, id, { ...props, certificate, cluster: clusterOf(scope, id, { nodes: [{ name: 'unused', role: 'worker' }] }) });
+    super(scope, id, { ...props, certificate });
   }
 }
 

@@ -34,10 +34,6 @@ export function parseToken(token: string, field = 'token'): BootstrapToken {
   return { id: match[1], secret: match[2] };
 }
 
-export function formatToken(token: BootstrapToken): string {
-  return `${token.id}.${token.secret}`;
-}
-
 /**
  * A new token from `randomBytes` (a CSPRNG, or a seeded stream in tests), uniform over [a-z0-9]: bytes of 252
  * and above are skipped so that the modulo does not favour the first characters (252 = 7 × 36).

@@ -121,8 +121,6 @@ export const KUBERNETES_SIGNERS: Readonly<Record<string, SignerRules | RejectedS
   },
 };
 
-/** kube-controller-manager's --cluster-signing-duration default: the longest certificate its signers issue. */
-export const DEFAULT_CLUSTER_SIGNING_DURATION_SECONDS = 8760 * 3600;
 /** The smallest spec.expirationSeconds the API server accepts. */
 export const MIN_EXPIRATION_SECONDS = 600;
 const MAX_INT32 = 2 ** 31 - 1;

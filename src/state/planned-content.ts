@@ -21,11 +21,6 @@ export type PlannedContent =
   /** The secret half of a bootstrap token of the state (the Secret's token-secret). */
   | { readonly kind: 'token-secret'; readonly tokenSlot: string };
 
-/** Whether rendering `content` yields private material (a key or a token). */
-export function isPrivate(content: PlannedContent): boolean {
-  return content.kind !== 'text' && content.kind !== 'public-key';
-}
-
 /** The bytes of `content`, read from the state; a missing key or token is a StateError (synth first). */
 export function renderContent(state: PkiState, content: PlannedContent): string {
   const key = (reference: KeyReference) => state.privateKey(reference.slot, reference.generation);

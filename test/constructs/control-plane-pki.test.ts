@@ -4,9 +4,14 @@ import { App, Chart, Duration, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import {
   ApiServerCert,
+  ApiServerEtcdClientCert,
+  ApiServerKubeletClientCert,
   ClusterCA,
   ControlPlanePki,
+  EtcdHealthcheckClientCert,
+  EtcdPeerCert,
   EtcdServerCert,
+  FrontProxyClientCert,
   Kubeconfig,
   PkiState,
   ServiceAccountKey,
@@ -137,6 +142,32 @@ describe('the building blocks on their own', () => {
     expect(cert.certificate.subject.commonName).toBe('cp-2');
     expect(cert.certificate.extendedKeyUsage).toEqual(['serverAuth', 'clientAuth']);
     expect(cert.certificate.sans).toEqual({ dnsNames: ['cp-2', 'localhost'], ipAddresses: ['192.0.2.12', '127.0.0.1', '::1'] });
+  });
+
+  test('EtcdPeerCert and the fixed client certificates carry kubeadm\'s subjects and usages, signed by the CA given', () => {
+    const { chart } = chartWithState();
+    const ca = new ClusterCA(chart, 'ca');
+    const etcdCa = new ClusterCA(chart, 'etcd-ca', { commonName: 'etcd-ca' });
+    const frontProxyCa = new ClusterCA(chart, 'front-proxy-ca', { commonName: 'front-proxy-ca' });
+    const made = {
+      peer: new EtcdPeerCert(chart, 'peer', { ca: etcdCa, node: { name: 'cp-3', ip: '192.0.2.13' }, extraSANs: ['etcd-3.example.com'] }),
+      kubeletClient: new ApiServerKubeletClientCert(chart, 'kubelet-client', { ca }),
+      etcdClient: new ApiServerEtcdClientCert(chart, 'etcd-client', { ca: etcdCa }),
+      frontProxyClient: new FrontProxyClientCert(chart, 'front-proxy-client', { ca: frontProxyCa }),
+      healthcheck: new EtcdHealthcheckClientCert(chart, 'healthcheck', { ca: etcdCa }),
+    };
+    const summary = Object.fromEntries(
+      Object.entries(made).map(([name, c]) => [name, [c.certificate.subject.commonName, c.certificate.subject.organizations ?? [], c.certificate.extendedKeyUsage, c.certificate.issuer.commonName]]),
+    );
+    expect(summary).toEqual({
+      peer: ['cp-3', [], ['serverAuth', 'clientAuth'], 'etcd-ca'],
+      kubeletClient: ['kube-apiserver-kubelet-client', ['kubeadm:cluster-admins'], ['clientAuth'], 'kubernetes'],
+      etcdClient: ['kube-apiserver-etcd-client', [], ['clientAuth'], 'etcd-ca'],
+      frontProxyClient: ['front-proxy-client', [], ['clientAuth'], 'front-proxy-ca'],
+      healthcheck: ['kube-etcd-healthcheck-client', [], ['clientAuth'], 'etcd-ca'],
+    });
+    expect(made.peer.certificate.sans).toEqual({ dnsNames: ['cp-3', 'etcd-3.example.com', 'localhost'], ipAddresses: ['192.0.2.13', '127.0.0.1', '::1'] });
+    expect(made.etcdClient.certificate.sans).toEqual({});
   });
 
   test('Kubeconfig renders kubeadm structure, with the key only when asked', () => {
