@@ -28,10 +28,11 @@ export function buildCli(): Command {
 
   program
     .command('list')
-    .description('list every certificate in the state with its expiry (like kubeadm certs check-expiration)')
+    .description('list every certificate in the state with its expiry (like kubeadm certs check-expiration), then the bootstrap tokens')
     .action(() => {
       const now = Date.now();
-      const rows = state()
+      const current = state();
+      const rows = current
         .inventory()
         .map((e) => [
           e.slot,
@@ -54,15 +55,19 @@ export function buildCli(): Command {
           drawHorizontalLine: () => false,
         }),
       );
+      for (const secret of current.secretInventory()) {
+        const made = secret.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
+        out(`token ${secret.slot}: generation ${secret.generation}, made ${made}${secret.rotationRequested ? ', rotation requested' : ''}\n`);
+      }
     });
 
   program
     .command('rotate <slot>')
-    .description('re-issue a certificate at the next synth; with --new-key, also give it a new key (the old key file is kept)')
+    .description('re-issue a certificate at the next synth (with --new-key, also give it a new key; the old key file is kept), or make a new bootstrap token')
     .option('--new-key', 'generate a new key (required to replace a CA)')
     .action((slot: string, options: { newKey?: boolean }) => {
-      state().requestRotation(slot, { newKey: options.newKey === true });
-      out(`${slot}: ${options.newKey ? 'key rotation' : 'renewal'} requested; run \`cdk8s synth\` to carry it out\n`);
+      const requested = state().requestRotation(slot, { newKey: options.newKey === true });
+      out(`${slot}: ${requested} requested; run \`cdk8s synth\` to carry it out\n`);
     });
 
   program

@@ -451,18 +451,31 @@ export class PkiState {
    * Marks a slot for renewal (same key) or key rotation at the next synth; a secret slot (a token) for a new
    * value. Writes at once.
    */
-  requestRotation(slot: string, options: { newKey: boolean }): void {
+  requestRotation(slot: string, options: { newKey: boolean }): 'renewal' | 'key rotation' | 'new secret' {
     const record = this.readRecord(slot);
     const secret = record ? undefined : this.readSecretRecord(slot);
     if (secret) {
       this.stage(slot, secretName(slot), Buffer.from(`${JSON.stringify({ ...secret, rotationRequested: true }, null, 2)}\n`), false, ['rotation requested']);
       this.commit();
-      return;
+      return 'new secret';
     }
     if (!record) throw new StateError(`no certificate or secret "${slot}" in the ${this.store.location}; \`cdk8s-pki list\` shows the slots`);
     const updated: CertificateRecord = { ...record, ...(options.newKey ? { keyRotationRequested: true } : { renewalRequested: true }) };
     this.stage(slot, recordName(slot), Buffer.from(`${JSON.stringify(updated, null, 2)}\n`), false, [options.newKey ? 'key rotation requested' : 'renewal requested']);
     this.commit();
+    return options.newKey ? 'key rotation' : 'renewal';
+  }
+
+  /** Every secret string (bootstrap token) in the state, without its value, for `cdk8s-pki list`. */
+  secretInventory(): { slot: string; generation: number; createdAt: Date; rotationRequested: boolean }[] {
+    return this.store
+      .list()
+      .filter((name) => name.endsWith('/secret.json'))
+      .map((name) => {
+        const slot = name.slice(0, -'/secret.json'.length);
+        const record = this.readSecretRecord(slot)!;
+        return { slot, generation: record.generation, createdAt: new Date(record.createdAt), rotationRequested: record.rotationRequested === true };
+      });
   }
 
   /** Every certificate in the state, for `cdk8s-pki list`. */

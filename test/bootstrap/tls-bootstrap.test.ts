@@ -291,6 +291,12 @@ describe('ControlPlanePki with TLS bootstrapping', () => {
       );
       expect(runOk(process.execPath, [CLI, '--state', stateDir, 'join-command', 'cp-2'])).toMatch(/ --control-plane\n$/);
       expect(state.pendingChanges()).toEqual([]);
+      // list names the token's slot (never its value); rotate asks for a new one at the next synth.
+      const listed = runOk(process.execPath, [CLI, '--state', stateDir, 'list']);
+      expect(listed).toMatch(/\ntoken example\/pki\/join-token: generation 1, made \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$/);
+      expect(listed).not.toContain(pki.joinToken!.token);
+      expect(runOk(process.execPath, [CLI, '--state', stateDir, 'rotate', 'example/pki/join-token'])).toBe('example/pki/join-token: new secret requested; run `cdk8s synth` to carry it out\n');
+      expect(runOk(process.execPath, [CLI, '--state', stateDir, 'list'])).toMatch(/join-token: generation 1, made \S+, rotation requested\n$/);
 
       const noToken = path.join(tmp.dir, 'no-token');
       const other = new App({ outdir: path.join(tmp.dir, 'dist2') });
