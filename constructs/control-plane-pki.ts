@@ -1,10 +1,12 @@
 import { ApiObject, ApiObjectProps, Chart, Duration, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { locateErrors } from '../src/engine/errors';
+import { locateErrors, SpecError } from '../src/engine/errors';
 import {
   CaId,
   CERTIFICATE_AUTHORITIES,
+  CLUSTER_ADMINS,
   CERTIFICATES,
   commonNameOf,
   controlPlaneServer,
@@ -63,6 +65,30 @@ export interface TlsBootstrapOptions {
   readonly kubeletServingApprover?: RbacSubject;
 }
 
+/** Ids of this construct's own children; each node's things go under a child named after the node. */
+const CHILD_IDS = {
+  serviceAccountKey: 'sa',
+  clusterAdmins: 'cluster-admins',
+  clusterAdminRole: 'cluster-admin',
+  clusterAdminsGroup: 'cluster-admins-group',
+  joinToken: 'join-token',
+  nodeBootstrap: 'node-bootstrap',
+  clusterInfo: 'cluster-info',
+} as const;
+
+/** A node named like a cluster-wide child (`sa`, `admin`, `etcd-ca` …) would collide with it in the construct tree. */
+function checkNodeNamesFree(cluster: Cluster): void {
+  const taken = new Set<string>([
+    ...Object.values(CHILD_IDS),
+    ...Object.keys(CERTIFICATE_AUTHORITIES),
+    ...Object.values(CERTIFICATES).filter((e) => e.scope === 'cluster').map((e) => e.id),
+    ...Object.values(KUBECONFIGS).filter((e) => e.scope === 'cluster' || e.scope === 'first-control-plane-node').map((e) => e.id),
+  ]);
+  cluster.nodes.forEach((node, i) => {
+    if (taken.has(node.name)) throw new SpecError(`nodes[${i}].name`, `"${node.name}" is the name of a cluster-wide part of ControlPlanePki; give the node another name`);
+  });
+}
+
 /** Something placed on nodes: on the node it was made for, or on every node its scope covers. */
 interface PlacedKubeconfig {
   readonly kubeconfig: Kubeconfig;
@@ -117,18 +143,24 @@ export class ControlPlanePki extends Construct {
         }),
       ]),
     ) as Record<CaId, ClusterCA>);
-    this.serviceAccountKey = new ServiceAccountKey(this, 'sa', { keyAlgorithm: cluster.keyAlgorithm });
+    locateErrors(this.node.path, () => checkNodeNamesFree(cluster));
+    this.serviceAccountKey = new ServiceAccountKey(this, CHILD_IDS.serviceAccountKey, { keyAlgorithm: cluster.keyAlgorithm });
+    // kubeadm init binds admin.conf's group to cluster-admin; without it admin.conf is refused everything.
+    new kplus.ClusterRoleBinding(this, CHILD_IDS.clusterAdmins, {
+      metadata: { name: CLUSTER_ADMINS.bindingName },
+      role: kplus.ClusterRole.fromClusterRoleName(this, CHILD_IDS.clusterAdminRole, CLUSTER_ADMINS.clusterRole),
+    }).addSubjects(kplus.Group.fromName(this, CHILD_IDS.clusterAdminsGroup, CLUSTER_ADMINS.group));
     const bootstrap = props.tlsBootstrap;
     this.nodeAuth = { tokenAuthFile: bootstrap?.tokenAuthFile, serverTlsBootstrap: bootstrap?.serverTlsBootstrap };
     if (bootstrap) {
-      this.joinToken = new BootstrapToken(this, 'join-token', bootstrap.token);
-      new NodeBootstrapRbac(this, 'node-bootstrap', {
+      this.joinToken = new BootstrapToken(this, CHILD_IDS.joinToken, bootstrap.token);
+      new NodeBootstrapRbac(this, CHILD_IDS.nodeBootstrap, {
         groups: this.joinToken.groups,
         prefix: bootstrap.rbacPrefix,
         autoApprove: bootstrap.autoApprove,
         kubeletServingApprover: bootstrap.kubeletServingApprover,
       });
-      this.clusterInfo = new ClusterInfo(this, 'cluster-info', { ca: cas.ca, server: controlPlaneServer(cluster), tokens: [this.joinToken] });
+      this.clusterInfo = new ClusterInfo(this, CHILD_IDS.clusterInfo, { ca: cas.ca, server: controlPlaneServer(cluster), tokens: [this.joinToken] });
     }
     // A bootstrapping worker gets its kubelet client certificate from the controller-manager, not from here.
     const bootstraps = (node: NodeSpec) => bootstrap !== undefined && node.role === 'worker';

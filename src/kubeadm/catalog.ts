@@ -58,6 +58,12 @@ export interface CertificateEntry {
   readonly altNames?: (cluster: Cluster, node: ControlPlaneNode) => SubjectAltNames;
 }
 
+/**
+ * kubeadm init's ClusterRoleBinding that makes the group of admin.conf and apiserver-kubelet-client cluster
+ * admins (since v1.29, KEP-4214; reference §6). Without it, both authenticate and are then refused everything.
+ */
+export const CLUSTER_ADMINS = { bindingName: 'kubeadm:cluster-admins', clusterRole: 'cluster-admin', group: 'kubeadm:cluster-admins' } as const;
+
 /** Marks a certificate whose CN is its node's name (kubeadm's setCommonNameToNodeName). */
 export const commonNameIsNodeName = Symbol('commonNameIsNodeName');
 
@@ -68,7 +74,7 @@ export const CERTIFICATES: Record<CertificateId, CertificateEntry> = {
   },
   'apiserver-kubelet-client': {
     id: 'apiserver-kubelet-client', longName: 'certificate for the API server to connect to kubelet', baseName: 'apiserver-kubelet-client', ca: 'ca', scope: 'cluster',
-    commonName: 'kube-apiserver-kubelet-client', organizations: ['kubeadm:cluster-admins'], usages: ['clientAuth'],
+    commonName: 'kube-apiserver-kubelet-client', organizations: [CLUSTER_ADMINS.group], usages: ['clientAuth'],
   },
   'front-proxy-client': {
     id: 'front-proxy-client', longName: 'certificate for the front proxy client', baseName: 'front-proxy-client', ca: 'front-proxy-ca', scope: 'cluster',
@@ -110,7 +116,7 @@ export interface KubeconfigEntry {
 }
 
 export const KUBECONFIGS: Record<KubeconfigId, KubeconfigEntry> = {
-  'admin': { id: 'admin', fileName: 'admin.conf', scope: 'cluster', commonName: 'kubernetes-admin', organizations: ['kubeadm:cluster-admins'], server: 'control-plane-endpoint' },
+  'admin': { id: 'admin', fileName: 'admin.conf', scope: 'cluster', commonName: 'kubernetes-admin', organizations: [CLUSTER_ADMINS.group], server: 'control-plane-endpoint' },
   'super-admin': { id: 'super-admin', fileName: 'super-admin.conf', scope: 'first-control-plane-node', commonName: 'kubernetes-super-admin', organizations: ['system:masters'], server: 'control-plane-endpoint' },
   'controller-manager': { id: 'controller-manager', fileName: 'controller-manager.conf', scope: 'control-plane-node', commonName: 'system:kube-controller-manager', server: 'local-endpoint' },
   'scheduler': { id: 'scheduler', fileName: 'scheduler.conf', scope: 'control-plane-node', commonName: 'system:kube-scheduler', server: 'local-endpoint' },

@@ -84,8 +84,15 @@ const validateClusterSpecSchema = compileSchema(clusterSpecSchema);
 export function resolveCluster(input: unknown): Cluster {
   const spec = checkSchema<ClusterSpec>(validateClusterSpecSchema, input);
   checkUniqueNames(spec.nodes);
-  const controlPlaneNodes = spec.nodes.filter((n): n is ControlPlaneNode => n.role === 'control-plane');
+  // Addresses in one spelling from here on: SANs, flags, URLs and kubeconfigs all print them.
+  const nodes = spec.nodes.map((n) => ({ ...n, ...(n.ip === undefined ? {} : { ip: canonicalIp(n.ip) }), ...(n.additionalIps ? { additionalIps: n.additionalIps.map(canonicalIp) } : {}) }));
+  const controlPlaneNodes = nodes.filter((n): n is ControlPlaneNode => n.role === 'control-plane');
   if (controlPlaneNodes.length === 0) throw new SpecError('nodes', 'needs at least one node with role "control-plane"');
+  if (controlPlaneNodes.length > 1 && spec.controlPlaneEndpoint === undefined) {
+    // As kubeadm, which refuses to join a second control-plane node without one: the first node's address
+    // would be every client's only way in, and end up in every apiserver certificate.
+    throw new SpecError('controlPlaneEndpoint', `is required with ${controlPlaneNodes.length} control-plane nodes: give the load balancer or DNS name in front of them`);
+  }
   const serviceSubnets = spec.serviceSubnets ?? [...KUBEADM_DEFAULTS.serviceSubnets];
   if (serviceSubnets.length === 2 && net.isIP(serviceSubnets[0].split('/')[0]) === net.isIP(serviceSubnets[1].split('/')[0])) {
     throw new SpecError('serviceSubnets[1]', 'a dual-stack cluster has one service CIDR per IP family, but both are of the same family');
@@ -95,7 +102,11 @@ export function resolveCluster(input: unknown): Cluster {
   const certificateValiditySeconds = goDurationSeconds(spec.certificateValidity ?? KUBEADM_DEFAULTS.certificateValidity, 'certificateValidity');
   const caCertificateValiditySeconds = goDurationSeconds(spec.caCertificateValidity ?? KUBEADM_DEFAULTS.caCertificateValidity, 'caCertificateValidity');
   if (certificateValiditySeconds > caCertificateValiditySeconds) {
-    throw new SpecError('certificateValidity', `${spec.certificateValidity} is longer than the CAs' validity (${spec.caCertificateValidity ?? KUBEADM_DEFAULTS.caCertificateValidity}): a certificate cannot outlive its CA`);
+    const certificateValidity = spec.certificateValidity ?? KUBEADM_DEFAULTS.certificateValidity;
+    const caCertificateValidity = spec.caCertificateValidity ?? KUBEADM_DEFAULTS.caCertificateValidity;
+    // Name the field the user wrote: with only caCertificateValidity given, that is the one too short.
+    const field = spec.certificateValidity === undefined ? 'caCertificateValidity' : 'certificateValidity';
+    throw new SpecError(field, `certificates would outlive their CA: certificateValidity ${certificateValidity} is longer than caCertificateValidity ${caCertificateValidity}`);
   }
   return {
     clusterName: spec.clusterName ?? KUBEADM_DEFAULTS.clusterName,
@@ -112,8 +123,8 @@ export function resolveCluster(input: unknown): Cluster {
     etcdServerCertSANs: spec.etcd?.serverCertSANs ?? [],
     etcdPeerCertSANs: spec.etcd?.peerCertSANs ?? [],
     controlPlaneNodes,
-    workerNodes: spec.nodes.filter((n) => n.role === 'worker'),
-    nodes: spec.nodes,
+    workerNodes: nodes.filter((n) => n.role === 'worker'),
+    nodes,
   };
 }
 

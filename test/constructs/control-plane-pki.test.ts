@@ -82,12 +82,28 @@ describe('ControlPlanePki on the reference cluster', () => {
     }
   });
 
+  test("admin.conf's group is bound to cluster-admin, as kubeadm init binds it (reference §6)", () => {
+    const app = Testing.app();
+    usePkiState(app, PkiState.inMemory({ clock: FIXED_CLOCK }));
+    new ExampleCluster(app, 'example');
+    const bindings = Testing.synth(app.charts[0]).filter((d) => d.kind === 'ClusterRoleBinding' && d.metadata.name === 'kubeadm:cluster-admins');
+    expect(bindings).toEqual([
+      expect.objectContaining({
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'kubeadm:cluster-admins' }],
+      }),
+    ]);
+  });
+
   test('bad input fails synth with the construct path and the field, before anything is written', () => {
     const tmp = tempDir();
     try {
       const broken = { ...REFERENCE_CLUSTER, nodes: [...REFERENCE_CLUSTER.nodes.slice(0, 2), { name: 'cp-3', role: 'control-plane' as const, ip: '10.0.0.256' }] };
       expect(() => synthToDisk(tmp.dir, broken)).toThrow(new SpecError('nodes[2].ip', '"10.0.0.256" is not a valid IPv4 or IPv6 address', 'example/pki'));
       expect(() => synthToDisk(tmp.dir, { ...REFERENCE_CLUSTER, controlPlaneEndpoint: 'https://api.example.com' })).toThrow(/^example\/pki: controlPlaneEndpoint: .* has a scheme/);
+      const named = (name: string) => ({ ...REFERENCE_CLUSTER, nodes: [...REFERENCE_CLUSTER.nodes, { name, role: 'worker' as const, ip: '10.0.1.99' }] });
+      expect(() => synthToDisk(tmp.dir, named('sa'))).toThrow('example/pki: nodes[5].name: "sa" is the name of a cluster-wide part of ControlPlanePki; give the node another name');
+      expect(() => synthToDisk(tmp.dir, named('admin'))).toThrow(/^example\/pki: nodes\[5\]\.name: "admin" is the name of a cluster-wide part/);
       expect(fs.existsSync(path.join(tmp.dir, '.pki'))).toBe(false);
       expect(fs.existsSync(path.join(tmp.dir, 'dist'))).toBe(false);
     } finally {

@@ -53,13 +53,25 @@ describe('resolveCluster', () => {
     [{ nodes: [{ name: 'w-1', role: 'worker' }] }, /nodes: needs at least one node with role "control-plane"/],
     [{ nodes: [...MINIMAL.nodes, { name: 'cp-1', role: 'worker' }] }, /nodes\[1\]\.name: "cp-1" is already the name of nodes\[0\]/],
     [{ nodes: [{ name: 'CP_1', role: 'control-plane', ip: '10.0.0.11' }] }, /nodes\[0\]\.name: "CP_1" is not a valid DNS domain/],
-    [{ certificateValidity: '87601h' }, /certificateValidity: 87601h is longer than the CAs' validity \(87600h\)/],
+    [{ certificateValidity: '87601h' }, /^certificateValidity: certificates would outlive their CA: certificateValidity 87601h is longer than caCertificateValidity 87600h$/],
+    [{ caCertificateValidity: '100h' }, /^caCertificateValidity: certificates would outlive their CA: certificateValidity 8760h is longer than caCertificateValidity 100h$/],
+    [{ keyAlgorithm: 'ed25519' }, /keyAlgorithm: must be equal to one of the allowed values/],
+    [
+      { nodes: [{ name: 'cp-1', role: 'control-plane', ip: '10.0.0.11' }, { name: 'cp-2', role: 'control-plane', ip: '10.0.0.12' }] },
+      /^controlPlaneEndpoint: is required with 2 control-plane nodes: give the load balancer or DNS name in front of them$/,
+    ],
     [{ caCertificateValidity: '10 years' }, /caCertificateValidity: "10 years" must be a duration of at least 1m, in h, m and s/],
     [{ keyAlgorithm: 'rsa-1024' }, /keyAlgorithm: must be equal to one of the allowed values/],
     [{ apiServerCertSANs: ['not a name'] }, /apiServerCertSANs\[0\]/],
     [{ etcd: { serverCertSANs: ['ok.example'], clientCertSANs: [] } }, /etcd\.clientCertSANs: is not a known field/],
   ] as [Partial<ClusterSpec> & Record<string, unknown>, RegExp][])('refuses %j', (change, message) => {
     expect(specErrorOf(() => resolveCluster({ ...MINIMAL, ...change }))).toMatch(message);
+  });
+
+  test('node addresses are used in one spelling: IPv6 compressed and lower-case, in SANs, flags and URLs alike', () => {
+    const cluster = resolveCluster({ ...MINIMAL, nodes: [{ name: 'cp-1', role: 'control-plane', ip: 'FD00:0:0:0::0001', additionalIps: ['2001:DB8::A'] }] });
+    expect(cluster.controlPlaneNodes[0]).toEqual(expect.objectContaining({ ip: 'fd00::1', additionalIps: ['2001:db8::a'] }));
+    expect(cluster.controlPlaneEndpoint).toBe('[fd00::1]:6443');
   });
 
   test('service IPs: the first (kubernetes Service) and tenth (cluster DNS) address of each family', () => {
