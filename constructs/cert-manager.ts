@@ -361,7 +361,12 @@ export class CaBootstrapChain extends Construct implements ICertManagerIssuer {
       commonName: props.commonName ?? name,
       subject: props.subject,
       duration: props.duration ?? Duration.hours(87600),
-      privateKey: { rotationPolicy: 'Never', ...(props.privateKey ?? { algorithm: 'ECDSA', size: 256 }) },
+      // ECDSA P-256 unless another algorithm is asked for; a partial privateKey keeps the default algorithm.
+      privateKey: {
+        rotationPolicy: 'Never',
+        ...(props.privateKey?.algorithm === undefined || props.privateKey.algorithm === 'ECDSA' ? { algorithm: 'ECDSA', size: 256 } : {}),
+        ...props.privateKey,
+      },
       syncWave: SYNC_WAVES.caCertificate,
     });
     this.caIssuer = new ClusterIssuer(this, 'CaIssuer', { name, ca: { secretName: this.caCertificate.secretName } });

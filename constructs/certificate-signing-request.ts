@@ -17,10 +17,10 @@ import {
 } from '../src/certificates-api/csr-policy';
 import { CertificateSigningRequest, createCsr } from '../src/engine/csr';
 import { locateErrors, SpecError } from '../src/engine/errors';
-import { DEFAULT_KEY_ALGORITHM, isKeyAlgorithm, KEY_ALGORITHMS, KeyAlgorithm } from '../src/engine/keys';
+import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm } from '../src/engine/keys';
 import { sha256Hex } from '../src/engine/pem';
 import { isDnsName, validateCertificateSpec } from '../src/engine/spec';
-import { KeyReference, PkiState } from '../src/state/pki-state';
+import { checkKeyAlgorithm, KeyReference, PkiState } from '../src/state/pki-state';
 import { pkiStateOf, slotOf } from './state';
 
 /** Who may approve the request: an RBAC subject. */
@@ -200,7 +200,7 @@ export class KubeCertificateSigningRequest extends Construct {
   private fromStateKey(props: KubeCertificateSigningRequestProps): { request: CertificateSigningRequest; keyReference: KeyReference } {
     if (props.commonName === undefined) throw new SpecError('commonName', 'is required unless csrPem brings a request made elsewhere');
     const keyAlgorithm = props.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM;
-    if (!isKeyAlgorithm(keyAlgorithm)) throw new SpecError('keyAlgorithm', `must be one of ${KEY_ALGORITHMS.join(', ')} (got ${JSON.stringify(keyAlgorithm)})`);
+    checkKeyAlgorithm(keyAlgorithm);
     const names: RequestedNames = {
       subject: { commonName: props.commonName, ...(props.organizations && { organizations: props.organizations }) },
       sans: { ...(props.dnsNames && { dnsNames: props.dnsNames }), ...(props.ipAddresses && { ipAddresses: props.ipAddresses }) },

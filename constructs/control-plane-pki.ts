@@ -22,6 +22,7 @@ import { BOOTSTRAP_KUBECONFIG_FILE, FILE_MODES, KUBELET_CONFIG_FILE, MANIFESTS_D
 import { NodePlan, PlannedFile, recordNodePlan } from '../src/kubeadm/node-bundle';
 import { kubeletConfiguration, NodeAuthOptions, staticPods } from '../src/kubeadm/static-pods';
 import { RbacSubject } from '../src/bootstrap/rbac';
+import { rfc3339Utc } from '../src/bootstrap/token';
 import { BootstrapToken, BootstrapTokenProps } from './bootstrap-token';
 import { ClusterCA } from './cluster-ca';
 import { ClusterInfo } from './cluster-info';
@@ -255,7 +256,16 @@ export class ControlPlanePki extends Construct {
     }
     files.push({ path: KUBELET_CONFIG_FILE, mode: FILE_MODES.kubeletConfig, content: { kind: 'text', text: stringify(kubeletConfiguration(cluster, this.nodeAuth)) } });
     return {
-      ...(token ? { join: { endpoint: cluster.controlPlaneEndpoint, tokenSlot: token.stateSlot, caCertHash: this.certificateAuthorities.ca.spkiPin } } : {}),
+      ...(token
+        ? {
+          join: {
+            endpoint: cluster.controlPlaneEndpoint,
+            tokenSlot: token.stateSlot,
+            caCertHash: this.certificateAuthorities.ca.spkiPin,
+            ...(token.expiration ? { tokenExpiration: rfc3339Utc(token.expiration) } : {}),
+          },
+        }
+        : {}),
       node: node.name,
       role: node.role,
       directories: [

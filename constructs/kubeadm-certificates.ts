@@ -1,9 +1,9 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { locateErrors } from '../src/engine/errors';
+import { locateErrors, SpecError } from '../src/engine/errors';
 import { KeyAlgorithm } from '../src/engine/keys';
 import { Certificate } from '../src/engine/x509';
-import { CERTIFICATES, CertificateEntry, CertificateId, commonNameOf } from '../src/kubeadm/catalog';
+import { CERTIFICATES, CertificateEntry, CertificateId, commonNameIsNodeName, commonNameOf } from '../src/kubeadm/catalog';
 import { Cluster, ClusterSpec, ControlPlaneNode, NodeSpec, resolveCluster } from '../src/kubeadm/cluster-spec';
 import { KeyReference } from '../src/state/pki-state';
 import { ClusterCA } from './cluster-ca';
@@ -44,6 +44,11 @@ export class KubeadmCertificate extends Construct {
   constructor(scope: Construct, id: string, props: KubeadmCertificateProps) {
     super(scope, id);
     this.entry = CERTIFICATES[props.certificate];
+    const entry = this.entry;
+    locateErrors(this.node.path, () => {
+      const perNode = entry.altNames !== undefined || entry.commonName === commonNameIsNodeName;
+      if (perNode && (!props.node || !props.cluster)) throw new SpecError('node', `is required for ${entry.id}: its name or SANs come from the node and the cluster`);
+    });
     const node: NodeSpec = props.node ?? { name: '', role: 'control-plane' };
     const [validitySeconds, renewBeforeSeconds] = locateErrors(this.node.path, () => [
       durationSeconds(props.validity ?? DEFAULT_CERTIFICATE_VALIDITY, 'validity'),

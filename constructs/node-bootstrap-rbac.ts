@@ -2,8 +2,8 @@ import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { nodeBootstrapRbac, RbacRule, RbacSubject } from '../src/bootstrap/rbac';
-import { DEFAULT_NODE_TOKEN_GROUP, EXTRA_GROUP_PATTERN } from '../src/bootstrap/token';
-import { locateErrors, SpecError } from '../src/engine/errors';
+import { checkBootstrapGroups, DEFAULT_NODE_TOKEN_GROUP } from '../src/bootstrap/token';
+import { locateErrors } from '../src/engine/errors';
 
 export interface NodeBootstrapRbacProps {
   /**
@@ -36,9 +36,7 @@ export class NodeBootstrapRbac extends Construct {
     super(scope, id);
     const groups = props.groups ?? [DEFAULT_NODE_TOKEN_GROUP];
     const table = locateErrors(this.node.path, () => {
-      groups.forEach((group, i) => {
-        if (!EXTRA_GROUP_PATTERN.test(group)) throw new SpecError(`groups[${i}]`, `"${group}" is not a bootstrap group: it must match system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]`);
-      });
+      checkBootstrapGroups(groups);
       return nodeBootstrapRbac({ groups, prefix: props.prefix ?? 'kubeadm:', autoApprove: props.autoApprove ?? true, kubeletServingApprover: props.kubeletServingApprover });
     });
 

@@ -4,9 +4,9 @@ import { Construct, IConstruct } from 'constructs';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { sha256Hex } from '../src/engine/pem';
 import { controllerFingerprint, encryptionLabel, hybridEncrypt, readControllerCertificate, scopeAnnotations, SealingScope } from '../src/secrets/sealed-secrets';
-import { PlannedSecret, recordOmittedSecret, SEALED_CACHE_PREFIX } from '../src/secrets/secret-plan';
+import { PlannedSecret, recordOmittedSecret, sealedCacheName } from '../src/secrets/secret-plan';
 import { renderContent } from '../src/state/planned-content';
-import { pkiStateOf } from './state';
+import { pkiStateOf, slotOf } from './state';
 
 /** Marks a Secret whose private material is in the manifests unencrypted, by the user's explicit choice. */
 export const PLAINTEXT_SECRET_ANNOTATION = 'pki.cdk8s.io/plaintext-secret';
@@ -61,10 +61,11 @@ export function secretOutputOf(scope: IConstruct): SecretOutput {
 export function emitSecret(scope: Construct, id: string, secret: PlannedSecret, policy: SecretOutput = secretOutputOf(scope)): ApiObject | undefined {
   const state = pkiStateOf(scope);
   const where = `${scope.node.path}/${id}`;
+  const slot = `${slotOf(scope)}/${id.replace(/[^A-Za-z0-9_.-]/g, '-')}`;
   const chosen = policy.policy;
   switch (chosen.mode) {
     case 'omit':
-      recordOmittedSecret(state, secret);
+      recordOmittedSecret(state, slot, secret);
       return undefined;
     case 'plaintext':
       process.stderr.write(`cdk8s-pki: warning: ${where}: Secret ${secret.namespace}/${secret.name} is written in plaintext (SecretOutput.plaintext())\n`);
@@ -79,7 +80,7 @@ export function emitSecret(scope: Construct, id: string, secret: PlannedSecret, 
       const publicKey = locateErrors(where, () => readControllerCertificate(certificatePem(chosen.controllerCertificate), 'secretOutput.controllerCertificate'));
       const scopeOfSeal = chosen.scope ?? 'strict';
       const label = encryptionLabel(scopeOfSeal, secret.namespace, secret.name);
-      const cacheName = `${SEALED_CACHE_PREFIX}/${secret.namespace}/${secret.name}`;
+      const cacheName = sealedCacheName(slot);
       const cached = state.readDocument<Record<string, { fingerprint: string; ciphertext: string }>>(cacheName) ?? {};
       const sealedEntries: Record<string, { fingerprint: string; ciphertext: string }> = {};
       for (const [key, content] of Object.entries(secret.data)) {

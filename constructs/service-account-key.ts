@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { Construct } from 'constructs';
-import { locateErrors } from '../src/engine/errors';
+import { locateErrors, SpecError } from '../src/engine/errors';
 import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm, publicKeyToPem } from '../src/engine/keys';
 import { KeyReference, PkiState } from '../src/state/pki-state';
 import { pkiStateOf, slotOf } from './state';
@@ -31,7 +31,10 @@ export class ServiceAccountKey extends Construct {
     super(scope, id);
     const state = props.state ?? pkiStateOf(this);
     const slot = props.stateSlot ?? slotOf(this);
-    const key = locateErrors(this.node.path, () => state.ensureKey(slot, props.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM));
+    const key = locateErrors(this.node.path, () => {
+      if (props.keyAlgorithm === 'ed25519') throw new SpecError('keyAlgorithm', 'kube-apiserver reads RSA and ECDSA service-account keys only');
+      return state.ensureKey(slot, props.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM);
+    });
     this.publicKeyPem = publicKeyToPem(crypto.createPublicKey(key.privateKey));
     this.keyReference = { slot, generation: key.generation };
   }

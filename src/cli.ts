@@ -5,6 +5,8 @@ import { getBorderCharacters, table } from 'table';
 import { exportNode, nodeJoinCommand } from './kubeadm/node-bundle';
 import { exportSecrets } from './secrets/secret-plan';
 import { ageKeysFromEnvironment, stateDirectoryFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
+import { SpecError } from './engine/errors';
+import { parseRecipient } from './state/age';
 import { reencryptState } from './state/store';
 import { PkiState } from './state/pki-state';
 import { reportErrors } from './report';
@@ -97,6 +99,13 @@ export function buildCli(): Command {
     .action((options: { to: string[]; encryptPlaintext?: boolean }) => {
       const directory = program.opts().state ?? stateDirectoryFromEnvironment();
       const identities = ageKeysFromEnvironment()?.identities ?? [];
+      options.to.forEach((recipient, i) => {
+        try {
+          parseRecipient(recipient);
+        } catch (err) {
+          throw new SpecError(`--to[${i}]`, (err as Error).message);
+        }
+      });
       const names = reencryptState(directory, identities, options.to, { encryptPlaintext: options.encryptPlaintext === true });
       out(`re-encrypted ${names.length} files in ${directory} to ${options.to.length} recipient${options.to.length === 1 ? '' : 's'}\n`);
     });

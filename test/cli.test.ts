@@ -76,6 +76,16 @@ describe('cdk8s-pki with an age-encrypted state', () => {
     const withoutIdentity = spawnSync(process.execPath, [CLI, '--state', stateDir, 'list'], { env: { ...process.env, CDK8S_PKI_AGE_RECIPIENTS: recipient }, encoding: 'utf8' });
     expect(withoutIdentity.status).toBe(1);
     expect(withoutIdentity.stderr).toMatch(/^cdk8s-pki: cannot decrypt .*certificate\.json/);
+    // With no age variable at all (a CI secret missing), the state is not mistaken for a corrupt plaintext one.
+    const noKeys = run(process.execPath, [CLI, '--state', stateDir, 'list']);
+    expect([noKeys.status, noKeys.stderr]).toEqual([1, `cdk8s-pki: ${stateDir}/cluster/ca/certificate.json is age-encrypted, but no age key is set: set CDK8S_PKI_AGE_IDENTITY_FILE (or CDK8S_PKI_AGE_IDENTITY, or CDK8S_PKI_AGE_PASSPHRASE) and the recipients\n`]);
+    // The plaintext state's .gitignore (everything) became the encrypted one, so the state can be committed.
+    expect(fs.readFileSync(path.join(stateDir, '.gitignore'), 'utf8')).toMatch(/^# cdk8s-pki state, age-encrypted: commit it\./);
+    // An identity given where a recipient belongs is refused without being echoed.
+    const secretKey = fs.readFileSync(identityFile, 'utf8').match(/AGE-SECRET-KEY-1\S+/)![0];
+    const leaked = run(process.execPath, [CLI, '--state', stateDir, 'reencrypt', '--to', secretKey]);
+    expect(leaked.status).toBe(1);
+    expect(leaked.stderr).toBe('cdk8s-pki: --to[0]: an age recipient was expected but an identity (AGE-SECRET-KEY-1…) was given: give its age1… public key\n');
   });
 
   test('a plaintext state directory tracked by git is warned about', () => {

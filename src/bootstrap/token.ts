@@ -64,7 +64,12 @@ export function checkTokenSecretSpec(spec: Pick<TokenSecretSpec, 'usages' | 'ext
     if (!TOKEN_USAGES.includes(usage)) throw new SpecError(`usages[${i}]`, `"${usage}" is not a bootstrap token usage ("authentication" or "signing")`);
     if (spec.usages.indexOf(usage) !== i) throw new SpecError(`usages[${i}]`, `"${usage}" is listed twice`);
   });
-  spec.extraGroups.forEach((group, i) => {
+  checkBootstrapGroups(spec.extraGroups);
+}
+
+/** Each group a bootstrap token authenticates as must be a system:bootstrappers: group (field `groups[i]`). */
+export function checkBootstrapGroups(groups: readonly string[]): void {
+  groups.forEach((group, i) => {
     if (!EXTRA_GROUP_PATTERN.test(group)) {
       throw new SpecError(`groups[${i}]`, `"${group}" is not a bootstrap group: it must match system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]`);
     }

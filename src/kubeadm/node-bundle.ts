@@ -18,6 +18,8 @@ export interface JoinPlan {
   readonly tokenSlot: string;
   /** `sha256:<hex>` of the cluster CA's public key. */
   readonly caCertHash: string;
+  /** When the token stops working (RFC 3339); absent: never. */
+  readonly tokenExpiration?: string;
 }
 
 export interface PlannedFile {
@@ -62,6 +64,9 @@ export function readNodePlan(state: PkiState, node: string): NodePlan {
 export function nodeJoinCommand(state: PkiState, node: string): string {
   const plan = readNodePlan(state, node);
   if (!plan.join) throw new SpecError('node', `the cluster of "${node}" has no join token; give ControlPlanePki a \`tlsBootstrap\``);
+  if (plan.join.tokenExpiration && Date.parse(plan.join.tokenExpiration) <= state.now().getTime()) {
+    throw new SpecError('node', `the join token expired at ${plan.join.tokenExpiration}; \`cdk8s-pki rotate ${plan.join.tokenSlot}\`, synth, then ask again`);
+  }
   return joinCommand(plan.join.endpoint, state.secret(plan.join.tokenSlot), plan.join.caCertHash, plan.role === 'control-plane');
 }
 
@@ -102,7 +107,7 @@ export function exportNode(state: PkiState, node: string, outDir: string): Rende
       fs.chmodSync(full, directory.mode);
     }
     fs.chmodSync(staging, 0o755);
-    if (fs.existsSync(target)) fs.rmdirSync(target);
+    // rename(2) replaces an empty directory atomically: a failure leaves `target` as it was.
     fs.renameSync(staging, target);
   } catch (err) {
     fs.rmSync(staging, { recursive: true, force: true });

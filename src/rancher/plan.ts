@@ -4,6 +4,7 @@
  * No cdk8s here.
  */
 import { stringify } from 'yaml';
+import { isPlainEmailAddress } from '../cert-manager/names';
 import { SpecError } from '../engine/errors';
 import { rancherCaChecksum } from '../engine/pem';
 import { isDnsName } from '../engine/spec';
@@ -88,7 +89,7 @@ export function checkRancherTlsSpec(spec: RancherTlsSpec): CheckedRancherTlsSpec
   }
   if (mode === 'letsEncrypt') {
     if (spec.email === undefined) throw new SpecError('email', 'is required with mode letsEncrypt: the ACME account of Issuer rancher is registered to it');
-    if (typeof spec.email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(spec.email)) throw new SpecError('email', `${JSON.stringify(spec.email)} is not an email address`);
+    if (typeof spec.email !== 'string' || !isPlainEmailAddress(spec.email)) throw new SpecError('email', `${JSON.stringify(spec.email)} is not an email address`);
     if (spec.environment !== undefined && !LETS_ENCRYPT_ENVIRONMENTS.includes(spec.environment)) {
       throw new SpecError('environment', `must be "production" or "staging" (got ${JSON.stringify(spec.environment)}); the chart would silently take any other value for staging`);
     }

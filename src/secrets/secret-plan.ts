@@ -19,18 +19,28 @@ export interface PlannedSecret {
 }
 
 const OMITTED_PREFIX = 'secrets';
-/** Where sealed ciphertext is kept between synths, per namespace and name. */
-export const SEALED_CACHE_PREFIX = 'sealed';
+const SEALED_CACHE_PREFIX = 'sealed';
 
-export function recordOmittedSecret(state: PkiState, secret: PlannedSecret): void {
-  state.putDocument(`${OMITTED_PREFIX}/${secret.namespace}/${secret.name}`, secret);
+/**
+ * Plans and sealed ciphertext are kept per emitting construct (its state slot), not per namespace/name: two
+ * constructs may write Secrets of the same name (for two clusters), and a rotated token keeps its slot while
+ * its Secret's name changes, so the new plan replaces the old one instead of leaving it to be exported.
+ */
+export function recordOmittedSecret(state: PkiState, slot: string, secret: PlannedSecret): void {
+  state.putDocument(`${OMITTED_PREFIX}/${slot}`, secret);
+}
+
+/** The name of the document holding the sealed values of the Secret emitted at `slot`. */
+export function sealedCacheName(slot: string): string {
+  return `${SEALED_CACHE_PREFIX}/${slot}`;
 }
 
 /** The omitted Secrets of the state, in `namespace` when given. */
 export function omittedSecrets(state: PkiState, namespace?: string): PlannedSecret[] {
   return state
-    .documentNames(namespace === undefined ? OMITTED_PREFIX : `${OMITTED_PREFIX}/${namespace}`)
-    .map((name) => state.readDocument<PlannedSecret>(name)!);
+    .documentNames(OMITTED_PREFIX)
+    .map((name) => state.readDocument<PlannedSecret>(name)!)
+    .filter((secret) => namespace === undefined || secret.namespace === namespace);
 }
 
 /** The Secret manifest of `secret`, its data rendered from the state (base64, as `data` wants). */
@@ -47,7 +57,12 @@ export function exportSecrets(state: PkiState, outDir: string, namespace?: strin
   const secrets = omittedSecrets(state, namespace);
   if (secrets.length === 0) throw new SpecError('--namespace', `the state holds no omitted Secrets${namespace ? ` in namespace ${namespace}` : ''}; run synth first`);
   const rendered = secrets.map((secret) => ({ file: `${secret.namespace}.${secret.name}.yaml`, text: renderSecretManifest(state, secret) }));
+  const files = rendered.map((r) => r.file);
+  const twice = files.find((file, i) => files.indexOf(file) !== i);
+  if (twice) throw new SpecError('--namespace', `two Secrets of the state would be written as ${twice} (constructs for different clusters?); export one namespace at a time into separate directories`);
   fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  // mkdir leaves an existing directory's mode alone; the Secrets are private whatever was there.
+  fs.chmodSync(outDir, 0o700);
   for (const { file, text } of rendered) {
     const target = path.join(outDir, file);
     const temp = `${target}.partial-${process.pid}`;

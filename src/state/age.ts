@@ -34,12 +34,8 @@ export interface EncryptOptions {
   readonly scryptWorkFactor?: number;
 }
 
-export interface DecryptOptions {
-  /** The largest log2(N) a passphrase-encrypted file may ask for (2^22 takes 4 GiB). @default 22, age's limit */
-  readonly maxScryptWorkFactor?: number;
-}
-
 export const DEFAULT_SCRYPT_WORK_FACTOR = 18;
+/** The largest log2(N) a passphrase-encrypted file may ask for (2^22 takes 4 GiB): age's own limit. */
 const MAX_SCRYPT_WORK_FACTOR = 22;
 
 const VERSION_LINE = 'age-encryption.org/v1';
@@ -195,8 +191,10 @@ export interface X25519Identity {
 
 /** An `age1…` X25519 recipient. */
 export function parseRecipient(text: string): X25519Recipient {
-  const publicKey = bech32Decode(text.trim(), RECIPIENT_HRP, `age recipient "${text.trim()}"`);
-  if (publicKey.length !== 32) throw new AgeError('invalid-key', `age recipient "${text.trim()}" is not an X25519 key (${publicKey.length} bytes)`);
+  // Never quote the text: a secret key given where a recipient belongs would end up in logs.
+  if (/^AGE-SECRET-KEY-1/i.test(text.trim())) throw new AgeError('invalid-key', 'an age recipient was expected but an identity (AGE-SECRET-KEY-1…) was given: give its age1… public key');
+  const publicKey = bech32Decode(text.trim(), RECIPIENT_HRP, 'an age recipient');
+  if (publicKey.length !== 32) throw new AgeError('invalid-key', `an age recipient is not an X25519 key (${publicKey.length} bytes)`);
   return { text: bech32Encode(RECIPIENT_HRP, publicKey), publicKey };
 }
 
@@ -285,6 +283,7 @@ function parseHeader(file: Buffer): ParsedHeader {
 function dearmor(input: Buffer): Buffer {
   if (!input.subarray(0, 256).toString('latin1').trimStart().startsWith(ARMOR_BEGIN)) return input;
   const lines = input.toString('latin1').trim().split(/\r?\n/);
+  if (lines[0] !== ARMOR_BEGIN) throw new AgeError('corrupt', 'armored age file: malformed first line');
   if (lines[lines.length - 1] !== ARMOR_END) throw new AgeError('corrupt', 'armored age file: missing or malformed end line');
   const bodyLines = lines.slice(1, -1);
   const wellWrapped = bodyLines.length > 0 && bodyLines.every((l, i) => (i < bodyLines.length - 1 ? l.length === 64 : l.length > 0 && l.length <= 64));
@@ -401,7 +400,7 @@ function unwrapWithPassphrase(stanza: Stanza, passphrase: string, maxWorkFactor:
 }
 
 /** Decrypts an age v1 file (binary or armored). Throws AgeError: `no-match`, `corrupt` or `not-age`. */
-export function decrypt(ciphertext: Buffer, identities: AgeIdentities, options: DecryptOptions = {}): Buffer {
+export function decrypt(ciphertext: Buffer, identities: AgeIdentities): Buffer {
   const file = dearmor(ciphertext);
   const header = parseHeader(file);
   const scrypt = header.stanzas.filter((s) => s.args[0] === 'scrypt');
@@ -410,7 +409,7 @@ export function decrypt(ciphertext: Buffer, identities: AgeIdentities, options: 
   let fileKey: Buffer | undefined;
   if ('passphrase' in identities) {
     if (scrypt.length === 0) throw new AgeError('no-match', 'the file is encrypted to age recipients, not with a passphrase');
-    fileKey = unwrapWithPassphrase(scrypt[0], identities.passphrase, options.maxScryptWorkFactor ?? MAX_SCRYPT_WORK_FACTOR);
+    fileKey = unwrapWithPassphrase(scrypt[0], identities.passphrase, MAX_SCRYPT_WORK_FACTOR);
     if (!fileKey) throw new AgeError('no-match', 'incorrect passphrase');
   } else {
     if (scrypt.length > 0) throw new AgeError('no-match', 'the file is encrypted with a passphrase, not to age recipients');

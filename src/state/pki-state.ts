@@ -93,6 +93,15 @@ const SLOT = /^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/;
 const recordName = (slot: string) => `${slot}/certificate.json`;
 const keyName = (slot: string, generation: number) => `${slot}/key-${generation}.pem`;
 const documentName = (name: string) => `${name}.doc.json`;
+
+function checkSlot(slot: string): void {
+  if (!SLOT.test(slot)) throw new SpecError('slot', `"${slot}" is not a valid state slot (letters, digits, "-_." and "/")`);
+}
+
+/** Refused before any key is drawn: a bad value would otherwise surface as a TypeError deep in key generation. */
+export function checkKeyAlgorithm(keyAlgorithm: string): asserts keyAlgorithm is KeyAlgorithm {
+  if (!isKeyAlgorithm(keyAlgorithm)) throw new SpecError('keyAlgorithm', `must be one of ${KEY_ALGORITHMS.join(', ')} (got ${JSON.stringify(keyAlgorithm)})`);
+}
 const secretName = (slot: string) => `${slot}/secret.json`;
 
 /** A secret string kept in the state (a bootstrap token): made once, changed only on request. */
@@ -175,10 +184,8 @@ export class PkiState {
   }
 
   private ensureStaged(request: CredentialRequest): Credential {
-    if (!SLOT.test(request.slot)) throw new SpecError('slot', `"${request.slot}" is not a valid state slot (letters, digits, "-_." and "/")`);
-    if (!isKeyAlgorithm(request.keyAlgorithm)) {
-      throw new SpecError('keyAlgorithm', `must be one of ${KEY_ALGORITHMS.join(', ')} (got ${JSON.stringify(request.keyAlgorithm)})`);
-    }
+    checkSlot(request.slot);
+    checkKeyAlgorithm(request.keyAlgorithm);
     const spec = validateCertificateSpec(request.spec);
     const record = this.readRecord(request.slot);
     const specHash = sha256Hex(
@@ -243,7 +250,8 @@ export class PkiState {
    * algorithm is refused, because replacing the key invalidates everything it signed.
    */
   ensureKey(slot: string, keyAlgorithm: KeyAlgorithm): { privateKey: crypto.KeyObject; generation: number } {
-    if (!SLOT.test(slot)) throw new SpecError('slot', `"${slot}" is not a valid state slot (letters, digits, "-_." and "/")`);
+    checkSlot(slot);
+    checkKeyAlgorithm(keyAlgorithm);
     const generations = this.keyGenerations(slot);
     if (generations.length === 0) return this.newKey(slot, keyAlgorithm, undefined);
     const key = this.readKey(slot, generations[generations.length - 1]);
@@ -260,7 +268,7 @@ export class PkiState {
    * changed, or a rotation was requested.
    */
   ensureSecret(slot: string, options: { given?: string; generate: (randomBytes: (count: number) => Buffer) => string }): StoredSecret {
-    if (!SLOT.test(slot)) throw new SpecError('slot', `"${slot}" is not a valid state slot (letters, digits, "-_." and "/")`);
+    checkSlot(slot);
     const record = this.readSecretRecord(slot);
     const keep = record && !record.rotationRequested && (options.given === undefined ? true : record.given && record.value === options.given);
     if (record && keep) return { value: record.value, generation: record.generation, createdAt: new Date(record.createdAt) };

@@ -3,7 +3,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { StateError } from '../engine/errors';
+import { sha256Hex } from '../engine/pem';
 import { AgeError, AgeIdentities, AgeRecipients, decrypt, encrypt, isAgeFile, parseRecipient } from './age';
+
+/** What a new state directory's `.gitignore` holds: plaintext keys stay out of Git; an encrypted state goes in. */
+const PLAINTEXT_GITIGNORE = '# cdk8s-pki state: private keys. Do not commit it in plaintext.\n*\n';
+const ENCRYPTED_GITIGNORE = '# cdk8s-pki state, age-encrypted: commit it. Only the lock and temp files stay out.\n.lock\n.*.tmp\n';
 
 /**
  * Where the PKI state's entries live: a flat namespace of names like `example/cluster-ca/key-1.pem`.
@@ -76,6 +81,17 @@ export class DirectoryStore implements StateStore {
   }
 
   read(name: string): Buffer | undefined {
+    const data = this.readFile(name);
+    // An encrypted state read without its keys (a CI secret missing, say) must stop here, not be parsed as
+    // plaintext and reported corrupt, which would invite removing the slot and regenerating a CA.
+    if (data && isAgeFile(data)) {
+      throw new StateError(`${this.locate(name)} is age-encrypted, but no age key is set: set CDK8S_PKI_AGE_IDENTITY_FILE (or CDK8S_PKI_AGE_IDENTITY, or CDK8S_PKI_AGE_PASSPHRASE) and the recipients`);
+    }
+    return data;
+  }
+
+  /** The bytes of `name` as they are on disk. */
+  readFile(name: string): Buffer | undefined {
     try {
       return fs.readFileSync(this.locate(name));
     } catch (err) {
@@ -165,7 +181,7 @@ export class DirectoryStore implements StateStore {
 
   /** The `.gitignore` a new state directory gets. Plaintext keys live here: keep them out of Git. */
   protected gitignore(): string {
-    return '# cdk8s-pki state: private keys. Do not commit it in plaintext.\n*\n';
+    return PLAINTEXT_GITIGNORE;
   }
 
   private ensureDirectory(dir: string): void {
@@ -219,9 +235,9 @@ export class EncryptedDirectoryStore extends DirectoryStore {
   }
 
   override read(name: string): Buffer | undefined {
-    const ciphertext = super.read(name);
+    const ciphertext = this.readFile(name);
     if (ciphertext === undefined) return undefined;
-    const digest = sha256(ciphertext);
+    const digest = sha256Hex(ciphertext);
     let plaintext = this.plaintexts.get(digest);
     if (!plaintext) {
       plaintext = this.decryptEntry(name, ciphertext);
@@ -236,12 +252,12 @@ export class EncryptedDirectoryStore extends DirectoryStore {
     }
     const ciphertext = encrypt(data, this.keys.recipients, { scryptWorkFactor: this.keys.scryptWorkFactor });
     super.write(name, ciphertext, exclusive);
-    this.plaintexts.set(sha256(ciphertext), Buffer.from(data));
+    this.plaintexts.set(sha256Hex(ciphertext), Buffer.from(data));
   }
 
   /** Ignores only the lock and temp files: the encrypted state is meant to be committed. */
   protected override gitignore(): string {
-    return '# cdk8s-pki state, age-encrypted: commit it. Only the lock and temp files stay out.\n.lock\n.*.tmp\n';
+    return ENCRYPTED_GITIGNORE;
   }
 
   private decryptEntry(name: string, ciphertext: Buffer): Buffer {
@@ -263,13 +279,10 @@ export class EncryptedDirectoryStore extends DirectoryStore {
 
   private noMatchReason(err: AgeError): string {
     if ('passphrase' in this.keys.identities) return `${err.message}; check CDK8S_PKI_AGE_PASSPHRASE`;
+    if (/passphrase/.test(err.message)) return `${err.message}; set CDK8S_PKI_AGE_PASSPHRASE instead of identities`;
     if (this.keys.identities.length === 0) return 'no age identity is set; set CDK8S_PKI_AGE_IDENTITY_FILE (or CDK8S_PKI_AGE_IDENTITY) to a key the state is encrypted to';
-    return 'no identity matches; set CDK8S_PKI_AGE_IDENTITY_FILE (or CDK8S_PKI_AGE_IDENTITY) to a key the state is encrypted to';
+    return `${err.message}; set CDK8S_PKI_AGE_IDENTITY_FILE (or CDK8S_PKI_AGE_IDENTITY) to a key the state is encrypted to`;
   }
-}
-
-function sha256(data: Buffer): string {
-  return crypto.createHash('sha256').update(data).digest('hex');
 }
 
 /**
@@ -278,7 +291,8 @@ function sha256(data: Buffer): string {
  * first is rewritten, so a file they cannot open stops the command with nothing changed; each file is then
  * replaced atomically (key files included: same key, new encryption). An interrupted run leaves files under
  * either set: run it again with identities of both. With `encryptPlaintext`, files that are not age-encrypted
- * (a plaintext state being moved to encryption) are encrypted as they are; its `.gitignore` is left alone.
+ * (a plaintext state being moved to encryption) are encrypted as they are, and the plaintext state's
+ * `.gitignore` (which ignores everything) becomes the encrypted one, so the state can be committed.
  * Returns the names rewritten.
  */
 export function reencryptState(
@@ -292,10 +306,14 @@ export function reencryptState(
   const store = new EncryptedDirectoryStore(directory, { identities, recipients: newRecipients, scryptWorkFactor: options.scryptWorkFactor });
   return store.withLock(() => {
     const entries = store.list().map((name) => {
-      const data = raw.read(name)!;
+      const data = raw.readFile(name)!;
       return { name, plaintext: options.encryptPlaintext && !isAgeFile(data) ? data : store.read(name)! };
     });
     for (const { name, plaintext } of entries) store.write(name, plaintext, false);
+    const gitignore = path.join(directory, '.gitignore');
+    if (options.encryptPlaintext && fs.existsSync(gitignore) && fs.readFileSync(gitignore, 'utf8') === PLAINTEXT_GITIGNORE) {
+      fs.writeFileSync(gitignore, ENCRYPTED_GITIGNORE, { mode: 0o600 });
+    }
     return entries.map((e) => e.name);
   });
 }

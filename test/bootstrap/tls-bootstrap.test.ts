@@ -110,6 +110,11 @@ describe('bootstrap tokens', () => {
       expect(secret.type).toBe('bootstrap.kubernetes.io/token');
       expect(Buffer.from(secret.data['token-secret'], 'base64').toString()).toBe(parseToken(token.token).secret);
       expect(Buffer.from(secret.data.expiration, 'base64').toString()).toBe('2026-03-02T12:00:00Z');
+      // After a rotation only the new token's Secret is exported: the old one must not come back.
+      state.requestRotation('test/join', { newKey: false });
+      const rotated = new BootstrapToken(chartOn(state).chart, 'join');
+      state.commit();
+      expect(exportSecrets(state, path.join(tmp.dir, 'after-rotation'))).toEqual([`kube-system.bootstrap-token-${rotated.tokenId}.yaml`]);
     } finally {
       tmp.cleanup();
     }
@@ -297,6 +302,15 @@ describe('ControlPlanePki with TLS bootstrapping', () => {
       expect(listed).not.toContain(pki.joinToken!.token);
       expect(runOk(process.execPath, [CLI, '--state', stateDir, 'rotate', 'example/pki/join-token'])).toBe('example/pki/join-token: new secret requested; run `cdk8s synth` to carry it out\n');
       expect(runOk(process.execPath, [CLI, '--state', stateDir, 'list'])).toMatch(/join-token: generation 1, made \S+, rotation requested\n$/);
+
+      // A token that has expired since synth is not printed.
+      const old = path.join(tmp.dir, 'old');
+      const oldApp = new App({ outdir: path.join(tmp.dir, 'dist-old') });
+      usePkiState(oldApp, PkiState.inDirectory(old, { clock: () => T0 }));
+      new ControlPlanePki(new Chart(oldApp, 'example'), 'pki', { cluster: REFERENCE_CLUSTER, tlsBootstrap: {} });
+      oldApp.synth();
+      const expired = run(process.execPath, [CLI, '--state', old, 'join-command', 'worker-1']);
+      expect([expired.status, expired.stderr]).toEqual([1, 'cdk8s-pki: node: the join token expired at 2026-03-02T12:00:00Z; `cdk8s-pki rotate example/pki/join-token`, synth, then ask again\n']);
 
       const noToken = path.join(tmp.dir, 'no-token');
       const other = new App({ outdir: path.join(tmp.dir, 'dist2') });

@@ -269,6 +269,17 @@ describe('the CA chain objects', () => {
     ]);
   });
 
+  test('CaBootstrapChain: a partial privateKey keeps the ECDSA P-256 default; another algorithm drops its size', () => {
+    const chart = chartWithState();
+    const keyOf = (id: string, privateKey: NonNullable<ConstructorParameters<typeof CaBootstrapChain>[2]>['privateKey']) => {
+      new CaBootstrapChain(chart, id, { name: id, privateKey });
+      return synth(chart).find((m) => m.kind === 'Certificate' && m.metadata.name === id)!.spec.privateKey;
+    };
+    expect(keyOf('pkcs8', { encoding: 'PKCS8' })).toEqual({ algorithm: 'ECDSA', size: 256, encoding: 'PKCS8', rotationPolicy: 'Never' });
+    expect(keyOf('p384', { algorithm: 'ECDSA', size: 384 })).toEqual({ algorithm: 'ECDSA', size: 384, rotationPolicy: 'Never' });
+    expect(keyOf('rsa', { algorithm: 'RSA', size: 4096 })).toEqual({ algorithm: 'RSA', size: 4096, rotationPolicy: 'Never' });
+  });
+
   describe('ClusterCaIssuer', () => {
     const captureWarnings = () => jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
 

@@ -12,6 +12,7 @@ import {
   EtcdPeerCert,
   EtcdServerCert,
   FrontProxyClientCert,
+  KubeadmCertificate,
   Kubeconfig,
   PkiState,
   ServiceAccountKey,
@@ -184,6 +185,8 @@ describe('the building blocks on their own', () => {
     });
     expect(made.peer.certificate.sans).toEqual({ dnsNames: ['cp-3', 'etcd-3.example.com', 'localhost'], ipAddresses: ['192.0.2.13', '127.0.0.1', '::1'] });
     expect(made.etcdClient.certificate.sans).toEqual({});
+    // The generic construct needs the node for a certificate named after it.
+    expect(() => new KubeadmCertificate(chart, 'no-node', { ca: etcdCa, certificate: 'etcd-server' })).toThrow('test/no-node: node: is required for etcd-server: its name or SANs come from the node and the cluster');
   });
 
   test('Kubeconfig renders kubeadm structure, with the key only when asked', () => {
@@ -204,6 +207,7 @@ describe('the building blocks on their own', () => {
     state.commit();
     expect(sa.publicKeyPem).toMatch(/^-----BEGIN PUBLIC KEY-----/);
     expect(new ServiceAccountKey(chart, 'sa-again', { stateSlot: 'test/sa' }).publicKeyPem).toBe(sa.publicKeyPem);
+    expect(() => new ServiceAccountKey(chart, 'sa-ed', { keyAlgorithm: 'ed25519' })).toThrow('test/sa-ed: keyAlgorithm: kube-apiserver reads RSA and ECDSA service-account keys only');
     expect(() => new ServiceAccountKey(chart, 'sa-rsa', { stateSlot: 'test/sa', keyAlgorithm: 'rsa-2048' })).toThrow(/^test\/sa-rsa: keyAlgorithm: the key in .* is ecdsa-p256; replacing it with rsa-2048 would invalidate everything it signed/);
   });
 });

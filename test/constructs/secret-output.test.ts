@@ -79,6 +79,26 @@ describe('secret output policy', () => {
     expect(renewed['tls.crt']).not.toBe(first['tls.crt']);
   });
 
+  test('two constructs sealing Secrets of the same name (two clusters) each keep their ciphertext across synths', () => {
+    const state = PkiState.inMemory({ clock: () => T0 });
+    const policy = SecretOutput.sealed({ controllerCertificate: rsa.cert });
+    const synthBoth = () => {
+      const app = Testing.app();
+      usePkiState(app, state);
+      const sealedOf = (chartId: string, text: string) => {
+        const chart = new Chart(app, chartId);
+        emitSecret(chart, 'token', { name: 'shared', namespace: 'apps', type: 'Opaque', data: { value: { kind: 'text', text } } }, policy);
+        return (Testing.synth(chart) as Manifest[])[0].spec.encryptedData.value as string;
+      };
+      const result = [sealedOf('east', 'east-value'), sealedOf('west', 'west-value')];
+      state.commit();
+      return result;
+    };
+    const first = synthBoth();
+    expect(synthBoth()).toEqual(first);
+    expect(unseal(rsa.key, first.map((c) => ({ ciphertext: Buffer.from(c, 'base64'), label: 'apps/shared' }))).map((o) => o.plaintext)).toEqual(['east-value', 'west-value']);
+  });
+
   test('sealed with a certificate that is not RSA, or with no certificate, fails naming the construct and the field', () => {
     expect(() => tlsSecret(PkiState.inMemory(), SecretOutput.sealed({ controllerCertificate: ec.cert }))).toThrow(/^test\/web-tls: secretOutput\.controllerCertificate: .*RSA/);
     expect(() => tlsSecret(PkiState.inMemory(), SecretOutput.sealed({ controllerCertificate: path.join(tmp.dir, 'missing.crt') }))).toThrow(

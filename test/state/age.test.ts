@@ -310,7 +310,7 @@ describe('the age-encrypted state store', () => {
     const before = snapshotDir(dir);
     const wrong = stateOver(new EncryptedDirectoryStore(dir, { recipients: [bob.recipient], identities: [bob.identity] }));
     expect(() => synth(wrong)).toThrow(StateError);
-    expect(() => synth(wrong)).toThrow(/^cannot decrypt .*cluster\/ca\/certificate\.json: no identity matches; set CDK8S_PKI_AGE_IDENTITY_FILE/);
+    expect(() => synth(wrong)).toThrow(/^cannot decrypt .*cluster\/ca\/certificate\.json: no identity matches any of the file.s recipients; set CDK8S_PKI_AGE_IDENTITY_FILE/);
     expect(wrong.pendingChanges()).toEqual([]);
     wrong.commit();
     const noIdentity = stateOver(new EncryptedDirectoryStore(dir, { recipients: [alice.recipient], identities: [] }));
@@ -439,7 +439,7 @@ describe('the state store from the environment', () => {
     const attempt = (env: Record<string, string>) => () => ageKeysFromEnvironment(env);
     expect(attempt({ CDK8S_PKI_AGE_PASSPHRASE: 'p', CDK8S_PKI_AGE_RECIPIENTS: alice.recipient })).toThrow(SpecError);
     expect(attempt({ CDK8S_PKI_AGE_PASSPHRASE: 'p', CDK8S_PKI_AGE_RECIPIENTS: alice.recipient })).toThrow(/^CDK8S_PKI_AGE_PASSPHRASE: cannot be combined with CDK8S_PKI_AGE_RECIPIENTS/);
-    expect(attempt({ CDK8S_PKI_AGE_RECIPIENTS: alice.recipient.slice(0, -1) })).toThrow(/^CDK8S_PKI_AGE_RECIPIENTS: age recipient .* bad checksum/);
+    expect(attempt({ CDK8S_PKI_AGE_RECIPIENTS: alice.recipient.slice(0, -1) })).toThrow(/^CDK8S_PKI_AGE_RECIPIENTS: an age recipient has a bad checksum/);
     expect(attempt({ CDK8S_PKI_AGE_RECIPIENTS_FILE: path.join(tmp.dir, 'missing.txt') })).toThrow(/^CDK8S_PKI_AGE_RECIPIENTS_FILE: cannot read /);
     const typo = alice.identity.slice(0, -1) + (alice.identity.endsWith('Q') ? 'P' : 'Q');
     let message = '';
