@@ -17,7 +17,6 @@ import {
   TokenUsage,
 } from '../src/bootstrap/token';
 import { locateErrors, SpecError } from '../src/engine/errors';
-import { BOOTSTRAP_TOKEN_USER, renderKubeconfig } from '../src/kubeadm/kubeconfig';
 import { PkiState } from '../src/state/pki-state';
 import { durationSeconds } from './durations';
 import { PlannedContent } from '../src/state/planned-content';
@@ -27,36 +26,36 @@ import { pkiStateOf, slotOf } from './state';
 export interface BootstrapTokenProps {
   /**
    * The token, `<id>.<secret>` ([a-z0-9]{6}.[a-z0-9]{16}). Changing it replaces the token.
-   * @default generated once from the system CSPRNG and kept in the state; `cdk8s-pki rotate <slot>` replaces it
+   * @default - generated once from the system CSPRNG and kept in the state; `cdk8s-pki rotate <slot>` replaces it
    */
   readonly token?: string;
   /**
    * How long the token is accepted, counted from when it was made (recorded in the state, so later synths do
    * not move the expiration). `Duration.seconds(0)`: it never expires. Not with `expires`.
-   * @default 24 hours (kubeadm's default)
+   * @default - 24 hours (kubeadm's default)
    */
   readonly ttl?: Duration;
-  /** A fixed expiration instead of `ttl` (a Date or an RFC 3339 string). */
+  /** A fixed expiration instead of `ttl` (a Date or an RFC 3339 string). @default - `ttl` decides */
   readonly expires?: Date | string;
-  /** @default ["authentication", "signing"] (kubeadm's default) */
+  /** @default - ["authentication", "signing"] (kubeadm's default) */
   readonly usages?: TokenUsage[];
   /**
    * Extra groups the token authenticates as, besides system:bootstrappers; each must match
    * system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9].
-   * @default ["system:bootstrappers:kubeadm:default-node-token"]
+   * @default - ["system:bootstrappers:kubeadm:default-node-token"]
    */
   readonly groups?: string[];
-  /** @default none */
+  /** @default - none */
   readonly description?: string;
   /**
    * What becomes of Secret `bootstrap-token-<id>`, a credential: left out (`cdk8s-pki export-secrets` writes it),
    * sealed, or plaintext by explicit choice.
-   * @default the app's policy (`useSecretOutput`), omit unless set
+   * @default - the app's policy (`useSecretOutput`), omit unless set
    */
   readonly secretOutput?: SecretOutput;
-  /** @default the app's state */
+  /** @default - the app's state */
   readonly state?: PkiState;
-  /** Changing it makes a new token. @default derived from the construct path */
+  /** Changing it makes a new token. @default - derived from the construct path */
   readonly stateSlot?: string;
 }
 
@@ -107,11 +106,6 @@ export class BootstrapToken extends Construct {
       Object.entries(secretData).map(([key, value]) => [key, key === 'token-secret' ? { kind: 'token-secret', tokenSlot: this.stateSlot } : { kind: 'text', text: value }]),
     );
     this.secret = emitSecret(this, 'secret', { name: tokenSecretName(parseToken(token)), namespace: TOKEN_SECRET_NAMESPACE, type: TOKEN_SECRET_TYPE, data }, props.secretOutput);
-  }
-
-  /** The bootstrap kubeconfig a joining kubelet starts with (kubeadm's bootstrap-kubelet.conf). */
-  bootstrapKubeconfig(options: { server: string; caPem: string; clusterName?: string }): string {
-    return renderKubeconfig({ clusterName: options.clusterName ?? 'kubernetes', server: options.server, caPem: options.caPem, userName: BOOTSTRAP_TOKEN_USER, token: this.token });
   }
 
   /**

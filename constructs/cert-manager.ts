@@ -25,7 +25,7 @@ import {
   syncWaveAnnotation,
 } from '../src/cert-manager';
 import { locateErrors, SpecError } from '../src/engine/errors';
-import { ClusterCA } from './cluster-ca';
+import { ClusterCA, ICertificateAuthority } from './cluster-ca';
 import { emitSecret } from './secret-output';
 
 export * from '../src/cert-manager';
@@ -33,9 +33,9 @@ export * from '../src/cert-manager';
 /** What a Certificate's `issuerRef` says: an issuer this app does not define (an external issuer, say). */
 export interface IssuerReference {
   readonly name: string;
-  /** @default "Issuer" (cert-manager's default) */
+  /** @default - "Issuer" (cert-manager's default) */
   readonly kind?: string;
-  /** @default "cert-manager.io" */
+  /** @default - "cert-manager.io" */
   readonly group?: string;
 }
 
@@ -45,7 +45,7 @@ export interface ICertManagerIssuer extends IConstruct {
   readonly issuerRef: Required<IssuerReference>;
   /** selfSigned, ca or acme: decides what a Certificate may ask of it. */
   readonly issuerType: IssuerType;
-  /** An Issuer's namespace (its Certificates must be in it); undefined for a ClusterIssuer. */
+  /** An Issuer's namespace (its Certificates must be in it). @default - none: a ClusterIssuer */
   readonly issuerNamespace?: string;
 }
 
@@ -60,38 +60,41 @@ export interface Http01SolverProps {
   /**
    * IngressClass of the solver's Ingress (sets `spec.ingressClassName`). Not with `class`. Changing it affects
    * only the challenges that follow.
-   * @default neither: the cluster's default IngressClass
+   * @default - neither: the cluster's default IngressClass
    */
   readonly ingressClassName?: string;
-  /** The older way: sets the `kubernetes.io/ingress.class` annotation on the solver's Ingress. Not with `ingressClassName`. */
+  /** The older way: sets the `kubernetes.io/ingress.class` annotation on the solver's Ingress. Not with `ingressClassName`. @default - none */
   readonly class?: string;
 }
 
 export interface Dns01SolverProps {
-  /** Cloudflare, with an API token (Zone:DNS:Edit) kept in a Secret. */
+  /** Cloudflare, with an API token (Zone:DNS:Edit) kept in a Secret. @default - not Cloudflare */
   readonly cloudflare?: { readonly apiTokenSecretRef: SecretKeyReference };
   /**
    * Route 53. Credentials: a static key (`accessKeyIDSecretRef` with `secretAccessKeySecretRef`), a `role` to
    * assume, or neither for the ambient credentials of cert-manager's pod.
+   * @default - not Route 53
    */
   readonly route53?: {
-    /** @default the ambient AWS region */
+    /** @default - the ambient AWS region */
     readonly region?: string;
-    /** @default found from the names being validated */
+    /** @default - found from the names being validated */
     readonly hostedZoneID?: string;
+    /** @default - no static key */
     readonly accessKeyIDSecretRef?: SecretKeyReference;
+    /** @default - no static key */
     readonly secretAccessKeySecretRef?: SecretKeyReference;
-    /** IAM role ARN to assume. */
+    /** IAM role ARN to assume. @default - none */
     readonly role?: string;
   };
 }
 
 export interface AcmeSolverProps {
-  /** Which certificates this solver answers for. @default all */
+  /** Which certificates this solver answers for. @default - all */
   readonly selector?: { readonly dnsNames?: string[]; readonly dnsZones?: string[]; readonly matchLabels?: Record<string, string> };
-  /** HTTP-01 through an Ingress. Not with `dns01`. */
+  /** HTTP-01 through an Ingress. Not with `dns01`. @default - not HTTP-01 */
   readonly http01?: Http01SolverProps;
-  /** DNS-01 through one DNS provider. Not with `http01`; needed for wildcard names. */
+  /** DNS-01 through one DNS provider. Not with `http01`; needed for wildcard names. @default - not DNS-01 */
   readonly dns01?: Dns01SolverProps;
 }
 
@@ -106,7 +109,7 @@ export interface AcmeIssuerProps {
   readonly email: string;
   /**
    * The Secret cert-manager creates to keep the ACME account key. Changing it registers a new account.
-   * @default { name: "<issuer name>-acme-account" }
+   * @default - { name: "<issuer name>-acme-account" }
    */
   readonly privateKeySecretRef?: { readonly name: string };
   /** How challenges are answered; the first whose selector matches a name is used. At least one. */
@@ -114,23 +117,24 @@ export interface AcmeIssuerProps {
 }
 
 export interface ClusterIssuerProps {
-  /** metadata.name, which Certificates name in `issuerRef`. @default generated from the construct path */
+  /** metadata.name, which Certificates name in `issuerRef`. @default - generated from the construct path */
   readonly name?: string;
-  /** Sign each certificate with its own key (a CA's first certificate, tests). Exactly one of selfSigned, ca, acme. */
+  /** Sign each certificate with its own key (a CA's first certificate, tests). Exactly one of selfSigned, ca, acme. @default - false */
   readonly selfSigned?: boolean;
   /**
    * Sign with the CA key pair of a Secret (`tls.crt`, `tls.key`): for an Issuer, in its namespace; for a ClusterIssuer,
    * in the cluster resource namespace. Updating the Secret does not re-issue what was signed.
+   * @default - not a CA issuer
    */
   readonly ca?: { readonly secretName: string };
-  /** Obtain certificates from an ACME CA such as Let's Encrypt. */
+  /** Obtain certificates from an ACME CA such as Let's Encrypt. @default - not an ACME issuer */
   readonly acme?: AcmeIssuerProps;
-  /** Argo CD sync wave. @default SYNC_WAVES.issuer (-5) */
+  /** Argo CD sync wave. @default - SYNC_WAVES.issuer (-5) */
   readonly syncWave?: number;
 }
 
 export interface IssuerProps extends ClusterIssuerProps {
-  /** The namespace whose Certificates it serves, and where it reads Secrets. @default the chart's namespace */
+  /** The namespace whose Certificates it serves, and where it reads Secrets. @default - the chart's namespace */
   readonly namespace?: string;
 }
 
@@ -208,54 +212,54 @@ function issuerSpec(props: IssuerProps, name: string): cm.IssuerSpec {
 }
 
 export interface PrivateKeyProps {
-  /** Changing it makes a new key at the next issuance. @default "RSA" (cert-manager's default) */
+  /** Changing it makes a new key at the next issuance. @default - "RSA" (cert-manager's default) */
   readonly algorithm?: PrivateKeyAlgorithm;
-  /** RSA 2048–8192, ECDSA 256, 384 or 521; not for Ed25519. Changing it makes a new key. @default 2048 (RSA), 256 (ECDSA) */
+  /** RSA 2048–8192, ECDSA 256, 384 or 521; not for Ed25519. Changing it makes a new key. @default - 2048 (RSA), 256 (ECDSA) */
   readonly size?: number;
-  /** How `tls.key` is written; the key itself does not change. @default "PKCS1" */
+  /** How `tls.key` is written; the key itself does not change. @default - "PKCS1" */
   readonly encoding?: 'PKCS1' | 'PKCS8';
-  /** "Always": each issuance makes a new key; "Never": renewals keep the key. Changing it re-issues nothing. @default "Always" (cert-manager ≥ 1.18) */
+  /** "Always": each issuance makes a new key; "Never": renewals keep the key. Changing it re-issues nothing. @default - "Always" (cert-manager ≥ 1.18) */
   readonly rotationPolicy?: 'Never' | 'Always';
 }
 
 export interface CertificateProps {
   /** Who signs it: an issuer of this app, or a reference to another one. Changing it re-issues the certificate. */
   readonly issuer: ICertManagerIssuer | IssuerReference;
-  /** metadata.name. @default generated from the construct path */
+  /** metadata.name. @default - generated from the construct path */
   readonly name?: string;
-  /** Must be the issuer's own namespace when the issuer is an Issuer. @default the chart's namespace */
+  /** Must be the issuer's own namespace when the issuer is an Issuer. @default - the chart's namespace */
   readonly namespace?: string;
-  /** The Secret cert-manager writes (`tls.crt`, `tls.key`, `ca.crt`). Changing it issues into a new Secret. @default the Certificate's name */
+  /** The Secret cert-manager writes (`tls.crt`, `tls.key`, `ca.crt`). Changing it issues into a new Secret. @default - the Certificate's name */
   readonly secretName?: string;
-  /** Labels and annotations cert-manager puts on that Secret (no `cert-manager.io/` annotations). Metadata only. @default none */
+  /** Labels and annotations cert-manager puts on that Secret (no `cert-manager.io/` annotations). Metadata only. @default - none */
   readonly secretTemplate?: { readonly annotations?: Record<string, string>; readonly labels?: Record<string, string> };
-  /** Subject CN, at most 64 bytes; clients ignore it when SANs exist. Not with `literalSubject`. Re-issues. @default none */
+  /** Subject CN, at most 64 bytes; clients ignore it when SANs exist. Not with `literalSubject`. Re-issues. @default - none */
   readonly commonName?: string;
-  /** DNS SANs. Re-issues. @default none */
+  /** DNS SANs. Re-issues. @default - none */
   readonly dnsNames?: string[];
-  /** IP SANs. Re-issues. @default none */
+  /** IP SANs. Re-issues. @default - none */
   readonly ipAddresses?: string[];
-  /** URI SANs (spiffe://...). Re-issues. @default none */
+  /** URI SANs (spiffe://...). Re-issues. @default - none */
   readonly uris?: string[];
-  /** Email SANs. Re-issues. @default none */
+  /** Email SANs. Re-issues. @default - none */
   readonly emailAddresses?: string[];
-  /** Subject attributes besides CN. Not with `literalSubject`. Re-issues. @default none */
+  /** Subject attributes besides CN. Not with `literalSubject`. Re-issues. @default - none */
   readonly subject?: CertificateSubjectSpec;
-  /** The whole subject as an RFC 4514 string, in the order given. Not with `commonName` or `subject`. Re-issues. @default none */
+  /** The whole subject as an RFC 4514 string, in the order given. Not with `commonName` or `subject`. Re-issues. @default - none */
   readonly literalSubject?: string;
-  /** Requested lifetime, at least 1h; written as a Go duration ("2160h0m0s"). Re-issues. @default 90 days (cert-manager's default) */
+  /** Requested lifetime, at least 1h; written as a Go duration ("2160h0m0s"). Re-issues. @default - 90 days (cert-manager's default) */
   readonly duration?: Duration;
-  /** Renew once less than this remains; at least 5m, less than `duration`. Not with `renewBeforePercentage`. Moves the renewal time only. @default a third of the lifetime */
+  /** Renew once less than this remains; at least 5m, less than `duration`. Not with `renewBeforePercentage`. Moves the renewal time only. @default - a third of the lifetime */
   readonly renewBefore?: Duration;
-  /** Renew once less than this percentage (1–99) of the lifetime remains. Moves the renewal time only. @default a third of the lifetime */
+  /** Renew once less than this percentage (1–99) of the lifetime remains. Moves the renewal time only. @default - a third of the lifetime */
   readonly renewBeforePercentage?: number;
-  /** A CA certificate (cert-manager adds "cert sign"); needs a subject and an issuer type that issues CAs. Re-issues. @default false */
+  /** A CA certificate (cert-manager adds "cert sign"); needs a subject and an issuer type that issues CAs. Re-issues. @default - false */
   readonly isCA?: boolean;
-  /** Key usages and extended key usages, in cert-manager's spelling. Re-issues. @default ["digital signature", "key encipherment"] */
+  /** Key usages and extended key usages, in cert-manager's spelling. Re-issues. @default - ["digital signature", "key encipherment"] */
   readonly usages?: CertManagerUsage[];
-  /** The key cert-manager generates. @default RSA 2048, PKCS1, rotated at each issuance */
+  /** The key cert-manager generates. @default - RSA 2048, PKCS1, rotated at each issuance */
   readonly privateKey?: PrivateKeyProps;
-  /** Argo CD sync wave. @default SYNC_WAVES.certificate (0) */
+  /** Argo CD sync wave. @default - SYNC_WAVES.certificate (0) */
   readonly syncWave?: number;
 }
 
@@ -318,20 +322,20 @@ function goDuration(duration: Duration, field: string): string {
 }
 
 export interface CaBootstrapChainProps {
-  /** Names the objects: ClusterIssuers "<name>-selfsigned" and "<name>", Certificate "<name>", Secret "<name>-key-pair". @default generated from the construct path */
+  /** Names the objects: ClusterIssuers "<name>-selfsigned" and "<name>", Certificate "<name>", Secret "<name>-key-pair". @default - generated from the construct path */
   readonly name?: string;
-  /** Subject CN of the CA. Changing it re-issues the CA certificate. @default the name */
+  /** Subject CN of the CA. Changing it re-issues the CA certificate. @default - the name */
   readonly commonName?: string;
-  /** Other subject attributes of the CA. Re-issues the CA certificate. @default none */
+  /** Other subject attributes of the CA. Re-issues the CA certificate. @default - none */
   readonly subject?: CertificateSubjectSpec;
-  /** cert-manager's --cluster-resource-namespace, where the CA Certificate and its Secret live. @default "cert-manager" */
+  /** cert-manager's --cluster-resource-namespace, where the CA Certificate and its Secret live. @default - "cert-manager" */
   readonly clusterResourceNamespace?: string;
-  /** Lifetime of the CA certificate. Re-issues it. @default 87600h (ten years, as kubeadm's CAs) */
+  /** Lifetime of the CA certificate. Re-issues it. @default - 87600h (ten years, as kubeadm's CAs) */
   readonly duration?: Duration;
   /**
    * The CA key. The default rotation policy is "Never": a renewed CA keeps its key, so certificates it signed
    * before still verify against the new CA certificate.
-   * @default ECDSA P-256; rotationPolicy "Never" unless given
+   * @default - ECDSA P-256; rotationPolicy "Never" unless given
    */
   readonly privateKey?: PrivateKeyProps;
 }
@@ -377,15 +381,15 @@ export class CaBootstrapChain extends Construct implements ICertManagerIssuer {
 export interface ClusterCaIssuerProps {
   /** The CA to offer; its key is read from the state when the Secret is written. */
   readonly ca: ClusterCA;
-  /** "ClusterIssuer" serves every namespace; "Issuer" only its own. @default "ClusterIssuer" */
+  /** "ClusterIssuer" serves every namespace; "Issuer" only its own. @default - "ClusterIssuer" */
   readonly kind?: IssuerKind;
-  /** The issuer's name. @default generated from the construct path */
+  /** The issuer's name. @default - generated from the construct path */
   readonly name?: string;
-  /** Issuer only: its namespace, which holds the Secret too. @default the chart's namespace */
+  /** Issuer only: its namespace, which holds the Secret too. @default - the chart's namespace */
   readonly namespace?: string;
-  /** ClusterIssuer only: cert-manager's --cluster-resource-namespace, which holds the Secret. @default "cert-manager" */
+  /** ClusterIssuer only: cert-manager's --cluster-resource-namespace, which holds the Secret. @default - "cert-manager" */
   readonly clusterResourceNamespace?: string;
-  /** The Secret holding the CA key pair. @default "<issuer name>-key-pair" */
+  /** The Secret holding the CA key pair. @default - "<issuer name>-key-pair" */
   readonly secretName?: string;
 }
 
@@ -412,13 +416,13 @@ export class ClusterCaIssuer extends Construct implements ICertManagerIssuer {
     const { key, namespace } = locateErrors(this.node.path, () => {
       const ca = props.ca;
       if (!ca.keyReference) {
-        throw new SpecError('ca', `${ca.node.path} was brought with \`existing\`, so its key is not in the state: create its Secret out of band and use an Issuer with ca.secretName`);
+        throw new SpecError('ca', `${ca.node.path} was brought with \`ClusterCA.fromExisting\`, so its key is not in the state: create its Secret out of band and use an Issuer with ca.secretName`);
       }
       checkDns1123Subdomain(this.secretName, 'secretName');
       return { key: ca.keyReference, namespace: secretNamespaceOf(this, kind, props) };
     });
     this.secretNamespace = namespace;
-    const rootPem = (props.ca.issuer.chain.at(-1) ?? props.ca.certificate).pem;
+    const rootPem = (props.ca.chain.at(-1) ?? props.ca.certificate).pem;
     this.secret = emitSecret(this, 'Secret', {
       name: this.secretName,
       namespace,
@@ -457,18 +461,18 @@ export const DEFAULT_TRUST_NAMESPACE = 'cert-manager';
 
 export interface TrustBundleProps {
   /** The CA whose trust bundle (the CA and its issuers) is distributed. */
-  readonly ca: ClusterCA;
-  /** The Bundle's name, which is also the name of the ConfigMap it writes in each namespace. @default generated from the construct path */
+  readonly ca: ICertificateAuthority;
+  /** The Bundle's name, which is also the name of the ConfigMap it writes in each namespace. @default - generated from the construct path */
   readonly name?: string;
   /**
    * "inLine": the PEM is in the Bundle. "configMap": the PEM is in a ConfigMap "<name>-source" in the trust namespace,
    * which the Bundle reads. Either way a changed CA reaches every namespace at the next sync.
-   * @default "inLine"
+   * @default - "inLine"
    */
   readonly source?: 'inLine' | 'configMap';
-  /** trust-manager's trust namespace, where a "configMap" source is written. @default "cert-manager" */
+  /** trust-manager's trust namespace, where a "configMap" source is written. @default - "cert-manager" */
   readonly trustNamespace?: string;
-  /** Namespaces that receive the ConfigMap. @default every namespace */
+  /** Namespaces that receive the ConfigMap. @default - every namespace */
   readonly namespaceSelector?: {
     readonly matchLabels?: Record<string, string>;
     readonly matchExpressions?: { readonly key: string; readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; readonly values?: string[] }[];

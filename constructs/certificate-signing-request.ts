@@ -15,7 +15,7 @@ import {
   readCertificateSigningRequestPem,
   RequestedNames,
 } from '../src/certificates-api/csr-policy';
-import { CertificateSigningRequest, createCsr } from '../src/engine/csr';
+import { CertificateSigningRequest as ParsedCsr, createCsr } from '../src/engine/csr';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm } from '../src/engine/keys';
 import { sha256Hex } from '../src/engine/pem';
@@ -27,11 +27,11 @@ import { pkiStateOf, slotOf } from './state';
 export interface CsrApprover {
   readonly kind: 'User' | 'Group' | 'ServiceAccount';
   readonly name: string;
-  /** The ServiceAccount's namespace: required for a ServiceAccount, refused for a User or Group. */
+  /** The ServiceAccount's namespace: required for a ServiceAccount, refused for a User or Group. @default - none */
   readonly namespace?: string;
 }
 
-export interface KubeCertificateSigningRequestProps {
+export interface CertificateSigningRequestProps {
   /**
    * spec.signerName: a built-in signer (`kubernetes.io/kube-apiserver-client`, `kubernetes.io/kube-apiserver-client-kubelet`,
    * `kubernetes.io/kubelet-serving`), whose rules are enforced at synth, or a custom `domain/path` signer, for which only
@@ -41,55 +41,56 @@ export interface KubeCertificateSigningRequestProps {
   /**
    * The requested subject CN; with it, the key is made and kept in the state and never leaves it. Changing it
    * makes a new request with the same key. Not with `csrPem`.
+   * @default - none: `csrPem` gives the request
    */
   readonly commonName?: string;
-  /** Subject O values (Kubernetes groups). Changing them makes a new request, same key. @default none */
+  /** Subject O values (Kubernetes groups). Changing them makes a new request, same key. @default - none */
   readonly organizations?: string[];
-  /** DNS SANs. Changing them makes a new request, same key. @default none */
+  /** DNS SANs. Changing them makes a new request, same key. @default - none */
   readonly dnsNames?: string[];
-  /** IP SANs. Changing them makes a new request, same key. @default none */
+  /** IP SANs. Changing them makes a new request, same key. @default - none */
   readonly ipAddresses?: string[];
   /**
    * The key type. Made once and kept in the state; a different value later is refused rather than replacing the
    * key. Not with `csrPem`.
-   * @default "ecdsa-p256"
+   * @default - "ecdsa-p256"
    */
   readonly keyAlgorithm?: KeyAlgorithm;
   /**
    * A request made elsewhere (PEM `CERTIFICATE REQUEST`), whose key stays with whoever made it: parsed, its
    * self-signature verified, and carried unchanged. Excludes `commonName`, `organizations`, `dnsNames`,
    * `ipAddresses` and `keyAlgorithm`.
-   * @default a request for a key kept in the state
+   * @default - a request for a key kept in the state
    */
   readonly csrPem?: string;
   /**
    * spec.usages. Changing them makes a new request.
-   * @default the smallest set the built-in signer accepts (client signers: digital signature, client auth;
+   * @default - the smallest set the built-in signer accepts (client signers: digital signature, client auth;
    * kubelet-serving: digital signature, server auth); required for a custom signer
    */
   readonly usages?: KubernetesKeyUsage[];
   /**
    * spec.expirationSeconds: the requested lifetime, at least 600 seconds. kube-controller-manager issues for the
    * smaller of this and its --cluster-signing-duration (8760h by default). Changing it makes a new request.
-   * @default the signer decides
+   * @default - the signer decides
    */
   readonly expirationSeconds?: number | Duration;
   /**
    * metadata.name. The API server ignores spec changes to an existing CertificateSigningRequest, so with a fixed
    * name a changed request never reaches the cluster until the old object is deleted.
-   * @default derived from the construct path and a digest of the spec: stable while the request is unchanged,
+   * @default - derived from the construct path and a digest of the spec: stable while the request is unchanged,
    * and a new object (the old one pruned) when it changes
    */
   readonly name?: string;
   /**
    * A subject allowed to approve requests for this signer: gets a ClusterRole (get/list/watch requests, update
    * their approval, `approve` on this signer only) and a ClusterRoleBinding. Metadata only.
-   * @default none
+   * @default - none
    */
   readonly approver?: CsrApprover;
-  /** The state that keeps the key. @default the app's state (see `pkiStateOf`) */
+  /** The state that keeps the key. @default - the app's state (see `pkiStateOf`) */
   readonly state?: PkiState;
-  /** Where in the state the key lives. Changing it makes a new key. @default derived from the construct path */
+  /** Where in the state the key lives. Changing it makes a new key. @default - derived from the construct path */
   readonly stateSlot?: string;
 }
 
@@ -119,14 +120,11 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
  * kube-controller-manager deletes a CertificateSigningRequest an hour after it is approved, denied or failed (24
  * hours while pending), so a tool that keeps re-applying the manifest re-creates it; read the issued certificate
  * before then.
- *
- * Named `KubeCertificateSigningRequest` because the engine's parsed `CertificateSigningRequest` class is exported
- * from the same package.
  */
-export class KubeCertificateSigningRequest extends Construct {
+export class CertificateSigningRequest extends Construct {
   /** The request as synthesized (spec.request, before base64). */
   readonly requestPem: string;
-  readonly request: CertificateSigningRequest;
+  readonly request: ParsedCsr;
   readonly signerName: string;
   readonly usages: KubernetesKeyUsage[];
   readonly expirationSeconds?: number;
@@ -138,7 +136,7 @@ export class KubeCertificateSigningRequest extends Construct {
   readonly approverRole?: KubeClusterRole;
   readonly approverBinding?: KubeClusterRoleBinding;
 
-  constructor(scope: Construct, id: string, props: KubeCertificateSigningRequestProps) {
+  constructor(scope: Construct, id: string, props: CertificateSigningRequestProps) {
     super(scope, id);
     const where = this.node.path;
     const common = locateErrors(where, () => {
@@ -189,7 +187,7 @@ export class KubeCertificateSigningRequest extends Construct {
     }
   }
 
-  private fromPem(props: KubeCertificateSigningRequestProps): CertificateSigningRequest {
+  private fromPem(props: CertificateSigningRequestProps): ParsedCsr {
     const conflicting = KEY_PROPS.find((name) => props[name] !== undefined);
     if (conflicting) throw new SpecError(conflicting, 'does not apply with csrPem (the request brought already decides its subject, SANs and key)');
     const request = readCertificateSigningRequestPem(props.csrPem!, 'csrPem');
@@ -197,7 +195,7 @@ export class KubeCertificateSigningRequest extends Construct {
     return request;
   }
 
-  private fromStateKey(props: KubeCertificateSigningRequestProps): { request: CertificateSigningRequest; keyReference: KeyReference } {
+  private fromStateKey(props: CertificateSigningRequestProps): { request: ParsedCsr; keyReference: KeyReference } {
     if (props.commonName === undefined) throw new SpecError('commonName', 'is required unless csrPem brings a request made elsewhere');
     const keyAlgorithm = props.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM;
     checkKeyAlgorithm(keyAlgorithm);

@@ -3,144 +3,188 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { locateErrors, SpecError } from '../src/engine/errors';
-import { checkSignatureAlgorithm, DEFAULT_KEY_ALGORITHM, KeyAlgorithm, keyAlgorithmOf, privateKeyFromPem, privateKeyToPem, samePublicKey } from '../src/engine/keys';
+import { checkSignatureAlgorithm, DEFAULT_KEY_ALGORITHM, KeyAlgorithm, keyAlgorithmOf, privateKeyFromPem, samePublicKey } from '../src/engine/keys';
 import { rancherCaChecksum } from '../src/engine/pem';
 import { CertificateSpec, NameConstraintsSpec } from '../src/engine/spec';
 import { Certificate } from '../src/engine/x509';
-import { Credential, Issuer, KeyReference, PkiState } from '../src/state/pki-state';
+import { Issuer, KeyReference, PkiState } from '../src/state/pki-state';
 import { durationSeconds } from './durations';
 import { pkiStateOf, slotOf } from './state';
 
 /** kubeadm's CA validity (caCertificateValidityPeriod): 87600h, ten years without leap days. */
 export const DEFAULT_CA_VALIDITY = Duration.hours(87600);
 
-/** Something that can sign certificates: a ClusterCA, or a root whose key is kept offline. */
-export interface ICertificateIssuer {
-  /** The CA as the engine sees it. */
-  readonly issuer: Issuer;
+/**
+ * A certificate authority that constructs ask for certificates: a ClusterCA, an OfflineRootCA, or your own.
+ * Its key never leaves it: what it returns names the issued key by its place in the state.
+ */
+export interface ICertificateAuthority {
+  /** The CA certificate. */
+  readonly certificate: Certificate;
+  /** The CA certificate followed by its issuers up to the root: what clients of this CA trust. */
+  readonly trustBundlePem: string;
+  /** Issues (or returns from the state) a certificate signed by this CA for `requester`. */
+  issue(requester: IConstruct, request: CertificateRequest): IssuedCertificate;
 }
 
-/** A root CA kept outside the app (its key offline); signs intermediates only when its key is supplied. */
-export class OfflineRootCA implements ICertificateIssuer {
+/** A root CA kept outside the app (its key offline); signs only when its key is supplied. */
+export class OfflineRootCA implements ICertificateAuthority {
   /**
    * @param certificatePem the root certificate (public; always needed: it anchors the trust bundle)
-   * @param privateKeyPem the root key: needed only for a synth that must (re-)issue an intermediate
+   * @param privateKeyPem the root key: needed only for a synth that must (re-)issue a certificate it signs
    */
-  static fromPem(props: { certificatePem: string; privateKeyPem?: string }): OfflineRootCA {
+  static fromPem(props: { readonly certificatePem: string; readonly privateKeyPem?: string }): OfflineRootCA {
     const certificate = Certificate.fromPem(props.certificatePem, 'issuer.certificatePem');
     const privateKey = props.privateKeyPem === undefined ? undefined : privateKeyFromPem(props.privateKeyPem, 'issuer.privateKeyPem');
-    checkCaPair(certificate, privateKey, 'issuer');
+    checkCaPair(certificate, privateKey, 'issuer.');
     return new OfflineRootCA({ certificate, privateKey, chain: [] });
   }
 
-  private constructor(readonly issuer: Issuer) {}
+  readonly certificate: Certificate;
+  readonly trustBundlePem: string;
+  // A # field: no property walk, spread or JSON.stringify reaches the key.
+  readonly #signer: Issuer;
+
+  private constructor(signer: Issuer) {
+    this.#signer = signer;
+    this.certificate = signer.certificate;
+    this.trustBundlePem = signer.certificate.pem;
+  }
+
+  issue(requester: IConstruct, request: CertificateRequest): IssuedCertificate {
+    // Without the key the state keeps what it holds, and says which key it needs when it must sign.
+    return issueFrom(requester, request.state ?? pkiStateOf(requester), this.#signer, this.trustBundlePem, request);
+  }
 }
 
-function checkCaPair(certificate: Certificate, privateKey: crypto.KeyObject | undefined, field: string): void {
-  checkSignatureAlgorithm(certificate.signatureAlgorithmOid, `${field}.certificatePem`);
-  keyAlgorithmOf(certificate.publicKey, `${field}.certificatePem`);
+/** The checks of a CA brought as PEM (OfflineRootCA, fromExisting); `prefix` is where its props sit. */
+function checkCaPair(certificate: Certificate, privateKey: crypto.KeyObject | undefined, prefix: string): void {
+  checkSignatureAlgorithm(certificate.signatureAlgorithmOid, `${prefix}certificatePem`);
+  keyAlgorithmOf(certificate.publicKey, `${prefix}certificatePem`);
   if (!certificate.isCA || !certificate.keyUsage.includes('keyCertSign')) {
-    throw new SpecError(`${field}.certificatePem`, `"${certificate.subject.commonName}" is not a CA certificate (needs basicConstraints cA=TRUE and keyUsage keyCertSign)`);
+    throw new SpecError(`${prefix}certificatePem`, `"${certificate.subject.commonName}" is not a CA certificate (needs basicConstraints cA=TRUE and keyUsage keyCertSign)`);
   }
   if (privateKey && !samePublicKey(privateKey, certificate.publicKey)) {
-    throw new SpecError(`${field}.privateKeyPem`, `does not match the certificate of "${certificate.subject.commonName}"`);
+    throw new SpecError(`${prefix}privateKeyPem`, `does not match the certificate of "${certificate.subject.commonName}"`);
   }
 }
 
-export interface ClusterCAProps {
+/** Where a ClusterCA publishes its trust bundle. */
+export interface ClusterCABundleProps {
+  /** Name of the ConfigMap holding the trust bundle (key `ca.crt`). Metadata only. @default - "<id>-bundle" */
+  readonly bundleName?: string;
+  /** Namespace of that ConfigMap. Metadata only. @default - the chart's namespace */
+  readonly bundleNamespace?: string;
+}
+
+export interface ClusterCAProps extends ClusterCABundleProps {
   /**
    * Subject CN. Changing it re-issues the CA certificate (same key) and every certificate it signed.
-   * @default "kubernetes" (kubeadm's cluster CA)
+   * @default - "kubernetes" (kubeadm's cluster CA)
    */
   readonly commonName?: string;
-  /** Subject O values. Re-issues like commonName. @default none */
+  /** Subject O values. Re-issues like commonName. @default - none */
   readonly organizations?: string[];
-  /** Subject OU values. Re-issues like commonName. @default none */
+  /** Subject OU values. Re-issues like commonName. @default - none */
   readonly organizationalUnits?: string[];
-  /** Subject C (two letters). Re-issues like commonName. @default none */
+  /** Subject C (two letters). Re-issues like commonName. @default - none */
   readonly country?: string;
-  /** Subject ST. Re-issues like commonName. @default none */
+  /** Subject ST. Re-issues like commonName. @default - none */
   readonly province?: string;
-  /** Subject L. Re-issues like commonName. @default none */
+  /** Subject L. Re-issues like commonName. @default - none */
   readonly locality?: string;
-  /** DNS SANs of the CA certificate (kubeadm puts the CN there). Re-issues like commonName. @default none */
+  /** DNS SANs of the CA certificate (kubeadm puts the CN there). Re-issues like commonName. @default - none */
   readonly dnsNames?: string[];
   /**
    * The CA key type. Changing it would replace the CA, so synth refuses unless a key rotation was asked
    * for (`cdk8s-pki rotate <slot> --new-key`).
-   * @default "ecdsa-p256"
+   * @default - "ecdsa-p256"
    */
   readonly keyAlgorithm?: KeyAlgorithm;
-  /** Lifetime of the CA certificate. Changing it re-issues the certificate with the same key. @default 87600h */
+  /** Lifetime of the CA certificate. Changing it re-issues the certificate with the same key. @default - 87600h (kubeadm's) */
   readonly validity?: Duration;
-  /** Re-issue (same key) once less than this remains. Metadata only. @default a third of `validity` */
+  /** Re-issue (same key) once less than this remains. Metadata only. @default - a third of `validity` */
   readonly renewBefore?: Duration;
-  /** basicConstraints pathLenConstraint. Re-issues the certificate. @default unlimited (as kubeadm) */
+  /** basicConstraints pathLenConstraint. Re-issues the certificate. @default - unlimited (as kubeadm) */
   readonly pathLength?: number;
-  /** Name constraints for everything this CA signs. Re-issues the certificate. @default none */
+  /** Name constraints for everything this CA signs. Re-issues the certificate. @default - none */
   readonly nameConstraints?: NameConstraintsSpec;
   /**
    * Make this CA an intermediate signed by `issuer` (a ClusterCA or an OfflineRootCA). Once issued, the
    * state keeps the issuer's certificate; the issuer's key is needed again only to re-issue.
-   * @default self-signed root
+   * @default - a self-signed root
    */
-  readonly issuer?: ICertificateIssuer;
-  /**
-   * Bring your own CA: its certificate (optionally followed by its issuers up to the root) and key, as PEM.
-   * Nothing about it is stored in the state; subject, key and validity props do not apply.
-   * @default a CA kept in the state
-   */
-  readonly existing?: { readonly certificatePem: string; readonly privateKeyPem: string };
-  /** Name of the ConfigMap holding the trust bundle (key `ca.crt`). Metadata only. @default "<id>-bundle" */
-  readonly bundleName?: string;
-  /** Namespace of that ConfigMap. Metadata only. @default the chart's namespace */
-  readonly bundleNamespace?: string;
-  /** The state to keep the CA in. @default the app's state (see `pkiStateOf`) */
+  readonly issuer?: ICertificateAuthority;
+  /** The state to keep the CA in. @default - the app's state (see `pkiStateOf`) */
   readonly state?: PkiState;
-  /** Where in the state the CA lives. Changing it makes a new CA. @default derived from the construct path */
+  /** Where in the state the CA lives. Changing it makes a new CA. @default - derived from the construct path */
   readonly stateSlot?: string;
+}
+
+/** A CA brought by the user (`ClusterCA.fromExisting`). */
+export interface ExistingClusterCAProps extends ClusterCABundleProps {
+  /** The CA certificate, optionally followed by its issuers up to the root, in order. */
+  readonly certificatePem: string;
+  /** The CA key (PKCS#8, or the traditional EC/RSA forms). */
+  readonly privateKeyPem: string;
+  /** The state that keeps what this CA signs (nothing of the CA itself is stored). @default - the app's state */
+  readonly state?: PkiState;
 }
 
 /** What a construct asks a CA for. */
 export interface CertificateRequest {
   /** Subject, SANs, usages and validity of the certificate. */
   readonly spec: CertificateSpec;
-  /** @default "ecdsa-p256" */
+  /** @default - "ecdsa-p256" */
   readonly keyAlgorithm?: KeyAlgorithm;
-  /** @default a third of the validity */
+  /** @default - a third of the validity */
   readonly renewBeforeSeconds?: number;
-  /** @default "keep": a re-issued certificate keeps its key */
+  /** @default - "keep": a re-issued certificate keeps its key */
   readonly keyPolicy?: 'keep' | 'rotate';
-  /** @default derived from the requesting construct's path */
+  /** @default - derived from the requesting construct's path */
   readonly stateSlot?: string;
-  /** Spec fields → the requester's prop names, for error messages (`{ 'sans.dnsNames': 'dnsNames' }`). @default spec field names */
+  /** The state the certificate and its key are kept in. @default - a ClusterCA's own state; else the requester's app state */
+  readonly state?: PkiState;
+  /** Spec fields → the requester's prop names, for error messages (`{ 'sans.dnsNames': 'dnsNames' }`). @default - spec field names */
   readonly propNames?: Readonly<Record<string, string>>;
 }
 
-/** A key and certificate issued by a ClusterCA. */
+/** A certificate issued by a CA. Its key stays in the state, named by `keyReference`. */
 export interface IssuedCertificate {
   readonly certificate: Certificate;
   readonly certificatePem: string;
-  /** PKCS#8 PEM. Private: never put it into a manifest without the user's explicit consent. */
-  readonly privateKeyPem: string;
-  /** Where the key lives in the state, for node bundles that copy it at export time. */
+  /** Where the key lives in the state: sinks (node plans, Secret plans, export commands) read it from there. */
   readonly keyReference: KeyReference;
+  /** The issuer and its issuers up to the root, as at issuance. */
+  readonly chain: Certificate[];
   /** The certificate followed by its intermediates, without the root: what a TLS server presents. */
   readonly fullChainPem: string;
   /** The CA bundle that verifies it. */
   readonly caPem: string;
 }
 
+/** Marks the construction `ClusterCA.fromExisting` asks for; not part of the props a user passes. */
+const EXISTING = Symbol('existing CA');
+
 /**
  * A cluster certificate authority: self-signed root (default), intermediate under another CA, or an
- * existing CA brought by the user. Synthesizes a ConfigMap with the public trust bundle; its key stays in
- * the state. Other constructs get certificates from it with `issue()`.
+ * existing CA brought by the user (`ClusterCA.fromExisting`). Synthesizes a ConfigMap with the public trust
+ * bundle; its key stays in the state. Other constructs get certificates from it with `issue()`.
  */
-export class ClusterCA extends Construct implements ICertificateIssuer {
-  readonly issuer: Issuer;
+export class ClusterCA extends Construct implements ICertificateAuthority {
+  /**
+   * Bring your own CA: its certificate (optionally followed by its issuers up to the root) and key, as PEM.
+   * Nothing of it is stored in the state; what it signs is.
+   */
+  static fromExisting(scope: Construct, id: string, props: ExistingClusterCAProps): ClusterCA {
+    return new ClusterCA(scope, id, { bundleName: props.bundleName, bundleNamespace: props.bundleNamespace, state: props.state, [EXISTING]: props } as ClusterCAProps);
+  }
+
   /** The CA certificate. */
   readonly certificate: Certificate;
   readonly certificatePem: string;
+  /** The certificates above this CA, up to the root, as at issuance; empty for a root. */
+  readonly chain: Certificate[];
   /** This CA's certificate followed by its issuers up to the root: what clients of this CA trust. */
   readonly trustBundlePem: string;
   /** kubeadm's `--discovery-token-ca-cert-hash` value: `sha256:<hex of the SPKI>`. */
@@ -149,17 +193,23 @@ export class ClusterCA extends Construct implements ICertificateIssuer {
   readonly rancherChecksum: string;
   /** The ConfigMap holding `ca.crt`. */
   readonly bundle: kplus.ConfigMap;
-  /** Where the CA key lives in the state; absent for a CA brought with `existing`. */
-  keyReference?: KeyReference;
+  /** Where the CA key lives in the state; absent for a CA brought with `fromExisting`. */
+  readonly keyReference?: KeyReference;
   private readonly state: PkiState;
+  // A # field: no property walk, spread or JSON.stringify reaches the key.
+  readonly #signer: Issuer;
 
   constructor(scope: Construct, id: string, props: ClusterCAProps = {}) {
     super(scope, id);
     this.state = props.state ?? pkiStateOf(this);
-    this.issuer = locateErrors(this.node.path, () => (props.existing ? importExisting(props) : this.ensureInState(props)), CA_PROP_FIELDS);
-    this.certificate = this.issuer.certificate;
+    const existing = (props as { [EXISTING]?: ExistingClusterCAProps })[EXISTING];
+    const made: { signer: Issuer; keyReference?: KeyReference } = existing ? { signer: locateErrors(this.node.path, () => importExisting(existing)) } : this.makeInState(props);
+    this.#signer = made.signer;
+    this.keyReference = made.keyReference;
+    this.certificate = made.signer.certificate;
     this.certificatePem = this.certificate.pem;
-    this.trustBundlePem = [this.certificate, ...this.issuer.chain].map((c) => c.pem).join('');
+    this.chain = made.signer.chain;
+    this.trustBundlePem = [this.certificate, ...this.chain].map((c) => c.pem).join('');
     this.spkiPin = this.certificate.spkiPin;
     this.rancherChecksum = rancherCaChecksum(this.trustBundlePem);
     this.bundle = new kplus.ConfigMap(this, 'Bundle', {
@@ -175,11 +225,9 @@ export class ClusterCA extends Construct implements ICertificateIssuer {
     });
   }
 
-  private ensureInState(props: ClusterCAProps): Issuer {
-    const validitySeconds = durationSeconds(props.validity ?? DEFAULT_CA_VALIDITY, 'validity');
-    const credential: Credential = this.state.ensure({
-      slot: props.stateSlot ?? slotOf(this),
-      keyAlgorithm: props.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM,
+  /** A root from the state, or an intermediate its issuer signs; either way its key is the state's. */
+  private makeInState(props: ClusterCAProps): { signer: Issuer; keyReference: KeyReference } {
+    const request: CertificateRequest = {
       spec: {
         subject: {
           commonName: props.commonName ?? 'kubernetes',
@@ -191,13 +239,17 @@ export class ClusterCA extends Construct implements ICertificateIssuer {
         },
         sans: props.dnsNames && { dnsNames: props.dnsNames },
         ca: { pathLength: props.pathLength, nameConstraints: props.nameConstraints },
-        validitySeconds,
+        validitySeconds: locateErrors(this.node.path, () => durationSeconds(props.validity ?? DEFAULT_CA_VALIDITY, 'validity')),
       },
-      issuer: props.issuer?.issuer,
-      renewBeforeSeconds: props.renewBefore && durationSeconds(props.renewBefore, 'renewBefore'),
-    });
-    this.keyReference = { slot: credential.slot, generation: credential.keyGeneration };
-    return { certificate: credential.certificate, privateKey: credential.privateKey, chain: credential.chain };
+      keyAlgorithm: props.keyAlgorithm,
+      renewBeforeSeconds: props.renewBefore && locateErrors(this.node.path, () => durationSeconds(props.renewBefore!, 'renewBefore')),
+      stateSlot: props.stateSlot,
+      state: this.state,
+      propNames: CA_PROP_FIELDS,
+    };
+    const issued = props.issuer ? props.issuer.issue(this, request) : issueFrom(this, this.state, undefined, '', request);
+    const privateKey = this.state.privateKey(issued.keyReference.slot, issued.keyReference.generation);
+    return { signer: { certificate: issued.certificate, privateKey, chain: issued.chain }, keyReference: issued.keyReference };
   }
 
   /**
@@ -205,27 +257,31 @@ export class ClusterCA extends Construct implements ICertificateIssuer {
    * Errors name the requester's construct path, and its props as `request.propNames` maps them.
    */
   issue(requester: IConstruct, request: CertificateRequest): IssuedCertificate {
-    return locateErrors(requester.node.path, () => {
-      if (!this.issuer.privateKey) throw new SpecError('ca', `${this.node.path} has no private key to sign with`);
-      const credential = this.state.ensure({
-        slot: request.stateSlot ?? slotOf(requester),
-        keyAlgorithm: request.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM,
-        spec: request.spec,
-        issuer: this.issuer,
-        renewBeforeSeconds: request.renewBeforeSeconds,
-        keyPolicy: request.keyPolicy,
-      });
-      const intermediates = credential.chain.filter((c) => !c.isSelfSigned);
-      return {
-        certificate: credential.certificate,
-        certificatePem: credential.certificate.pem,
-        privateKeyPem: privateKeyToPem(credential.privateKey),
-        keyReference: { slot: credential.slot, generation: credential.keyGeneration },
-        fullChainPem: [credential.certificate, ...intermediates].map((c) => c.pem).join(''),
-        caPem: this.trustBundlePem,
-      };
-    }, request.propNames);
+    return issueFrom(requester, request.state ?? this.state, this.#signer, this.trustBundlePem, request);
   }
+}
+
+/** `request` through the state, signed by `signer` (undefined: self-signed); errors located at the requester. */
+function issueFrom(requester: IConstruct, state: PkiState, signer: Issuer | undefined, caPem: string, request: CertificateRequest): IssuedCertificate {
+  return locateErrors(requester.node.path, () => {
+    const credential = state.ensure({
+      slot: request.stateSlot ?? slotOf(requester),
+      keyAlgorithm: request.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM,
+      spec: request.spec,
+      issuer: signer,
+      renewBeforeSeconds: request.renewBeforeSeconds,
+      keyPolicy: request.keyPolicy,
+    });
+    const intermediates = credential.chain.filter((c) => !c.isSelfSigned);
+    return {
+      certificate: credential.certificate,
+      certificatePem: credential.certificate.pem,
+      keyReference: { slot: credential.slot, generation: credential.keyGeneration },
+      chain: credential.chain,
+      fullChainPem: [credential.certificate, ...intermediates].map((c) => c.pem).join(''),
+      caPem,
+    };
+  }, request.propNames);
 }
 
 /** Engine spec fields → the ClusterCA props they come from, so errors name the prop. */
@@ -242,17 +298,14 @@ const CA_PROP_FIELDS = {
   'validitySeconds': 'validity',
 };
 
-function importExisting(props: ClusterCAProps): Issuer {
-  const owned = ['commonName', 'organizations', 'organizationalUnits', 'country', 'province', 'locality', 'dnsNames', 'keyAlgorithm', 'validity', 'pathLength', 'nameConstraints', 'issuer'] as const;
-  const conflicting = owned.find((name) => props[name] !== undefined);
-  if (conflicting) throw new SpecError(conflicting, 'does not apply to an existing CA (its certificate already decides it)');
-  const [certificate, ...chain] = Certificate.allFromPem(props.existing!.certificatePem, 'existing.certificatePem');
-  const privateKey = privateKeyFromPem(props.existing!.privateKeyPem, 'existing.privateKeyPem');
-  checkCaPair(certificate, privateKey, 'existing');
+function importExisting(props: ExistingClusterCAProps): Issuer {
+  const [certificate, ...chain] = Certificate.allFromPem(props.certificatePem, 'certificatePem');
+  const privateKey = privateKeyFromPem(props.privateKeyPem, 'privateKeyPem');
+  checkCaPair(certificate, privateKey, '');
   chain.forEach((parent, i) => {
     const child = i === 0 ? certificate : chain[i - 1];
     if (!child.isSignedBy(parent.publicKey)) {
-      throw new SpecError(`existing.certificatePem[${i + 1}]`, `"${parent.subject.commonName}" did not sign "${child.subject.commonName}": give the chain in order, CA first`);
+      throw new SpecError(`certificatePem[${i + 1}]`, `"${parent.subject.commonName}" did not sign "${child.subject.commonName}": give the chain in order, CA first`);
     }
   });
   return { certificate, privateKey, chain };

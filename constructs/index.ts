@@ -1,21 +1,43 @@
-// The construct library, and the engine types its props and outputs use.
-export * from './cluster-ca';
-export * from './tls-certificate';
+// The public API, name by name: the constructs, the state a test or an app binds, and the types their props
+// and outputs use. Engine helpers (keys, PEM, X.509, CSRs) are under `engine`; kubeadm's catalog, the
+// bootstrap-token, certificates-API and Rancher rules under their own namespaces.
+export { ClusterCA, ClusterCAProps, ClusterCABundleProps, ExistingClusterCAProps, OfflineRootCA, ICertificateAuthority, CertificateRequest, IssuedCertificate, DEFAULT_CA_VALIDITY } from './cluster-ca';
+export { SignedCertificate, SignedCertificateOptions, SignedCertificateRequest, DEFAULT_CERTIFICATE_VALIDITY } from './signed-certificate';
+export { TlsCertificate, TlsCertificateProps, TlsSecretOptions, TLS_USAGES } from './tls-certificate';
+export {
+  KubeadmCertificate,
+  KubeadmCertificateProps,
+  KubeadmCertificateOptions,
+  ControlPlaneNodeProps,
+  ApiServerCert,
+  ApiServerCertProps,
+  EtcdMemberCertProps,
+  EtcdServerCert,
+  EtcdPeerCert,
+  ApiServerKubeletClientCert,
+  ApiServerEtcdClientCert,
+  FrontProxyClientCert,
+  EtcdHealthcheckClientCert,
+} from './kubeadm-certificates';
+export { Kubeconfig, KubeconfigProps } from './kubeconfig';
+export { ServiceAccountKey, ServiceAccountKeyProps } from './service-account-key';
+export { ControlPlanePki, ControlPlanePkiProps, TlsBootstrapOptions } from './control-plane-pki';
+export { BootstrapToken, BootstrapTokenProps } from './bootstrap-token';
+export { NodeBootstrapRbac, NodeBootstrapRbacProps } from './node-bootstrap-rbac';
+export { ClusterInfo, ClusterInfoProps } from './cluster-info';
+export { CertificateSigningRequest, CertificateSigningRequestProps, CsrApprover } from './certificate-signing-request';
+export { RancherIngressTLS, RancherIngressTLSProps, RancherServingCertificate } from './rancher-ingress-tls';
+export { SecretOutput, useSecretOutput, PLAINTEXT_SECRET_ANNOTATION } from './secret-output';
 export { usePkiState, pkiStateOf } from './state';
-export { ENV_FROZEN, ENV_STATE_DIR } from '../src/state/environment';
-export { PkiState, Credential, CredentialRequest, Issuer, PendingChange } from '../src/state/pki-state';
+export { synthApp } from './testing';
+export { PkiState, PkiStateOptions, KeyReference, PendingChange } from '../src/state/pki-state';
 export { MemoryStore, DirectoryStore, StateStore } from '../src/state/store';
-export * from '../src/engine';
-export * from './kubeadm-certificates';
-export * from './kubeconfig';
-export * from './service-account-key';
-export * from './control-plane-pki';
-export * from './bootstrap-token';
-export * from './node-bootstrap-rbac';
-export * from './cluster-info';
-export * from './secret-output';
-export * from './certificate-signing-request';
-export * from './rancher-ingress-tls';
+export { ENV_FROZEN, ENV_STATE_DIR } from '../src/state/environment';
+export { SpecError, StateError } from '../src/engine/errors';
+export { KeyAlgorithm } from '../src/engine/keys';
+export { CertificateSpec, ExtendedKeyUsageName, NameConstraintsSpec } from '../src/engine/spec';
+export { Certificate } from '../src/engine/x509';
+export * as engine from '../src/engine';
 export * as certManager from './cert-manager';
 export * as kubeadm from '../src/kubeadm';
 export * as bootstrap from '../src/bootstrap';

@@ -1,33 +1,18 @@
-import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { locateErrors, SpecError } from '../src/engine/errors';
-import { KeyAlgorithm } from '../src/engine/keys';
-import { Certificate } from '../src/engine/x509';
 import { CERTIFICATES, CertificateEntry, CertificateId, commonNameIsNodeName, commonNameOf } from '../src/kubeadm/catalog';
-import { Cluster, ClusterSpec, ControlPlaneNode, NodeSpec, resolveCluster } from '../src/kubeadm/cluster-spec';
-import { KeyReference } from '../src/state/pki-state';
-import { ClusterCA } from './cluster-ca';
-import { durationSeconds } from './durations';
-import { DEFAULT_CERTIFICATE_VALIDITY } from './tls-certificate';
+import { Cluster, ClusterSpec, ControlPlaneNode, resolveCluster } from '../src/kubeadm/cluster-spec';
+import { SignedCertificate, SignedCertificateOptions } from './signed-certificate';
 
-/** What every kubeadm certificate construct takes besides its CA. */
-export interface KubeadmCertificateOptions {
-  /** The CA that signs it (see the catalog for which one kubeadm uses). Changing it re-issues, key kept. */
-  readonly ca: ClusterCA;
-  /** Changing it makes a new key and re-issues. @default "ecdsa-p256" */
-  readonly keyAlgorithm?: KeyAlgorithm;
-  /** Re-issues the certificate. @default 8760h (kubeadm's certificateValidityPeriod) */
-  readonly validity?: Duration;
-  /** Re-issue once less than this remains. Metadata only. @default a third of `validity` */
-  readonly renewBefore?: Duration;
-}
+/** What every kubeadm certificate construct takes besides its CA (see the catalog for which CA kubeadm uses). */
+export type KubeadmCertificateOptions = SignedCertificateOptions;
 
 export interface KubeadmCertificateProps extends KubeadmCertificateOptions {
   /** Which certificate of kubeadm's set (src/kubeadm/catalog.ts). */
   readonly certificate: CertificateId;
-  /** The cluster, for SANs that depend on it; a certificate whose names do not (the clients) needs none. */
+  /** The cluster, for SANs that depend on it; a certificate whose names do not (the clients) needs none. @default - none: only for the client certificates */
   readonly cluster?: Cluster;
-  /** The node, for per-node certificates (CN or SANs from it); with `cluster`. */
+  /** The node, for per-node certificates (CN or SANs from it); with `cluster`. @default - none: only for the client certificates */
   readonly node?: ControlPlaneNode;
 }
 
@@ -35,39 +20,23 @@ export interface KubeadmCertificateProps extends KubeadmCertificateOptions {
  * One certificate of kubeadm's control-plane set, as the catalog defines it: subject, usages and SAN rule
  * come from there; this construct only asks the CA. The named subclasses take friendlier props.
  */
-export class KubeadmCertificate extends Construct {
+export class KubeadmCertificate extends SignedCertificate {
   readonly entry: CertificateEntry;
-  readonly certificate: Certificate;
-  readonly certificatePem: string;
-  readonly keyReference: KeyReference;
 
   constructor(scope: Construct, id: string, props: KubeadmCertificateProps) {
-    super(scope, id);
-    this.entry = CERTIFICATES[props.certificate];
-    const entry = this.entry;
-    locateErrors(this.node.path, () => {
+    const entry = CERTIFICATES[props.certificate];
+    super(scope, id, props, () => {
       const perNode = entry.altNames !== undefined || entry.commonName === commonNameIsNodeName;
       if (perNode && (!props.node || !props.cluster)) throw new SpecError('node', `is required for ${entry.id}: its name or SANs come from the node and the cluster`);
+      return {
+        spec: {
+          subject: { commonName: commonNameOf(entry, props.node ?? { name: '', role: 'control-plane' }), organizations: entry.organizations },
+          sans: props.cluster && props.node && entry.altNames?.(props.cluster, props.node),
+          extendedKeyUsage: entry.usages,
+        },
+      };
     });
-    const node: NodeSpec = props.node ?? { name: '', role: 'control-plane' };
-    const [validitySeconds, renewBeforeSeconds] = locateErrors(this.node.path, () => [
-      durationSeconds(props.validity ?? DEFAULT_CERTIFICATE_VALIDITY, 'validity'),
-      props.renewBefore && durationSeconds(props.renewBefore, 'renewBefore'),
-    ]);
-    const issued = props.ca.issue(this, {
-      spec: {
-        subject: { commonName: commonNameOf(this.entry, node), organizations: this.entry.organizations },
-        sans: props.cluster && props.node && this.entry.altNames?.(props.cluster, props.node),
-        extendedKeyUsage: this.entry.usages,
-        validitySeconds,
-      },
-      keyAlgorithm: props.keyAlgorithm,
-      renewBeforeSeconds,
-      propNames: { validitySeconds: 'validity' },
-    });
-    this.certificate = issued.certificate;
-    this.certificatePem = issued.certificatePem;
-    this.keyReference = issued.keyReference;
+    this.entry = entry;
   }
 }
 
@@ -77,20 +46,20 @@ export interface ControlPlaneNodeProps {
   readonly name: string;
   /** Advertise address. */
   readonly ip: string;
-  /** More addresses of the node, added to the SANs. @default none */
+  /** More addresses of the node, added to the SANs. @default - none */
   readonly additionalIps?: string[];
 }
 
 export interface ApiServerCertProps extends KubeadmCertificateOptions {
   /** The control-plane node this kube-apiserver runs on. Changing it re-issues. */
   readonly node: ControlPlaneNodeProps;
-  /** Service CIDRs, one per family; the first IP of the first (primary) one is a SAN, as in kubeadm. Re-issues. @default ["10.96.0.0/12"] */
+  /** Service CIDRs, one per family; the first IP of the first (primary) one is a SAN, as in kubeadm. Re-issues. @default - ["10.96.0.0/12"] */
   readonly serviceSubnets?: string[];
-  /** Re-issues. @default "cluster.local" */
+  /** Re-issues. @default - "cluster.local" */
   readonly dnsDomain?: string;
-  /** host[:port] of the load balancer; its host is a SAN. Re-issues. @default the node's IP */
+  /** host[:port] of the load balancer; its host is a SAN. Re-issues. @default - the node's IP */
   readonly controlPlaneEndpoint?: string;
-  /** More SANs: an IP if it parses as one, else a DNS name. Adding one re-issues this certificate only. @default none */
+  /** More SANs: an IP if it parses as one, else a DNS name. Adding one re-issues this certificate only. @default - none */
   readonly extraSANs?: string[];
 }
 
@@ -111,7 +80,7 @@ export class ApiServerCert extends KubeadmCertificate {
 export interface EtcdMemberCertProps extends KubeadmCertificateOptions {
   /** The etcd member: its name is the CN and a SAN. Changing it re-issues. */
   readonly node: ControlPlaneNodeProps;
-  /** More SANs (kubeadm's etcd.local.serverCertSANs / peerCertSANs). @default none */
+  /** More SANs (kubeadm's etcd.local.serverCertSANs / peerCertSANs). @default - none */
   readonly extraSANs?: string[];
 }
 

@@ -21,14 +21,14 @@ import {
   renderValuesFile,
   ServingCertificateInput,
 } from '../src/rancher';
-import { PlannedContent } from '../src/state/planned-content';
-import { ClusterCA } from './cluster-ca';
+import { PlannedContent, renderContent } from '../src/state/planned-content';
+import { ICertificateAuthority } from './cluster-ca';
 import { emitSecret, SecretOutput } from './secret-output';
 import { pkiStateOf, slotOf } from './state';
 import { TlsCertificate } from './tls-certificate';
 
 type ServingCertificateSource =
-  | { readonly kind: 'cluster-ca'; readonly ca: ClusterCA; readonly validity?: Duration; readonly keyAlgorithm?: KeyAlgorithm }
+  | { readonly kind: 'cluster-ca'; readonly ca: ICertificateAuthority; readonly validity?: Duration; readonly keyAlgorithm?: KeyAlgorithm }
   | { readonly kind: 'pem'; readonly certificateChainPem: string; readonly privateKeyPem: string };
 
 /** The certificate Rancher's Ingress serves in `secret` mode (Secret tls-rancher-ingress). */
@@ -39,7 +39,7 @@ export class RancherServingCertificate {
    * cacerts.pem. `validity` defaults to 8760h, `keyAlgorithm` to "ecdsa-p256"; changing either, or the hostname,
    * re-issues the certificate (same key unless the algorithm changes).
    */
-  static fromClusterCa(ca: ClusterCA, options: { readonly validity?: Duration; readonly keyAlgorithm?: KeyAlgorithm } = {}): RancherServingCertificate {
+  static fromClusterCa(ca: ICertificateAuthority, options: { readonly validity?: Duration; readonly keyAlgorithm?: KeyAlgorithm } = {}): RancherServingCertificate {
     return new RancherServingCertificate({ kind: 'cluster-ca', ca, ...options });
   }
 
@@ -51,8 +51,13 @@ export class RancherServingCertificate {
     return new RancherServingCertificate({ kind: 'pem', ...props });
   }
 
-  private constructor(readonly source: ServingCertificateSource) {}
+  private constructor(source: ServingCertificateSource) {
+    SOURCES.set(this, source);
+  }
 }
+
+// Kept beside the instances rather than on them: a brought key must not be reachable as a property.
+const SOURCES = new WeakMap<RancherServingCertificate, ServingCertificateSource>();
 
 export interface RancherIngressTLSProps {
   /**
@@ -60,23 +65,23 @@ export interface RancherIngressTLSProps {
    * hostname is recorded in the state, and changing it fails synth unless `allowHostnameChange` is set.
    */
   readonly hostname: string;
-  /** Accept a hostname other than the recorded one, for a deliberate reinstall or migration. @default false */
+  /** Accept a hostname other than the recorded one, for a deliberate reinstall or migration. @default - false */
   readonly allowHostnameChange?: boolean;
   /**
    * Who provides the Ingress certificate: `rancher` (Rancher's own CA through cert-manager), `letsEncrypt`
    * (cert-manager's ACME issuer), `secret` (brought: `certificate`), or `external` (TLS ends in front of Rancher).
    * Changing it changes the chart values, and usually the CA agents pin: after a CATTLE_CA_CHECKSUM change, agents
    * of registered clusters need the `io.cattle.agent.force.deploy=true` annotation to pick up the new CA.
-   * @default "rancher"
+   * @default - "rancher"
    */
   readonly mode?: RancherTlsMode;
-  /** `letsEncrypt` mode: the ACME account email (chart value `letsEncrypt.email`). Required in that mode. */
+  /** `letsEncrypt` mode: the ACME account email (chart value `letsEncrypt.email`). Required in that mode. @default - none */
   readonly email?: string;
-  /** `letsEncrypt` mode: the ACME server. @default "production" */
+  /** `letsEncrypt` mode: the ACME server. @default - "production" */
   readonly environment?: LetsEncryptEnvironment;
-  /** `letsEncrypt` mode: the ingress class of the HTTP-01 solver (`letsEncrypt.ingress.class`). @default none: the cluster's default */
+  /** `letsEncrypt` mode: the ingress class of the HTTP-01 solver (`letsEncrypt.ingress.class`). @default - none: the cluster's default */
   readonly ingressClass?: string;
-  /** `secret` mode: the certificate served for `hostname`. Required in that mode. */
+  /** `secret` mode: the certificate served for `hostname`. Required in that mode. @default - none */
   readonly certificate?: RancherServingCertificate;
   /**
    * The CA agents pin, uploaded as Secret tls-ca (key cacerts.pem) with `privateCA: true`: root, or intermediate
@@ -84,36 +89,36 @@ export interface RancherIngressTLSProps {
    * private, and for `letsEncrypt` when agents are strict or the environment is staging. Its exact bytes decide
    * CATTLE_CA_CHECKSUM, so changing them changes the checksum (see `mode`); Rancher reads it only when its pods
    * start. With `RancherServingCertificate.fromClusterCa` it comes from the CA.
-   * @default none: a public CA, and Rancher runs with --no-cacerts
+   * @default - none: a public CA, and Rancher runs with --no-cacerts
    */
   readonly cacertsPem?: string;
   /**
    * How agents verify Rancher (chart value `agentTLSMode`): `strict` trusts only the cacerts setting,
    * `system-store` also the agent's system trust store. Once set through Helm, it can only be changed through Helm.
-   * @default unset: Rancher's default (strict on new 2.9+ installs, system-store kept on upgrades)
+   * @default - unset: Rancher's default (strict on new 2.9+ installs, system-store kept on upgrades)
    */
   readonly agentTLSMode?: AgentTlsMode;
   /** The chart version to install (the Application's targetRevision). Changing it upgrades Rancher at the next sync. */
   readonly version: string;
-  /** The Helm repository. Changing it makes Argo CD fetch the chart from there. @default "https://releases.rancher.com/server-charts/stable" */
+  /** The Helm repository. Changing it makes Argo CD fetch the chart from there. @default - "https://releases.rancher.com/server-charts/stable" */
   readonly repoURL?: string;
-  /** The chart's name in the repository. @default "rancher" */
+  /** The chart's name in the repository. @default - "rancher" */
   readonly chart?: string;
-  /** The Argo CD project of the Application. @default "default" */
+  /** The Argo CD project of the Application. @default - "default" */
   readonly project?: string;
   /**
    * The cluster Argo CD installs Rancher into. Changing it installs Rancher in another cluster.
-   * @default "https://kubernetes.default.svc" (Argo CD's own cluster)
+   * @default - "https://kubernetes.default.svc" (Argo CD's own cluster)
    */
   readonly destinationServer?: string;
-  /** The Application's name. Changing it makes a new Application; the old one is left to prune. @default "rancher" */
+  /** The Application's name. Changing it makes a new Application; the old one is left to prune. @default - "rancher" */
   readonly applicationName?: string;
-  /** Argo CD's namespace, where the Application lives. @default "argocd" */
+  /** Argo CD's namespace, where the Application lives. @default - "argocd" */
   readonly applicationNamespace?: string;
   /**
    * What becomes of Secret tls-rancher-ingress in `secret` mode (it holds the key): left out (`cdk8s-pki
    * export-secrets` writes it), sealed, or plaintext by explicit choice. Secret tls-ca is public and always written.
-   * @default the app's policy (`useSecretOutput`), omit unless set
+   * @default - the app's policy (`useSecretOutput`), omit unless set
    */
   readonly secretOutput?: SecretOutput;
 }
@@ -155,7 +160,7 @@ export class RancherIngressTLS extends Construct {
     const spec = locateErrors(this.node.path, () => {
       if (typeof props.version !== 'string' || props.version.trim() === '') throw new SpecError('version', 'is required: the chart version to install');
       const checked = checkRancherTlsSpec(props);
-      if (props.certificate?.source.kind === 'cluster-ca' && props.cacertsPem !== undefined) {
+      if (props.certificate && SOURCES.get(props.certificate)!.kind === 'cluster-ca' && props.cacertsPem !== undefined) {
         throw new SpecError('cacertsPem', 'comes from the ClusterCA of RancherServingCertificate.fromClusterCa; leave it out');
       }
       recordHostname(pkiStateOf(this), slotOf(this), checked.hostname, props.allowHostnameChange ?? false);
@@ -220,7 +225,7 @@ export class RancherIngressTLS extends Construct {
   }
 
   private serve(certificate: RancherServingCertificate, hostname: string, cacertsPem: string | undefined): { input: Omit<ServingCertificateInput, 'hostname'>; key: PlannedContent; issued?: TlsCertificate } {
-    const source = certificate.source;
+    const source = SOURCES.get(certificate)!;
     if (source.kind === 'pem') {
       return { input: { certificateChainPem: source.certificateChainPem, privateKeyPem: source.privateKeyPem, cacertsPem }, key: { kind: 'text', text: source.privateKeyPem } };
     }
@@ -231,10 +236,12 @@ export class RancherIngressTLS extends Construct {
       usage: 'server',
       validity: source.validity,
       keyAlgorithm: source.keyAlgorithm,
+      secret: false, // delivered as tls-rancher-ingress below
     });
+    const key: PlannedContent = { kind: 'private-key', key: issued.keyReference };
     return {
-      input: { certificateChainPem: issued.fullChainPem, privateKeyPem: issued.privateKeyPem, cacertsPem: source.ca.trustBundlePem },
-      key: { kind: 'private-key', key: issued.keyReference },
+      input: { certificateChainPem: issued.fullChainPem, privateKeyPem: renderContent(pkiStateOf(this), key), cacertsPem: source.ca.trustBundlePem },
+      key,
       issued,
     };
   }

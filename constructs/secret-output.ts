@@ -14,7 +14,7 @@ export const PLAINTEXT_SECRET_ANNOTATION = 'pki.cdk8s.io/plaintext-secret';
 interface SealedProps {
   /** The controller's certificate, as `kubeseal --fetch-cert` prints it: the PEM itself or the path of a file holding it. */
   readonly controllerCertificate: string;
-  /** @default "strict" (the name and namespace are part of the encryption) */
+  /** @default - "strict" (the name and namespace are part of the encryption) */
   readonly scope?: SealingScope;
 }
 

@@ -9,12 +9,12 @@ export interface ServiceAccountKeyProps {
   /**
    * The key type. Made once and kept: a different value later is refused, because a new key would
    * invalidate every service-account token already issued.
-   * @default "ecdsa-p256" (kubeadm: RSA-2048, its encryptionAlgorithm default)
+   * @default - "ecdsa-p256" (kubeadm: RSA-2048, its encryptionAlgorithm default)
    */
   readonly keyAlgorithm?: KeyAlgorithm;
-  /** @default the app's state */
+  /** @default - the app's state */
   readonly state?: PkiState;
-  /** Changing it makes a new key. @default derived from the construct path */
+  /** Changing it makes a new key. @default - derived from the construct path */
   readonly stateSlot?: string;
 }
 

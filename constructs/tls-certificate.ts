@@ -1,12 +1,9 @@
-import { Duration } from 'cdk8s';
+import { ApiObject, Chart, Names } from 'cdk8s';
 import { Construct } from 'constructs';
-import { locateErrors, SpecError } from '../src/engine/errors';
-import { KeyAlgorithm } from '../src/engine/keys';
+import { SpecError } from '../src/engine/errors';
 import { ExtendedKeyUsageName } from '../src/engine/spec';
-import { Certificate } from '../src/engine/x509';
-import { KeyReference } from '../src/state/pki-state';
-import { ClusterCA, IssuedCertificate } from './cluster-ca';
-import { durationSeconds } from './durations';
+import { emitSecret, SecretOutput } from './secret-output';
+import { SignedCertificate, SignedCertificateOptions } from './signed-certificate';
 
 /** Engine spec fields → the TlsCertificate props they come from, so errors name the prop. */
 const TLS_PROP_FIELDS = {
@@ -14,11 +11,7 @@ const TLS_PROP_FIELDS = {
   'subject.organizations': 'organizations',
   'sans.dnsNames': 'dnsNames',
   'sans.ipAddresses': 'ipAddresses',
-  'validitySeconds': 'validity',
 };
-
-/** kubeadm's leaf validity (certificateValidityPeriod): 8760h. */
-export const DEFAULT_CERTIFICATE_VALIDITY = Duration.hours(8760);
 
 /** What the certificate is for, as extended key usages. */
 export const TLS_USAGES: Record<'server' | 'client' | 'peer', ExtendedKeyUsageName[]> = {
@@ -28,66 +21,79 @@ export const TLS_USAGES: Record<'server' | 'client' | 'peer', ExtendedKeyUsageNa
   peer: ['serverAuth', 'clientAuth'],
 };
 
-export interface TlsCertificateProps {
-  /** The CA that signs it. Changing it re-issues the certificate (the key is kept). */
-  readonly ca: ClusterCA;
+/** The kubernetes.io/tls Secret a TlsCertificate is delivered in. */
+export interface TlsSecretOptions {
+  /** The Secret's name. Metadata only. @default - generated from the construct path */
+  readonly name?: string;
+  /** The Secret's namespace. Metadata only. @default - the chart's namespace, else "default" */
+  readonly namespace?: string;
+  /**
+   * What becomes of the Secret, which holds the key: left out (`cdk8s-pki export-secrets` writes it), sealed,
+   * or plaintext by explicit choice.
+   * @default - the app's policy (`useSecretOutput`), omit unless set
+   */
+  readonly secretOutput?: SecretOutput;
+}
+
+export interface TlsCertificateProps extends SignedCertificateOptions {
   /** Subject CN. Re-issues the certificate. */
   readonly commonName: string;
-  /** Subject O values (Kubernetes groups for a client certificate). Re-issues the certificate. @default none */
+  /** Subject O values (Kubernetes groups for a client certificate). Re-issues the certificate. @default - none */
   readonly organizations?: string[];
-  /** DNS SANs. Re-issues the certificate. @default none */
+  /** DNS SANs. Re-issues the certificate. @default - none */
   readonly dnsNames?: string[];
-  /** IP SANs. Re-issues the certificate. @default none */
+  /** IP SANs. Re-issues the certificate. @default - none */
   readonly ipAddresses?: string[];
-  /** Re-issues the certificate. @default "server" */
+  /** Re-issues the certificate. @default - "server" */
   readonly usage?: keyof typeof TLS_USAGES;
-  /** Re-issues the certificate. @default 8760h */
-  readonly validity?: Duration;
-  /** Re-issue once less than this remains. Metadata only. @default a third of `validity` */
-  readonly renewBefore?: Duration;
-  /** Changing it makes a new key and re-issues. @default "ecdsa-p256" */
-  readonly keyAlgorithm?: KeyAlgorithm;
-  /** "rotate" gives every re-issued certificate a new key. @default "keep" */
+  /** "rotate" gives every re-issued certificate a new key. @default - "keep" */
   readonly keyPolicy?: 'keep' | 'rotate';
+  /**
+   * The kubernetes.io/tls Secret it is delivered in (tls.crt: the certificate then its intermediates; tls.key;
+   * ca.crt: the CA bundle), under the secret output policy. `false` for a certificate another construct delivers.
+   * @default - a Secret named from the construct path in the chart's namespace, under the app's policy
+   */
+  readonly secret?: TlsSecretOptions | false;
 }
 
 /**
- * A TLS server, client or peer certificate signed by a ClusterCA. Synthesizes nothing by itself: its key
- * stays in the state, and the constructs that deliver it (files, Secrets) decide where it goes.
+ * A TLS server, client or peer certificate signed by a CA, delivered as a kubernetes.io/tls Secret under the
+ * secret output policy (by default left out of the manifests and written by `cdk8s-pki export-secrets`).
  */
-export class TlsCertificate extends Construct {
-  readonly certificate: Certificate;
-  readonly certificatePem: string;
-  /** PKCS#8 PEM. Private. */
-  readonly privateKeyPem: string;
-  readonly fullChainPem: string;
-  readonly caPem: string;
-  readonly keyReference: KeyReference;
+export class TlsCertificate extends SignedCertificate {
+  /** The Secret or SealedSecret, when the policy synthesizes one. */
+  readonly secret?: ApiObject;
 
   constructor(scope: Construct, id: string, props: TlsCertificateProps) {
-    super(scope, id);
-    const usage = props.usage ?? 'server';
-    const [validitySeconds, renewBeforeSeconds] = locateErrors(this.node.path, () => {
+    super(scope, id, props, () => {
+      const usage = props.usage ?? 'server';
       if (!TLS_USAGES[usage]) throw new SpecError('usage', `must be one of ${Object.keys(TLS_USAGES).join(', ')} (got ${JSON.stringify(usage)})`);
-      return [durationSeconds(props.validity ?? DEFAULT_CERTIFICATE_VALIDITY, 'validity'), props.renewBefore && durationSeconds(props.renewBefore, 'renewBefore')];
+      return {
+        spec: {
+          subject: { commonName: props.commonName, organizations: props.organizations },
+          sans: { dnsNames: props.dnsNames, ipAddresses: props.ipAddresses },
+          extendedKeyUsage: TLS_USAGES[usage],
+        },
+        keyPolicy: props.keyPolicy,
+        propNames: TLS_PROP_FIELDS,
+      };
     });
-    const issued: IssuedCertificate = props.ca.issue(this, {
-      spec: {
-        subject: { commonName: props.commonName, organizations: props.organizations },
-        sans: { dnsNames: props.dnsNames, ipAddresses: props.ipAddresses },
-        extendedKeyUsage: TLS_USAGES[usage],
-        validitySeconds,
+    if (props.secret === false) return;
+    const options = props.secret ?? {};
+    this.secret = emitSecret(
+      this,
+      'Secret',
+      {
+        name: options.name ?? Names.toDnsLabel(this),
+        namespace: options.namespace ?? Chart.of(this).namespace ?? 'default',
+        type: 'kubernetes.io/tls',
+        data: {
+          'tls.crt': { kind: 'text', text: this.fullChainPem },
+          'tls.key': { kind: 'private-key', key: this.keyReference },
+          'ca.crt': { kind: 'text', text: this.caPem },
+        },
       },
-      keyAlgorithm: props.keyAlgorithm,
-      renewBeforeSeconds,
-      keyPolicy: props.keyPolicy,
-      propNames: TLS_PROP_FIELDS,
-    });
-    this.certificate = issued.certificate;
-    this.certificatePem = issued.certificatePem;
-    this.privateKeyPem = issued.privateKeyPem;
-    this.fullChainPem = issued.fullChainPem;
-    this.caPem = issued.caPem;
-    this.keyReference = issued.keyReference;
+      options.secretOutput,
+    );
   }
 }

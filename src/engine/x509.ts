@@ -261,9 +261,6 @@ export class Certificate {
   get issuerDer(): Buffer {
     return toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.issuer));
   }
-  get version(): number {
-    return this.asn1.tbsCertificate.version + 1;
-  }
   get serialNumberHex(): string {
     return toBuffer(this.asn1.tbsCertificate.serialNumber).toString('hex');
   }
@@ -328,10 +325,6 @@ export class Certificate {
       excludedIpRanges: ips(nc.excludedSubtrees),
     };
     return Object.fromEntries(Object.entries(spec).filter(([, v]) => v.length)) as NameConstraintsSpec;
-  }
-  /** Names of the extensions marked critical. */
-  get criticalExtensions(): string[] {
-    return [...this.extensions.values()].filter((e) => e.critical).map((e) => e.extnID);
   }
   get isSelfSigned(): boolean {
     return this.subjectDer.equals(this.issuerDer) && this.isSignedBy(this.publicKey);

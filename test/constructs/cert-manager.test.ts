@@ -432,12 +432,12 @@ describe("cert-manager's webhook rules, refused at synth naming the construct pa
     expect(() => new ClusterIssuer(chart, 'le', props)).toThrow(message);
   });
 
-  test('ClusterCaIssuer: a CA brought with `existing` has no key in the state to hand over', () => {
+  test('ClusterCaIssuer: a CA brought with `fromExisting` has no key in the state to hand over', () => {
     const chart = chartWithState();
     const key = generateKey('ecdsa-p256');
     const certificate = issueCertificate({ subject: { commonName: 'byo' }, ca: {}, validitySeconds: 86400 * 365 }, key, { privateKey: key }, FIXED_CLOCK());
-    const ca = new ClusterCA(chart, 'byo', { existing: { certificatePem: certificate.pem, privateKeyPem: privateKeyToPem(key) } });
-    expect(() => new ClusterCaIssuer(chart, 'issuer', { ca })).toThrow(/^test\/issuer: ca: test\/byo was brought with `existing`, so its key is not in the state/);
+    const ca = ClusterCA.fromExisting(chart, 'byo', { certificatePem: certificate.pem, privateKeyPem: privateKeyToPem(key) });
+    expect(() => new ClusterCaIssuer(chart, 'issuer', { ca })).toThrow(/^test\/issuer: ca: test\/byo was brought with `ClusterCA.fromExisting`, so its key is not in the state/);
   });
 
   test.each<[string, ChartProps, Partial<ConstructorParameters<typeof ClusterCaIssuer>[2]>, RegExp]>([

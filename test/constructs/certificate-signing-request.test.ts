@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { Chart, Duration, Testing } from 'cdk8s';
-import { KubeCertificateSigningRequest, KubeCertificateSigningRequestProps } from '../../constructs/certificate-signing-request';
+import { CertificateSigningRequest, CertificateSigningRequestProps } from '../../constructs/certificate-signing-request';
 import { usePkiState } from '../../constructs/state';
 import { KubernetesKeyUsage } from '../../src/certificates-api';
 import { KEY_ALGORITHMS } from '../../src/engine';
@@ -12,7 +12,7 @@ const FIXED_CLOCK = () => new Date('2026-01-15T09:00:00Z');
 const files = tempDir();
 afterAll(() => files.cleanup());
 
-const KUBELET_SERVING: KubeCertificateSigningRequestProps = {
+const KUBELET_SERVING: CertificateSigningRequestProps = {
   signerName: 'kubernetes.io/kubelet-serving',
   commonName: 'system:node:worker-1',
   organizations: ['system:nodes'],
@@ -23,11 +23,11 @@ const KUBELET_SERVING: KubeCertificateSigningRequestProps = {
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any; rules?: any; roleRef?: any; subjects?: any };
 
 /** One chart "example" holding one request "csr", synthesized against `state`. */
-function synth(props: KubeCertificateSigningRequestProps, state: PkiState = PkiState.inMemory({ clock: FIXED_CLOCK, seed: 'csr-test' })) {
+function synth(props: CertificateSigningRequestProps, state: PkiState = PkiState.inMemory({ clock: FIXED_CLOCK, seed: 'csr-test' })) {
   const app = Testing.app();
   usePkiState(app, state);
   const chart = new Chart(app, 'example');
-  const csr = new KubeCertificateSigningRequest(chart, 'csr', props);
+  const csr = new CertificateSigningRequest(chart, 'csr', props);
   const manifests = Testing.synth(chart) as Manifest[];
   return { csr, manifests, state, request: requestOf(manifests) };
 }
@@ -192,7 +192,7 @@ describe('a request made elsewhere (csrPem)', () => {
 });
 
 describe('requests the cluster would reject or never sign fail synth, naming the construct path and the prop', () => {
-  const cases: [string, KubeCertificateSigningRequestProps, string | RegExp][] = [
+  const cases: [string, CertificateSigningRequestProps, string | RegExp][] = [
     [
       'kubelet-serving without a DNS or IP SAN',
       { ...KUBELET_SERVING, dnsNames: undefined, ipAddresses: undefined },
@@ -304,7 +304,7 @@ describe('stable output', () => {
   /** Every entry of the state with its bytes. */
   const stateContents = (state: PkiState) => Object.fromEntries(state.store.list().map((name) => [name, state.store.read(name)!.toString('base64')]));
 
-  function synthTwice(state: PkiState, props: KubeCertificateSigningRequestProps = KUBELET_SERVING) {
+  function synthTwice(state: PkiState, props: CertificateSigningRequestProps = KUBELET_SERVING) {
     const first = synth(props, state);
     state.commit();
     const afterFirst = stateContents(state);
@@ -378,6 +378,6 @@ describe('approver RBAC', () => {
     [{ kind: 'User', name: 'jane', namespace: 'default' }, 'example/csr: approver.namespace: applies to a ServiceAccount only (a User is cluster-wide)'],
     [{ kind: 'Robot', name: 'r2' }, 'example/csr: approver.kind: must be User, Group or ServiceAccount (got "Robot")'],
   ])('an invalid approver %j is refused', (approver, message) => {
-    expect(() => synth({ ...KUBELET_SERVING, approver: approver as KubeCertificateSigningRequestProps['approver'] })).toThrow(message);
+    expect(() => synth({ ...KUBELET_SERVING, approver: approver as CertificateSigningRequestProps['approver'] })).toThrow(message);
   });
 });

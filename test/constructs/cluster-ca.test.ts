@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { App, Chart, Duration, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ClusterCA, OfflineRootCA, PkiState, TlsCertificate, usePkiState } from '../../constructs';
-import { generateKey, issueCertificate, privateKeyToPem, rancherCaChecksum } from '../../src/engine';
+import { generateKey, issueCertificate, privateKeyToPem } from '../../src/engine';
 import { run, runOk, snapshotDir, tempDir } from '../support/programs';
 
 const FIXED_CLOCK = () => new Date('2026-01-15T09:00:00Z');
@@ -50,15 +50,16 @@ describe('a CA with a server certificate', () => {
         new TlsCertificate(chart, 'admin', { ca, commonName: 'kubernetes-admin', usage: 'client' });
       };
       const first = synth(cluster(['10.96.0.1']));
-      const firstServerKey = server.privateKeyPem;
+      const firstServerKey = server.keyReference;
       const second = synth(cluster(['10.96.0.1']));
       expect(second).toEqual(first);
 
       const third = synth(cluster(['10.96.0.1', '192.0.2.50']));
       expect(third.dist).toEqual(first.dist); // only public CA material is in dist/, and the CA did not change
       const changed = Object.keys(third.state).filter((f) => third.state[f] !== first.state[f]);
-      expect(changed).toEqual(['cluster/apiserver/certificate.json']);
-      expect(server.privateKeyPem).toBe(firstServerKey);
+      // The certificate and its Secret's plan (which holds the certificate); no key file.
+      expect(changed).toEqual(['cluster/apiserver/certificate.json', 'secrets/cluster/apiserver/Secret.doc.json']);
+      expect(server.keyReference).toEqual(firstServerKey);
       expect(server.certificate.sans.ipAddresses).toEqual(['10.96.0.1', '192.0.2.50']);
     } finally {
       tmp.cleanup();
@@ -94,11 +95,27 @@ describe('ClusterCA', () => {
     expect(configMap).toMatchObject({ kind: 'ConfigMap', metadata: { name: 'kubernetes-ca-bundle', namespace: 'kube-public' }, data: { 'ca.crt': ca.trustBundlePem } });
     expect(configMap.metadata.annotations['pki.cdk8s.io/spki-pin']).toBe(ca.spkiPin);
     expect(ca.spkiPin).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(ca.rancherChecksum).toBe(rancherCaChecksum(ca.certificatePem));
     expect(JSON.stringify(Testing.synth(chart))).not.toMatch(/PRIVATE KEY/);
     expect(ca.certificate.subject).toEqual({ commonName: 'kubernetes' });
     expect(ca.certificate.isCA).toBe(true);
     expect(ca.certificate.notAfter.getTime() - FIXED_CLOCK().getTime()).toBe(87600 * 3600 * 1000);
+  });
+
+  test('rancherChecksum is what Rancher computes: sha256 of cacerts.pem trimmed, plus one newline', () => {
+    const tmp = tempDir();
+    try {
+      const chart = chartWithState();
+      const root = new ClusterCA(chart, 'root', { commonName: 'root' });
+      const ca = new ClusterCA(chart, 'intermediate', { issuer: root });
+      // cacerts.pem as a user would upload it, with stray blank lines around the bundle.
+      const file = tmp.file('cacerts.pem', `\n${ca.trustBundlePem}\n\n`);
+      const script = 'python3 -c "import sys; sys.stdout.write(open(sys.argv[1]).read().strip() + chr(10))" "$1" | sha256sum';
+      const [oracle] = runOk('sh', ['-c', script, 'sh', file]).split(' ');
+      expect(oracle).toMatch(/^[0-9a-f]{64}$/);
+      expect(ca.rancherChecksum).toBe(oracle);
+    } finally {
+      tmp.cleanup();
+    }
   });
 
   test('an intermediate under an offline root: the root key is needed once, and the chain verifies with openssl', () => {
@@ -146,10 +163,10 @@ describe('ClusterCA', () => {
       const app = Testing.app();
       const state = usePkiState(app, PkiState.inMemory());
       const chart = new Chart(app, 'c');
-      const ca = new ClusterCA(chart, 'acme', { existing: { certificatePem: cert, privateKeyPem: fs.readFileSync(key, 'utf8') } });
+      const ca = ClusterCA.fromExisting(chart, 'acme', { certificatePem: cert, privateKeyPem: fs.readFileSync(key, 'utf8') });
       const leaf = new TlsCertificate(chart, 'ingress', { ca, commonName: 'rancher.example.com', dnsNames: ['rancher.example.com'], validity: Duration.days(90) });
       expect(ca.certificatePem).toBe(cert);
-      expect(state.pendingChanges().map((c) => c.slot)).toEqual(['c/ingress']);
+      expect(state.pendingChanges().map((c) => c.slot)).toEqual(['c/ingress', 'secrets/c/ingress/Secret']);
       expect(runOk('openssl', ['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', tmp.file('ca.pem', cert), tmp.file('leaf.pem', leaf.certificatePem)])).toContain(': OK');
     } finally {
       tmp.cleanup();
@@ -169,10 +186,9 @@ describe('ClusterCA', () => {
       ['a sub-minute validity', (c) => new ClusterCA(c, 'ca', { validity: Duration.seconds(30) }), /^test\/ca: validity: must be a whole number of seconds, at least 60/],
       ['an unknown usage', (c) => new TlsCertificate(c, 'srv', { ca: new ClusterCA(c, 'ca'), commonName: 's', usage: 'both' as never }), /^test\/srv: usage: must be one of server, client, peer/],
       ['an unsupported key algorithm', (c) => new ClusterCA(c, 'ca', { keyAlgorithm: 'rsa-1024' as never }), /^test\/ca: keyAlgorithm: must be one of/],
-      ['a key that does not match the existing CA', (c) => new ClusterCA(c, 'ca', { existing: { certificatePem: caCert.pem, privateKeyPem: privateKeyToPem(otherKey) } }), /^test\/ca: existing.privateKeyPem: does not match the certificate of "byo"$/],
-      ['an existing "CA" that is a leaf', (c) => new ClusterCA(c, 'ca', { existing: { certificatePem: leafCert.pem, privateKeyPem: privateKeyToPem(otherKey) } }), /^test\/ca: existing.certificatePem: "leaf" is not a CA certificate/],
-      ['subject props on an existing CA', (c) => new ClusterCA(c, 'ca', { commonName: 'x', existing: { certificatePem: caCert.pem, privateKeyPem: privateKeyToPem(caKey) } }), /^test\/ca: commonName: does not apply to an existing CA/],
-      ['garbage PEM', (c) => new ClusterCA(c, 'ca', { existing: { certificatePem: 'nope', privateKeyPem: 'nope' } }), /^test\/ca: existing.certificatePem: holds no PEM CERTIFICATE block$/],
+      ['a key that does not match the existing CA', (c) => ClusterCA.fromExisting(c, 'ca', { certificatePem: caCert.pem, privateKeyPem: privateKeyToPem(otherKey) }), /^test\/ca: privateKeyPem: does not match the certificate of "byo"$/],
+      ['an existing "CA" that is a leaf', (c) => ClusterCA.fromExisting(c, 'ca', { certificatePem: leafCert.pem, privateKeyPem: privateKeyToPem(otherKey) }), /^test\/ca: certificatePem: "leaf" is not a CA certificate/],
+      ['garbage PEM', (c) => ClusterCA.fromExisting(c, 'ca', { certificatePem: 'nope', privateKeyPem: 'nope' }), /^test\/ca: certificatePem: holds no PEM CERTIFICATE block$/],
     ];
     test.each(cases)('%s', (_name, build, message) => {
       const tmp = tempDir();
@@ -188,6 +204,15 @@ describe('ClusterCA', () => {
     });
   });
 
+  test('an existing CA takes no subject, key or validity props: its certificate decides them', () => {
+    const chart = chartWithState();
+    const caKey = generateKey('ecdsa-p256');
+    const caCert = issueCertificate({ subject: { commonName: 'byo' }, ca: {}, validitySeconds: 86400 * 30 }, caKey, { privateKey: caKey }, FIXED_CLOCK());
+    // @ts-expect-error commonName is not a prop of ClusterCA.fromExisting
+    const ca = ClusterCA.fromExisting(chart, 'byo', { certificatePem: caCert.pem, privateKeyPem: privateKeyToPem(caKey), commonName: 'x' });
+    expect(ca.certificate.subject.commonName).toBe('byo');
+  });
+
   test('a SHA-1 CA brought from elsewhere is refused by name', () => {
     const tmp = tempDir();
     try {
@@ -196,8 +221,8 @@ describe('ClusterCA', () => {
       const made = run('openssl', ['req', '-x509', '-new', '-key', key, '-subj', '/CN=old-ca', '-days', '30', '-sha1', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
       if (made.status !== 0) throw new Error(`openssl cannot make a SHA-1 certificate here: ${made.stderr}`);
       const chart = chartWithState();
-      expect(() => new ClusterCA(chart, 'old', { existing: { certificatePem: made.stdout, privateKeyPem: fs.readFileSync(key, 'utf8') } })).toThrow(
-        /^test\/old: existing.certificatePem: is signed with sha1WithRSAEncryption, which is refused/,
+      expect(() => ClusterCA.fromExisting(chart, 'old', { certificatePem: made.stdout, privateKeyPem: fs.readFileSync(key, 'utf8') })).toThrow(
+        /^test\/old: certificatePem: is signed with sha1WithRSAEncryption, which is refused/,
       );
     } finally {
       tmp.cleanup();

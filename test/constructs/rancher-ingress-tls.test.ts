@@ -8,6 +8,7 @@ import { App, Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import { ClusterCA, PkiState, SecretOutput, TlsCertificate, usePkiState } from '../../constructs';
 import { RancherIngressTLS, RancherIngressTLSProps, RancherServingCertificate } from '../../constructs/rancher-ingress-tls';
+import { privateKeyToPem } from '../../src/engine/keys';
 import { omittedSecrets } from '../../src/secrets/secret-plan';
 import { expectValidManifests } from '../support/kubernetes-schema';
 import { runOk, tempDir } from '../support/programs';
@@ -232,10 +233,14 @@ describe('secret mode from PEM', () => {
   /** Certificates made by a separate app, handed over as PEM as a user would. */
   const pem = (() => {
     const chart = new Chart(Testing.app(), 'fixtures');
-    usePkiState(chart, PkiState.inMemory({ clock: FIXED_CLOCK, seed: 'pem-fixtures' }));
+    const state = usePkiState(chart, PkiState.inMemory({ clock: FIXED_CLOCK, seed: 'pem-fixtures' }));
     const { issuing } = caHierarchy(chart);
     const otherRoot = new ClusterCA(chart, 'other-root', { commonName: 'Other Root CA' });
-    const leaf = (id: string, dnsNames: string[], ca = issuing) => new TlsCertificate(chart, id, { ca, commonName: dnsNames[0], dnsNames });
+    const leaf = (id: string, dnsNames: string[], ca = issuing) => {
+      const certificate = new TlsCertificate(chart, id, { ca, commonName: dnsNames[0], dnsNames });
+      // The key as a user would bring it: read out of the state that made it.
+      return { certificatePem: certificate.certificatePem, fullChainPem: certificate.fullChainPem, privateKeyPem: privateKeyToPem(state.privateKey(certificate.keyReference.slot, certificate.keyReference.generation)) };
+    };
     return {
       served: leaf('served', [HOSTNAME]),
       wildcard: leaf('wildcard', ['*.example.com']),
@@ -244,7 +249,7 @@ describe('secret mode from PEM', () => {
       cacertsPem: issuing.trustBundlePem,
     };
   })();
-  const fromPem = (certificate: TlsCertificate, overrides: Partial<{ certificateChainPem: string; privateKeyPem: string }> = {}) =>
+  const fromPem = (certificate: { fullChainPem: string; privateKeyPem: string }, overrides: Partial<{ certificateChainPem: string; privateKeyPem: string }> = {}) =>
     RancherServingCertificate.fromPem({ certificateChainPem: certificate.fullChainPem, privateKeyPem: certificate.privateKeyPem, ...overrides });
 
   test('a chain for the hostname with its private CA: tls.crt and tls.key as given, tls-ca from cacertsPem', () => {
