@@ -35,7 +35,7 @@ describe('secret output policy', () => {
     usePkiState(app, state);
     const chart = new Chart(app, 'test');
     const ca = new ClusterCA(chart, 'ca');
-    const leaf = new TlsCertificate(chart, 'web', { ca, commonName: 'web', dnsNames: ['web.example.com'], usage: 'server' });
+    const leaf = new TlsCertificate(chart, 'web', { ca, commonName: 'web', dnsNames: ['web.example.com'], usage: 'server', secret: false });
     const secret: PlannedSecret = {
       name: 'web-tls',
       namespace: 'apps',
