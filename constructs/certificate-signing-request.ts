@@ -31,38 +31,14 @@ export interface CsrApprover {
   readonly namespace?: string;
 }
 
-export interface CertificateSigningRequestProps {
+/** What every CertificateSigningRequest takes, whether its key is kept in the state or the request is brought. */
+export interface CertificateSigningRequestOptions {
   /**
    * spec.signerName: a built-in signer (`kubernetes.io/kube-apiserver-client`, `kubernetes.io/kube-apiserver-client-kubelet`,
    * `kubernetes.io/kubelet-serving`), whose rules are enforced at synth, or a custom `domain/path` signer, for which only
    * the API server's own checks apply. Changing it makes a new request.
    */
   readonly signerName: string;
-  /**
-   * The requested subject CN; with it, the key is made and kept in the state and never leaves it. Changing it
-   * makes a new request with the same key. Not with `csrPem`.
-   * @default - none: `csrPem` gives the request
-   */
-  readonly commonName?: string;
-  /** Subject O values (Kubernetes groups). Changing them makes a new request, same key. @default - none */
-  readonly organizations?: string[];
-  /** DNS SANs. Changing them makes a new request, same key. @default - none */
-  readonly dnsNames?: string[];
-  /** IP SANs. Changing them makes a new request, same key. @default - none */
-  readonly ipAddresses?: string[];
-  /**
-   * The key type. Made once and kept in the state; a different value later is refused rather than replacing the
-   * key. Not with `csrPem`.
-   * @default - "ecdsa-p256"
-   */
-  readonly keyAlgorithm?: KeyAlgorithm;
-  /**
-   * A request made elsewhere (PEM `CERTIFICATE REQUEST`), whose key stays with whoever made it: parsed, its
-   * self-signature verified, and carried unchanged. Excludes `commonName`, `organizations`, `dnsNames`,
-   * `ipAddresses` and `keyAlgorithm`.
-   * @default - a request for a key kept in the state
-   */
-  readonly csrPem?: string;
   /**
    * spec.usages. Changing them makes a new request.
    * @default - the smallest set the built-in signer accepts (client signers: digital signature, client auth;
@@ -88,14 +64,43 @@ export interface CertificateSigningRequestProps {
    * @default - none
    */
   readonly approver?: CsrApprover;
+}
+
+/** A request for a key made and kept in the state, which never leaves it. */
+export interface CertificateSigningRequestProps extends CertificateSigningRequestOptions {
+  /**
+   * The requested subject CN. Changing it makes a new request with the same key.
+   */
+  readonly commonName: string;
+  /** Subject O values (Kubernetes groups). Changing them makes a new request, same key. @default - none */
+  readonly organizations?: string[];
+  /** DNS SANs. Changing them makes a new request, same key. @default - none */
+  readonly dnsNames?: string[];
+  /** IP SANs. Changing them makes a new request, same key. @default - none */
+  readonly ipAddresses?: string[];
+  /**
+   * The key type. Made once and kept in the state; a different value later is refused rather than replacing the
+   * key.
+   * @default - "ecdsa-p256"
+   */
+  readonly keyAlgorithm?: KeyAlgorithm;
   /** The state that keeps the key. @default - the app's state (see `pkiStateOf`) */
   readonly state?: PkiState;
   /** Where in the state the key lives. Changing it makes a new key. @default - derived from the construct path */
   readonly stateSlot?: string;
 }
 
-/** Props that describe a key kept in the state; a request brought as `csrPem` already decides all of them. */
-const KEY_PROPS = ['commonName', 'organizations', 'dnsNames', 'ipAddresses', 'keyAlgorithm', 'stateSlot'] as const;
+/** A request made elsewhere (`CertificateSigningRequest.fromCsrPem`). */
+export interface CsrFromPemProps extends CertificateSigningRequestOptions {
+  /**
+   * PEM `CERTIFICATE REQUEST`, whose key stays with whoever made it: parsed, its self-signature verified, and
+   * carried unchanged. Its subject, SANs and key are its own.
+   */
+  readonly csrPem: string;
+}
+
+/** Marks the construction `fromCsrPem` asks for; not part of the props a user passes. */
+const BROUGHT = Symbol('request brought as PEM');
 
 /** Request fields → the props they come from, so errors name the prop. */
 const KEY_PROP_FIELDS = {
@@ -114,7 +119,7 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
  * A certificates.k8s.io/v1 CertificateSigningRequest, checked at synth against what the API server, its admission
  * plugins and the built-in signers would do with it, so a request that would be rejected on create, or approved
  * and then marked Failed, never reaches the cluster. Either the key is kept in the state (only the request is
- * synthesized) or a request made elsewhere is carried. The request bytes are the same on every synth while the key,
+ * synthesized) or a request made elsewhere is carried (`fromCsrPem`). The request bytes are the same on every synth while the key,
  * subject and SANs are unchanged.
  *
  * kube-controller-manager deletes a CertificateSigningRequest an hour after it is approved, denied or failed (24
@@ -122,6 +127,11 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
  * before then.
  */
 export class CertificateSigningRequest extends Construct {
+  /** Carries a request made elsewhere; no key of it is in the state. */
+  static fromCsrPem(scope: Construct, id: string, props: CsrFromPemProps): CertificateSigningRequest {
+    return new CertificateSigningRequest(scope, id, { ...props, [BROUGHT]: props.csrPem } as unknown as CertificateSigningRequestProps);
+  }
+
   /** The request as synthesized (spec.request, before base64). */
   readonly requestPem: string;
   readonly request: ParsedCsr;
@@ -156,8 +166,9 @@ export class CertificateSigningRequest extends Construct {
     this.usages = common.usages;
     this.expirationSeconds = common.expirationSeconds;
 
-    if (props.csrPem !== undefined) {
-      this.request = locateErrors(where, () => this.fromPem(props), PEM_PROP_FIELDS);
+    const brought = (props as { [BROUGHT]?: string })[BROUGHT];
+    if (brought !== undefined) {
+      this.request = locateErrors(where, () => this.fromPem(brought), PEM_PROP_FIELDS);
     } else {
       const made = locateErrors(where, () => this.fromStateKey(props), KEY_PROP_FIELDS);
       this.request = made.request;
@@ -187,16 +198,13 @@ export class CertificateSigningRequest extends Construct {
     }
   }
 
-  private fromPem(props: CertificateSigningRequestProps): ParsedCsr {
-    const conflicting = KEY_PROPS.find((name) => props[name] !== undefined);
-    if (conflicting) throw new SpecError(conflicting, 'does not apply with csrPem (the request brought already decides its subject, SANs and key)');
-    const request = readCertificateSigningRequestPem(props.csrPem!, 'csrPem');
+  private fromPem(csrPem: string): ParsedCsr {
+    const request = readCertificateSigningRequestPem(csrPem, 'csrPem');
     checkCertificateSigningRequest({ signerName: this.signerName, usages: this.usages, expirationSeconds: this.expirationSeconds, csr: request });
     return request;
   }
 
   private fromStateKey(props: CertificateSigningRequestProps): { request: ParsedCsr; keyReference: KeyReference } {
-    if (props.commonName === undefined) throw new SpecError('commonName', 'is required unless csrPem brings a request made elsewhere');
     const keyAlgorithm = props.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM;
     checkKeyAlgorithm(keyAlgorithm);
     const names: RequestedNames = {

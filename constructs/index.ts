@@ -25,7 +25,7 @@ export { ControlPlanePki, ControlPlanePkiProps, TlsBootstrapOptions } from './co
 export { BootstrapToken, BootstrapTokenProps } from './bootstrap-token';
 export { NodeBootstrapRbac, NodeBootstrapRbacProps } from './node-bootstrap-rbac';
 export { ClusterInfo, ClusterInfoProps } from './cluster-info';
-export { CertificateSigningRequest, CertificateSigningRequestProps, CsrApprover } from './certificate-signing-request';
+export { CertificateSigningRequest, CertificateSigningRequestOptions, CertificateSigningRequestProps, CsrApprover, CsrFromPemProps } from './certificate-signing-request';
 export { RancherIngressTLS, RancherIngressTLSProps, RancherServingCertificate } from './rancher-ingress-tls';
 export { SecretOutput, useSecretOutput, PLAINTEXT_SECRET_ANNOTATION } from './secret-output';
 export { usePkiState, pkiStateOf } from './state';

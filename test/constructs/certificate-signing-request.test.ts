@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { Chart, Duration, Testing } from 'cdk8s';
-import { CertificateSigningRequest, CertificateSigningRequestProps } from '../../constructs/certificate-signing-request';
+import { CertificateSigningRequest, CertificateSigningRequestProps, CsrFromPemProps } from '../../constructs/certificate-signing-request';
 import { usePkiState } from '../../constructs/state';
 import { KubernetesKeyUsage } from '../../src/certificates-api';
 import { KEY_ALGORITHMS } from '../../src/engine';
@@ -23,11 +23,11 @@ const KUBELET_SERVING: CertificateSigningRequestProps = {
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any; rules?: any; roleRef?: any; subjects?: any };
 
 /** One chart "example" holding one request "csr", synthesized against `state`. */
-function synth(props: CertificateSigningRequestProps, state: PkiState = PkiState.inMemory({ clock: FIXED_CLOCK, seed: 'csr-test' })) {
+function synth(props: CertificateSigningRequestProps | CsrFromPemProps, state: PkiState = PkiState.inMemory({ clock: FIXED_CLOCK, seed: 'csr-test' })) {
   const app = Testing.app();
   usePkiState(app, state);
   const chart = new Chart(app, 'example');
-  const csr = new CertificateSigningRequest(chart, 'csr', props);
+  const csr = 'csrPem' in props ? CertificateSigningRequest.fromCsrPem(chart, 'csr', props) : new CertificateSigningRequest(chart, 'csr', props);
   const manifests = Testing.synth(chart) as Manifest[];
   return { csr, manifests, state, request: requestOf(manifests) };
 }
@@ -144,7 +144,7 @@ describe('a request for a key kept in the state', () => {
   });
 });
 
-describe('a request made elsewhere (csrPem)', () => {
+describe('a request made elsewhere (fromCsrPem)', () => {
   test('is accepted and carried byte for byte, with no key in the state', () => {
     const pem = opensslCsr('/O=system:nodes/CN=system:node:cp-1', 'DNS:cp-1,IP:10.0.0.11');
     const { csr, request, manifests, state } = synth({ signerName: 'kubernetes.io/kubelet-serving', csrPem: pem });
@@ -186,8 +186,14 @@ describe('a request made elsewhere (csrPem)', () => {
     );
   });
 
-  test('props that describe a state key do not mix with csrPem', () => {
-    expect(() => synth({ signerName: 'kubernetes.io/kube-apiserver-client', csrPem: opensslCsr('/CN=jane'), commonName: 'jane' })).toThrow(/^example\/csr: commonName: does not apply with csrPem/);
+  test('props that describe a state key do not type-check with a request brought, nor does a state key without a CN', () => {
+    const chart = new Chart(Testing.app(), 'types');
+    usePkiState(chart, PkiState.inMemory({ clock: FIXED_CLOCK }));
+    // @ts-expect-error commonName is the brought request's own
+    const brought = CertificateSigningRequest.fromCsrPem(chart, 'brought', { signerName: 'kubernetes.io/kube-apiserver-client', csrPem: opensslCsr('/CN=jane'), commonName: 'john' });
+    expect(brought.request.subject.commonName).toBe('jane');
+    // @ts-expect-error a key kept in the state needs its subject CN
+    expect(() => new CertificateSigningRequest(chart, 'no-cn', { signerName: 'kubernetes.io/kube-apiserver-client' })).toThrow('types/no-cn: commonName: is required');
   });
 });
 
@@ -280,7 +286,6 @@ describe('requests the cluster would reject or never sign fail synth, naming the
       { signerName: 'Example.com/signer', commonName: 'jane', usages: ['client auth'] },
       /^example\/csr: signerName: .*domain label "Example" is not a lower-case RFC 1123 label/,
     ],
-    ['no commonName and no csrPem', { signerName: 'kubernetes.io/kube-apiserver-client' }, /^example\/csr: commonName: is required unless csrPem/],
     ['an invalid DNS SAN', { ...KUBELET_SERVING, dnsNames: ['Worker_1'] }, /^example\/csr: dnsNames\[0\]: "Worker_1" is not a valid DNS name/],
     ['a name that is not a DNS subdomain', { ...KUBELET_SERVING, name: 'My CSR' }, 'example/csr: name: "My CSR" is not a lower-case RFC 1123 subdomain'],
   ];

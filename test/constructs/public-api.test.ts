@@ -31,8 +31,8 @@ describe('the export list', () => {
     'useSecretOutput',
   ];
   const TYPES = [
-    'ApiServerCertProps', 'BootstrapTokenProps', 'CertificateRequest', 'CertificateSigningRequestProps', 'CertificateSpec', 'ClusterCABundleProps',
-    'ClusterCAProps', 'ClusterInfoProps', 'ControlPlaneNodeProps', 'ControlPlanePkiProps', 'CsrApprover', 'EtcdMemberCertProps',
+    'ApiServerCertProps', 'BootstrapTokenProps', 'CertificateRequest', 'CertificateSigningRequestOptions', 'CertificateSigningRequestProps', 'CertificateSpec', 'ClusterCABundleProps',
+    'ClusterCAProps', 'ClusterInfoProps', 'ControlPlaneNodeProps', 'ControlPlanePkiProps', 'CsrApprover', 'CsrFromPemProps', 'EtcdMemberCertProps',
     'ExistingClusterCAProps', 'ExtendedKeyUsageName', 'ICertificateAuthority', 'IssuedCertificate', 'KeyAlgorithm', 'KeyReference',
     'KubeadmCertificateOptions', 'KubeadmCertificateProps', 'KubeconfigProps', 'NameConstraintsSpec', 'NodeBootstrapRbacProps', 'PendingChange',
     'PkiStateOptions', 'RancherIngressTLSProps', 'ServiceAccountKeyProps', 'SignedCertificateOptions', 'SignedCertificateRequest', 'StateStore',
