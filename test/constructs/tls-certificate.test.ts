@@ -2,7 +2,7 @@
 // (which refuses a key that does not match its certificate) and openssl.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Chart, Testing } from 'cdk8s';
+import { Chart, Duration, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import { ClusterCA, PkiState, SecretOutput, TlsCertificate, TlsCertificateProps, usePkiState } from '../../constructs';
 import { exportSecrets, omittedSecrets } from '../../src/secrets/secret-plan';
@@ -14,7 +14,8 @@ function build(secret?: TlsCertificateProps['secret']) {
   const state = usePkiState(app, PkiState.inMemory());
   const chart = new Chart(app, 'apps', { namespace: 'web' });
   const root = new ClusterCA(chart, 'root', { commonName: 'root' });
-  const ca = new ClusterCA(chart, 'issuing', { commonName: 'issuing', issuer: root });
+  // Issued now (real programs check the dates), so shorter than the root it is issued a moment after.
+  const ca = new ClusterCA(chart, 'issuing', { commonName: 'issuing', issuer: root, validity: Duration.days(5 * 365) });
   const certificate = new TlsCertificate(chart, 'frontend', { ca, commonName: 'frontend', dnsNames: ['frontend.web.svc'], secret });
   return { state, chart, root, certificate, manifests: Testing.synth(chart) };
 }
