@@ -247,6 +247,7 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
       state: this.state,
       propNames: CA_PROP_FIELDS,
     };
+    // A root has no CA bundle above it: its own trustBundlePem is itself.
     const issued = props.issuer ? props.issuer.issue(this, request) : issueFrom(this, this.state, undefined, '', request);
     const privateKey = this.state.privateKey(issued.keyReference.slot, issued.keyReference.generation);
     return { signer: { certificate: issued.certificate, privateKey, chain: issued.chain }, keyReference: issued.keyReference };
