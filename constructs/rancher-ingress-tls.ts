@@ -21,7 +21,7 @@ import {
   renderValuesFile,
   ServingCertificateInput,
 } from '../src/rancher';
-import { PlannedContent } from '../src/state/planned-content';
+import { PlannedContent } from '../src/content/planned-content';
 import { ClusterCA } from './cluster-ca';
 import { emitSecret, SecretOutput } from './secret-output';
 import { pkiStateOf, slotOf } from './state';

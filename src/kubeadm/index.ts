@@ -5,3 +5,5 @@ export * from './kubeconfig';
 export * from './layout';
 export * from './node-bundle';
 export * from './static-pods';
+export * from './join-config';
+export * from './planner';

@@ -7,7 +7,7 @@ import { Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import { ClusterCA, emitSecret, PkiState, SecretOutput, TlsCertificate, usePkiState, useSecretOutput } from '../../constructs';
 import { PlannedSecret } from '../../src/secrets/secret-plan';
-import { renderContent } from '../../src/state/planned-content';
+import { renderContent } from '../../src/content/planned-content';
 import { expectValidManifests } from '../support/kubernetes-schema';
 import { run, runOk, tempDir } from '../support/programs';
 import { controller, unseal } from '../support/sealed-secrets-controller';

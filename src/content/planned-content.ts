@@ -7,7 +7,7 @@ import * as crypto from 'node:crypto';
 import { parseToken, tokenAuthFileLine } from '../bootstrap/token';
 import { privateKeyToTraditionalPem, publicKeyToPem } from '../engine/keys';
 import { KubeconfigContent, KubeconfigTarget, renderKubeconfig } from '../kubeadm/kubeconfig';
-import { KeyReference, PkiState } from './pki-state';
+import { KeyReference, PkiState } from '../state/pki-state';
 
 export type PlannedContent =
   | { readonly kind: 'text'; readonly text: string }
