@@ -17,7 +17,7 @@ import {
   TokenUsage,
 } from '../src/bootstrap/token';
 import { locateErrors, SpecError } from '../src/engine/errors';
-import { BOOTSTRAP_TOKEN_USER, renderKubeconfig } from '../src/kubeadm/kubeconfig';
+import { BOOTSTRAP_TOKEN_USER, renderKubeconfig } from '../src/content/kubeconfig';
 import { PkiState } from '../src/state/pki-state';
 import { durationSeconds } from './durations';
 import { PlannedContent } from '../src/content/planned-content';

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { KeyAlgorithm } from '../src/engine/keys';
 import { Certificate } from '../src/engine/x509';
-import { KubeconfigContent, renderKubeconfig } from '../src/kubeadm/kubeconfig';
+import { KubeconfigContent, renderKubeconfig } from '../src/content/kubeconfig';
 import { KeyReference } from '../src/state/pki-state';
 import { ClusterCA, IssuedCertificate } from './cluster-ca';
 import { durationSeconds } from './durations';

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import { ExtendedKeyUsageName, SubjectAltNames } from '../engine/spec';
 import { canonicalIp } from '../engine/x509';
 import { Cluster, ControlPlaneNode, hostPort, NodeSpec } from './cluster-spec';
-import { BOOTSTRAP_TOKEN_USER } from './kubeconfig';
+import { BOOTSTRAP_TOKEN_USER } from '../content/kubeconfig';
 import { BOOTSTRAP_KUBECONFIG_FILE, KUBELET_CONFIG_FILE, MANIFESTS_DIR, TOKEN_AUTH_FILE } from './layout';
 
 /** Which nodes of a cluster carry a file. */

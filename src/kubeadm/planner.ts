@@ -26,7 +26,7 @@ import {
   SERVICE_ACCOUNT_KEY,
 } from './catalog';
 import { Cluster, ControlPlaneNode, NodeSpec } from './cluster-spec';
-import { KubeconfigContent } from './kubeconfig';
+import { KubeconfigContent } from '../content/kubeconfig';
 import { FILE_MODES, MANIFESTS_DIR, pkiFile } from './layout';
 import { ClusterNodePlan, JoinPlan, PlannedFile } from './node-bundle';
 import { kubeletConfiguration, NodeAuthOptions, staticPods } from './static-pods';
