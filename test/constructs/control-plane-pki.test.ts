@@ -23,7 +23,7 @@ import {
 import { ClusterSpec } from '../../src/kubeadm/cluster-spec';
 import { exportNode, NodePlan, readNodePlan, renderNode } from '../../src/kubeadm/node-bundle';
 import { ExampleCluster, REFERENCE_CLUSTER } from '../../src/main';
-import { runOk, snapshotDir, tempDir } from '../support/programs';
+import { run, runOk, snapshotDir, tempDir } from '../support/programs';
 import { withSealedValuesMasked } from '../support/reference-cluster';
 
 const FIXED_CLOCK = () => new Date('2026-03-01T12:00:00Z');
@@ -316,6 +316,33 @@ describe('node bundles', () => {
       expect(() => exportNode(fresh, 'cp-1', empty)).toThrow(StateError);
       expect(fs.readdirSync(empty)).toEqual([]);
       expect(fs.readdirSync(tmp.dir).filter((n) => n.includes('partial'))).toEqual([]);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('cdk8s-pki export-node and join-command take the cluster as --cluster or <cluster>/<node> when two clusters share a node name', () => {
+    const tmp = tempDir();
+    try {
+      const stateDir = path.join(tmp.dir, '.pki');
+      const app = new App({ outdir: path.join(tmp.dir, 'dist') });
+      usePkiState(app, PkiState.inDirectory(stateDir));
+      const spec = { nodes: [{ name: 'cp-1', role: 'control-plane' as const, ip: '10.0.0.11' }, { name: 'worker-1', role: 'worker' as const }] };
+      new ControlPlanePki(new Chart(app, 'blue'), 'pki', { cluster: spec, tlsBootstrap: {} });
+      const green = new ControlPlanePki(new Chart(app, 'green'), 'pki', { cluster: spec, tlsBootstrap: {} });
+      app.synth();
+      const cli = (...args: string[]) => run(process.execPath, [CLI, '--state', stateDir, ...args]);
+      const ambiguous = cli('export-node', 'cp-1', '--out', path.join(tmp.dir, 'cp-1'));
+      expect([ambiguous.status, ambiguous.stderr]).toEqual([1, 'cdk8s-pki: node: "cp-1" is a node of 2 clusters (blue/pki, green/pki); name one with --cluster <path> or as blue/pki/cp-1\n']);
+      expect(fs.existsSync(path.join(tmp.dir, 'cp-1'))).toBe(false);
+      const out = path.join(tmp.dir, 'green-worker-1');
+      const exported = cli('export-node', 'worker-1', '--cluster', 'green/pki', '--out', out);
+      expect(exported.stdout).toBe(
+        `worker-1: wrote 3 files to ${out}\nstart its kubelet with --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf ` +
+          '--config=/etc/kubernetes/kubelet/config.yaml --cert-dir=/var/lib/kubelet/pki (not kubeadm join: its preflight refuses an existing pki/ca.crt)\n',
+      );
+      expect(fs.readFileSync(path.join(out, 'pki/ca.crt'), 'utf8')).toBe(green.certificateAuthorities.ca.certificatePem);
+      expect(cli('join-command', 'green/pki/worker-1').stdout).toContain(`--token ${green.joinToken!.token} `);
     } finally {
       tmp.cleanup();
     }
