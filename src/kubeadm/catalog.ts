@@ -170,6 +170,8 @@ export interface NodeFileEntry {
   readonly path: string;
   readonly placement: Placement;
   readonly when: NodeFileCondition;
+  /** For a kubeconfig: its user. */
+  readonly userName?: string;
 }
 
 export const NODE_FILES = {
@@ -178,13 +180,10 @@ export const NODE_FILES = {
   /** etcd, kube-apiserver, kube-controller-manager, kube-scheduler. */
   staticPods: { path: MANIFESTS_DIR, placement: 'control-plane-nodes', when: 'always' },
   /** The token kubeconfig a worker's kubelet starts with (user tls-bootstrap-token-user). */
-  bootstrapKubeconfig: { path: BOOTSTRAP_KUBECONFIG_FILE, placement: 'workers', when: 'tls-bootstrap' },
+  bootstrapKubeconfig: { path: BOOTSTRAP_KUBECONFIG_FILE, placement: 'workers', when: 'tls-bootstrap', userName: BOOTSTRAP_TOKEN_USER },
   /** The legacy static token file kube-apiserver reads with --token-auth-file. */
   tokenAuthFile: { path: TOKEN_AUTH_FILE, placement: 'control-plane-nodes', when: 'token-auth-file' },
 } as const satisfies Record<string, NodeFileEntry>;
-
-/** The user of bootstrap-kubelet.conf. */
-export const BOOTSTRAP_KUBECONFIG_USER = BOOTSTRAP_TOKEN_USER;
 
 /** The CN of a catalog certificate on `node`. */
 export function commonNameOf(entry: CertificateEntry | KubeconfigEntry, node: NodeSpec): string {

@@ -7,7 +7,6 @@
 import { stringify } from 'yaml';
 import type { KeyReference } from '../state/pki-state';
 import {
-  BOOTSTRAP_KUBECONFIG_USER,
   CaId,
   CERTIFICATE_AUTHORITIES,
   CERTIFICATES,
@@ -116,6 +115,8 @@ export interface PlannedNode {
 
 /** The plans of every node, and the KubeletConfiguration they all carry (kubeadm's kubelet-config). */
 export function planCluster(cluster: Cluster, issued: IssuedMaterial, options: PlannerOptions, clusterSlot: string): { nodes: PlannedNode[]; kubeletConfiguration: object } {
+  // Workers of a TLS-bootstrapping cluster hold the token, and nothing else to authenticate with.
+  if (options.tlsBootstrap && !issued.joinToken) throw new Error('a TLS-bootstrapping cluster is planned with its join token');
   const kubelet = kubeletConfiguration(cluster, options);
   const kubeletYaml = stringify(kubelet);
   const nodes = cluster.nodes.map((node) => {
@@ -185,15 +186,15 @@ export function kubeconfigFiles(inputs: NodeInputs): PlannedFile[] {
 }
 
 /** Whether a NODE_FILES entry is on `node` under the options. */
-function nodeFileWanted(entry: NodeFileEntry, { cluster, node, options, issued }: NodeInputs): boolean {
+function nodeFileWanted(entry: NodeFileEntry, { cluster, node, options }: NodeInputs): boolean {
   if (!isPlacedOn(entry.placement, cluster, node)) return false;
   switch (entry.when) {
     case 'always':
       return true;
     case 'tls-bootstrap':
-      return issued.joinToken !== undefined;
+      return options.tlsBootstrap === true;
     case 'token-auth-file':
-      return issued.joinToken !== undefined && options.tokenAuthFile === true;
+      return options.tlsBootstrap === true && options.tokenAuthFile === true;
   }
 }
 
@@ -207,7 +208,7 @@ export function nodeFiles(inputs: NodeInputs): PlannedFile[] {
     files.push(...Object.entries(inputs.staticPods).map(([fileName, pod]) => text(`${NODE_FILES.staticPods.path}/${fileName}`, FILE_MODES.staticPodManifest, stringify(pod))));
   }
   if (token && nodeFileWanted(NODE_FILES.bootstrapKubeconfig, inputs)) {
-    const kubeconfig = { clusterName: cluster.clusterName, server: controlPlaneServer(cluster), caPem: issued.cas.ca.trustBundlePem, userName: BOOTSTRAP_KUBECONFIG_USER };
+    const kubeconfig = { clusterName: cluster.clusterName, server: controlPlaneServer(cluster), caPem: issued.cas.ca.trustBundlePem, userName: NODE_FILES.bootstrapKubeconfig.userName };
     files.push({ path: NODE_FILES.bootstrapKubeconfig.path, mode: FILE_MODES.kubeconfig, content: { kind: 'token-kubeconfig', kubeconfig, tokenSlot: token.slot } });
   }
   if (token && nodeFileWanted(NODE_FILES.tokenAuthFile, inputs)) {

@@ -96,6 +96,8 @@ describe('which node gets what', () => {
     expect(paths({}, 'w-1')).toEqual(['kubelet.conf', 'kubelet/config.yaml', 'pki/ca.crt']);
     expect(paths({ tlsBootstrap: true }, 'w-1')).toEqual(['bootstrap-kubelet.conf', 'kubelet/config.yaml', 'pki/ca.crt']);
     expect(files({ tlsBootstrap: true }, 'w-1').filter((f) => f.content.kind === 'private-key' || f.content.kind === 'kubeconfig')).toEqual([]);
+    // Without its token a bootstrapping worker would have nothing to authenticate with.
+    expect(() => planCluster(CLUSTER, issuedFor({ tlsBootstrap: true }, false), { tlsBootstrap: true }, 'app/pki')).toThrow('a TLS-bootstrapping cluster is planned with its join token');
     expect(contentOf({ tlsBootstrap: true }, 'w-1', 'bootstrap-kubelet.conf')).toEqual({
       kind: 'token-kubeconfig',
       tokenSlot: 'slot/join-token',
