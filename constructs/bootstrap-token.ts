@@ -19,7 +19,7 @@ import {
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { PkiState } from '../src/state/pki-state';
 import { durationSeconds } from './durations';
-import { PlannedContent } from '../src/state/planned-content';
+import { PlannedContent } from '../src/content/planned-content';
 import { emitSecret, SecretOutput } from './secret-output';
 import { pkiStateOf, slotOf } from './state';
 

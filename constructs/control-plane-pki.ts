@@ -1,28 +1,14 @@
 import { ApiObject, ApiObjectProps, Chart, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { stringify } from 'yaml';
-import { locateErrors, SpecError } from '../src/engine/errors';
-import {
-  CaId,
-  CERTIFICATE_AUTHORITIES,
-  CLUSTER_ADMINS,
-  CERTIFICATES,
-  commonNameOf,
-  controlPlaneServer,
-  isOnNode,
-  KUBECONFIGS,
-  localServer,
-  Scope,
-  SERVICE_ACCOUNT_KEY,
-} from '../src/kubeadm/catalog';
-import { Cluster, ClusterSpec, loadClusterSpec, NodeSpec, resolveCluster } from '../src/kubeadm/cluster-spec';
-import { BOOTSTRAP_TOKEN_USER } from '../src/kubeadm/kubeconfig';
-import { BOOTSTRAP_KUBECONFIG_FILE, FILE_MODES, KUBELET_CONFIG_FILE, MANIFESTS_DIR, pkiFile, TOKEN_AUTH_FILE } from '../src/kubeadm/layout';
-import { NodePlan, PlannedFile, recordNodePlan } from '../src/kubeadm/node-bundle';
-import { kubeletConfiguration, NodeAuthOptions, staticPods } from '../src/kubeadm/static-pods';
 import { RbacSubject } from '../src/bootstrap/rbac';
 import { rfc3339Utc } from '../src/bootstrap/token';
+import { locateErrors, SpecError } from '../src/engine/errors';
+import { CaId, CERTIFICATE_AUTHORITIES, CERTIFICATES, CLUSTER_ADMINS, controlPlaneServer, KUBECONFIGS } from '../src/kubeadm/catalog';
+import { Cluster, ClusterSpec, loadClusterSpec, resolveCluster } from '../src/kubeadm/cluster-spec';
+import { joinConfigMaps } from '../src/kubeadm/join-config';
+import { NodePlan, recordNodePlan } from '../src/kubeadm/node-bundle';
+import { certificateInstances, instanceKey, IssuedMaterial, kubeconfigInstances, planCluster, PlannedNode, PlannerOptions } from '../src/kubeadm/planner';
 import { BootstrapToken, BootstrapTokenProps } from './bootstrap-token';
 import { ClusterCA } from './cluster-ca';
 import { ClusterInfo } from './cluster-info';
@@ -30,7 +16,7 @@ import { KubeadmCertificate } from './kubeadm-certificates';
 import { Kubeconfig } from './kubeconfig';
 import { NodeBootstrapRbac } from './node-bootstrap-rbac';
 import { ServiceAccountKey } from './service-account-key';
-import { pkiStateOf } from './state';
+import { pkiStateOf, slotOf } from './state';
 
 export interface ControlPlanePkiProps {
   /**
@@ -75,6 +61,7 @@ const CHILD_IDS = {
   joinToken: 'join-token',
   nodeBootstrap: 'node-bootstrap',
   clusterInfo: 'cluster-info',
+  joinConfig: 'join-config',
 } as const;
 
 /** A node named like a cluster-wide child (`sa`, `admin`, `etcd-ca` …) would collide with it in the construct tree. */
@@ -90,24 +77,14 @@ function checkNodeNamesFree(cluster: Cluster): void {
   });
 }
 
-/** Something placed on nodes: on the node it was made for, or on every node its scope covers. */
-interface PlacedKubeconfig {
-  readonly kubeconfig: Kubeconfig;
-  readonly fileName: string;
-}
-
-interface Placed<T> {
-  readonly item: T;
-  readonly scope: Scope;
-  readonly node?: string;
-}
-
 /**
  * A whole kubeadm-style control-plane PKI from one cluster spec: the three CAs, the service-account key,
  * every certificate and kubeconfig of kubeadm's set, the static Pod manifests and kubelet configuration of
- * each node, and a plan per node that `cdk8s-pki export-node` turns into the node's /etc/kubernetes.
+ * each node, and a plan per node that `cdk8s-pki export-node` turns into the node's /etc/kubernetes. What
+ * goes where is the planner's (src/kubeadm/planner.ts); this construct issues and emits.
  *
- * In its own chart it synthesizes the three public CA bundles; for each node it adds a chart
+ * In its own chart it synthesizes the three public CA bundles and, with `tlsBootstrap`, what `kubeadm join`
+ * reads (cluster-info, kubeadm-config, kubelet-config and their RBAC); for each node it adds a chart
  * `<chart>-<node>` holding review copies of that node's static Pods and KubeletConfiguration (files for
  * the node, not objects to apply to the cluster).
  */
@@ -122,7 +99,6 @@ export class ControlPlanePki extends Construct {
   /** With `tlsBootstrap`: the join token and cluster-info. */
   readonly joinToken?: BootstrapToken;
   readonly clusterInfo?: ClusterInfo;
-  private readonly nodeAuth: NodeAuthOptions;
 
   constructor(scope: Construct, id: string, props: ControlPlanePkiProps) {
     super(scope, id);
@@ -136,10 +112,10 @@ export class ControlPlanePki extends Construct {
         entry.id,
         new ClusterCA(this, entry.id, {
           commonName: entry.commonName,
-          dnsNames: [entry.commonName],
+          dnsNames: entry.dnsNames,
           keyAlgorithm: cluster.keyAlgorithm,
           validity: Duration.seconds(cluster.caCertificateValiditySeconds),
-          bundleName: `${entry.id === 'ca' ? 'kubernetes-ca' : entry.id}-bundle`,
+          bundleName: entry.bundleName,
           bundleNamespace: 'kube-system',
         }),
       ]),
@@ -152,7 +128,7 @@ export class ControlPlanePki extends Construct {
       role: kplus.ClusterRole.fromClusterRoleName(this, CHILD_IDS.clusterAdminRole, CLUSTER_ADMINS.clusterRole),
     }).addSubjects(kplus.Group.fromName(this, CHILD_IDS.clusterAdminsGroup, CLUSTER_ADMINS.group));
     const bootstrap = props.tlsBootstrap;
-    this.nodeAuth = { tokenAuthFile: bootstrap?.tokenAuthFile, serverTlsBootstrap: bootstrap?.serverTlsBootstrap };
+    const options: PlannerOptions = { tlsBootstrap: bootstrap !== undefined, tokenAuthFile: bootstrap?.tokenAuthFile, serverTlsBootstrap: bootstrap?.serverTlsBootstrap };
     if (bootstrap) {
       this.joinToken = new BootstrapToken(this, CHILD_IDS.joinToken, bootstrap.token);
       new NodeBootstrapRbac(this, CHILD_IDS.nodeBootstrap, {
@@ -160,136 +136,75 @@ export class ControlPlanePki extends Construct {
         prefix: bootstrap.rbacPrefix,
         autoApprove: bootstrap.autoApprove,
         kubeletServingApprover: bootstrap.kubeletServingApprover,
+        joinConfig: true,
       });
       this.clusterInfo = new ClusterInfo(this, CHILD_IDS.clusterInfo, { ca: cas.ca, server: controlPlaneServer(cluster), tokens: [this.joinToken] });
     }
-    // A bootstrapping worker gets its kubelet client certificate from the controller-manager, not from here.
-    const bootstraps = (node: NodeSpec) => bootstrap !== undefined && node.role === 'worker';
 
     const nodeScopes = new Map<string, Construct>();
-    const scopeFor = (node?: NodeSpec) => {
-      if (!node) return this;
-      if (!nodeScopes.has(node.name)) nodeScopes.set(node.name, new Construct(this, node.name));
-      return nodeScopes.get(node.name)!;
+    const scopeFor = (nodeName?: string): Construct => {
+      if (!nodeName) return this;
+      if (!nodeScopes.has(nodeName)) nodeScopes.set(nodeName, new Construct(this, nodeName));
+      return nodeScopes.get(nodeName)!;
     };
-    const perScope = <T>(scopeOfItem: Scope, make: (node?: NodeSpec) => T): Placed<T>[] => {
-      const nodes = scopeOfItem === 'control-plane-node' ? cluster.controlPlaneNodes : scopeOfItem === 'node' ? cluster.nodes : [undefined];
-      return nodes.map((node) => ({ item: make(node), scope: scopeOfItem, node: node?.name }));
-    };
-
-    const certificates = Object.values(CERTIFICATES).flatMap((entry) =>
-      perScope(entry.scope, (node) =>
-        new KubeadmCertificate(scopeFor(node), entry.id, {
-          ...common,
-          certificate: entry.id,
-          ca: cas[entry.ca],
-          cluster,
-          node: node && cluster.controlPlaneNodes.find((n) => n.name === node.name),
-        }),
-      ),
+    const certificates = new Map(
+      certificateInstances(cluster).map(({ entry, node }) => [
+        instanceKey(entry.id, node),
+        new KubeadmCertificate(scopeFor(node?.name), entry.id, { ...common, certificate: entry.id, ca: cas[entry.ca], cluster, node }),
+      ]),
     );
-    const kubeconfigs = Object.values(KUBECONFIGS).flatMap((entry) =>
-      perScope(entry.scope, (node) => {
-        if (entry.id === 'kubelet' && node && bootstraps(node)) return undefined;
-        const subjectNode = node ?? cluster.controlPlaneNodes[0];
-        const controlPlaneNode = cluster.controlPlaneNodes.find((n) => n.name === subjectNode.name)!;
-        const kubeconfig = new Kubeconfig(scopeFor(node), entry.id, {
+    const kubeconfigs = new Map(
+      kubeconfigInstances(cluster, options).map((instance) => [
+        instanceKey(instance.entry.id, instance.node),
+        new Kubeconfig(scopeFor(instance.node?.name), instance.entry.id, {
           ...common,
           ca: cas.ca,
           clusterName: cluster.clusterName,
-          server: entry.server === 'local-endpoint' ? localServer(cluster, controlPlaneNode) : controlPlaneServer(cluster),
-          userName: commonNameOf(entry, subjectNode),
-          groups: entry.organizations,
-        });
-        return { kubeconfig, fileName: entry.fileName };
-      }),
-    ).filter((placed): placed is Placed<PlacedKubeconfig> => placed.item !== undefined);
-    this.certificates = certificates.map((c) => c.item);
-    this.kubeconfigs = kubeconfigs.map((k) => k.item.kubeconfig);
+          server: instance.server,
+          userName: instance.userName,
+          groups: instance.groups,
+        }),
+      ]),
+    );
+    this.certificates = [...certificates.values()];
+    this.kubeconfigs = [...kubeconfigs.values()];
 
-    this.nodePlans = cluster.nodes.map((node) => this.planNode(node, certificates, kubeconfigs));
-    const state = pkiStateOf(this);
-    this.nodePlans.forEach((plan) => recordNodePlan(state, plan));
-    this.addReviewCopies();
-  }
-
-  private planNode(node: NodeSpec, certificates: Placed<KubeadmCertificate>[], kubeconfigs: Placed<PlacedKubeconfig>[]): NodePlan {
-    const cluster = this.cluster;
-    const placedHere = <T>(placed: Placed<T>) => (placed.node ? placed.node === node.name : isOnNode(placed.scope, cluster, node));
-    const isControlPlane = node.role === 'control-plane';
-    const files: PlannedFile[] = [];
-    const certificateFile = (baseName: string, pem: string) => files.push({ path: pkiFile(baseName, 'crt'), mode: FILE_MODES.certificate, content: { kind: 'text', text: pem } });
-
-    for (const entry of Object.values(CERTIFICATE_AUTHORITIES)) {
-      // A worker trusts the cluster CA and holds no CA key, no etcd and no front-proxy material.
-      if (!isControlPlane && entry.id !== 'ca') continue;
-      const ca = this.certificateAuthorities[entry.id];
-      certificateFile(entry.baseName, ca.certificatePem);
-      if (isControlPlane) files.push({ path: pkiFile(entry.baseName, 'key'), mode: FILE_MODES.privateKey, content: { kind: 'private-key', key: ca.keyReference! } });
-    }
-    if (isOnNode(SERVICE_ACCOUNT_KEY.scope, cluster, node)) {
-      const key = this.serviceAccountKey.keyReference;
-      files.push({ path: pkiFile(SERVICE_ACCOUNT_KEY.baseName, 'key'), mode: FILE_MODES.privateKey, content: { kind: 'private-key', key } });
-      files.push({ path: pkiFile(SERVICE_ACCOUNT_KEY.baseName, 'pub'), mode: FILE_MODES.publicKey, content: { kind: 'public-key', key } });
-    }
-    for (const { item } of certificates.filter(placedHere)) {
-      certificateFile(item.entry.baseName, item.certificatePem);
-      files.push({ path: pkiFile(item.entry.baseName, 'key'), mode: FILE_MODES.privateKey, content: { kind: 'private-key', key: item.keyReference } });
-    }
-    for (const { item } of kubeconfigs.filter(placedHere)) {
-      const { kubeconfig, fileName } = item;
-      files.push({ path: fileName, mode: FILE_MODES.kubeconfig, content: { kind: 'kubeconfig', kubeconfig: kubeconfig.content, key: kubeconfig.keyReference } });
-    }
     const token = this.joinToken;
-    if (token && !isControlPlane) {
-      const kubeconfig = { clusterName: cluster.clusterName, server: controlPlaneServer(cluster), caPem: this.certificateAuthorities.ca.trustBundlePem, userName: BOOTSTRAP_TOKEN_USER };
-      files.push({ path: BOOTSTRAP_KUBECONFIG_FILE, mode: FILE_MODES.kubeconfig, content: { kind: 'token-kubeconfig', kubeconfig, tokenSlot: token.stateSlot } });
-    }
-    if (token && isControlPlane && this.nodeAuth.tokenAuthFile) {
-      files.push({ path: TOKEN_AUTH_FILE, mode: FILE_MODES.tokenFile, content: { kind: 'token-auth-file', tokenSlot: token.stateSlot, ...token.tokenAuthFileEntry() } });
-    }
-    const controlPlaneNode = cluster.controlPlaneNodes.find((n) => n.name === node.name);
-    if (controlPlaneNode) {
-      for (const [fileName, pod] of Object.entries(staticPods(cluster, controlPlaneNode, this.nodeAuth))) {
-        files.push({ path: `${MANIFESTS_DIR}/${fileName}`, mode: FILE_MODES.staticPodManifest, content: { kind: 'text', text: stringify(pod) } });
+    const issued: IssuedMaterial = {
+      cas: Object.fromEntries(
+        Object.entries(cas).map(([caId, ca]) => [caId, { certificatePem: ca.certificatePem, key: ca.keyReference!, trustBundlePem: ca.trustBundlePem, spkiPin: ca.spkiPin }]),
+      ) as IssuedMaterial['cas'],
+      serviceAccountKey: this.serviceAccountKey.keyReference,
+      certificates: new Map([...certificates].map(([key, c]) => [key, { certificatePem: c.certificatePem, key: c.keyReference }])),
+      kubeconfigs: new Map([...kubeconfigs].map(([key, k]) => [key, { content: k.content, key: k.keyReference }])),
+      ...(token
+        ? { joinToken: { slot: token.stateSlot, ...(token.expiration ? { expiration: rfc3339Utc(token.expiration) } : {}), tokenAuthFileEntry: token.tokenAuthFileEntry() } }
+        : {}),
+    };
+    const planned = planCluster(cluster, issued, options, slotOf(this));
+    this.nodePlans = planned.nodes.map((n) => n.plan);
+    const state = pkiStateOf(this);
+    planned.nodes.forEach(({ plan }) => recordNodePlan(state, plan));
+    if (bootstrap) {
+      const joinConfig = new Construct(this, CHILD_IDS.joinConfig);
+      for (const configMap of joinConfigMaps(cluster, planned.kubeletConfiguration)) {
+        new kplus.ConfigMap(joinConfig, configMap.name, { metadata: { name: configMap.name, namespace: configMap.namespace }, data: configMap.data });
       }
     }
-    files.push({ path: KUBELET_CONFIG_FILE, mode: FILE_MODES.kubeletConfig, content: { kind: 'text', text: stringify(kubeletConfiguration(cluster, this.nodeAuth)) } });
-    return {
-      ...(token
-        ? {
-          join: {
-            endpoint: cluster.controlPlaneEndpoint,
-            tokenSlot: token.stateSlot,
-            caCertHash: this.certificateAuthorities.ca.spkiPin,
-            ...(token.expiration ? { tokenExpiration: rfc3339Utc(token.expiration) } : {}),
-          },
-        }
-        : {}),
-      node: node.name,
-      role: node.role,
-      directories: [
-        { path: 'pki', mode: FILE_MODES.directory },
-        ...(isControlPlane ? [{ path: 'pki/etcd', mode: FILE_MODES.directory }] : []),
-        { path: MANIFESTS_DIR, mode: FILE_MODES.manifestsDirectory },
-        { path: 'kubelet', mode: FILE_MODES.directory },
-      ],
-      files: files.sort((a, b) => a.path.localeCompare(b.path)),
-    };
+    this.addReviewCopies(planned.nodes, planned.kubeletConfiguration);
   }
 
   /** One chart per node, beside this construct's chart, so each node's files read as one review unit. */
-  private addReviewCopies(): void {
+  private addReviewCopies(nodes: PlannedNode[], kubeletConfiguration: object): void {
     const chart = Chart.of(this);
     const app = chart.node.scope ?? chart;
-    for (const node of this.cluster.nodes) {
-      const nodeChart = new Chart(app, `${chart.node.id}-${node.name}`);
-      const controlPlaneNode = this.cluster.controlPlaneNodes.find((n) => n.name === node.name);
-      for (const [fileName, pod] of Object.entries(controlPlaneNode ? staticPods(this.cluster, controlPlaneNode, this.nodeAuth) : {})) {
+    for (const { plan, staticPods } of nodes) {
+      const nodeChart = new Chart(app, `${chart.node.id}-${plan.node}`);
+      for (const [fileName, pod] of Object.entries(staticPods)) {
         new ApiObject(nodeChart, fileName.replace(/\.yaml$/, ''), pod as ApiObjectProps);
       }
       // A kubelet config file has no metadata; cdk8s would add a name.
-      new ApiObject(nodeChart, 'kubelet-config', kubeletConfiguration(this.cluster, this.nodeAuth) as ApiObjectProps).addJsonPatch(JsonPatch.remove('/metadata'));
+      new ApiObject(nodeChart, 'kubelet-config', kubeletConfiguration as ApiObjectProps).addJsonPatch(JsonPatch.remove('/metadata'));
     }
   }
 }

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { SpecError } from '../src/engine/errors';
-import { KubeconfigContent } from '../src/kubeadm/kubeconfig';
-import { renderContent } from '../src/state/planned-content';
+import { KubeconfigContent } from '../src/content/kubeconfig';
+import { renderContent } from '../src/content/planned-content';
 import { SignedCertificate, SignedCertificateOptions } from './signed-certificate';
 import { pkiStateOf } from './state';
 

@@ -25,11 +25,19 @@ export interface NodeBootstrapRbacProps {
    * @default nobody
    */
   readonly kubeletServingApprover?: RbacSubject;
+  /**
+   * Let the tokens and nodes read kube-system/kubeadm-config and kubelet-config (Roles `<prefix>nodes-kubeadm-config`
+   * and `<prefix>kubelet-config`), which `kubeadm join` reads after discovery. ControlPlanePki sets it and
+   * synthesizes the ConfigMaps; on its own, set it where something else creates them.
+   * @default false
+   */
+  readonly joinConfig?: boolean;
 }
 
 /**
  * The RBAC a TLS-bootstrapping node needs, as kubeadm creates it: kubelet-bootstrap (create CSRs), get-nodes,
- * auto-approval of node client certificates, and anonymous read of cluster-info for discovery.
+ * auto-approval of node client certificates, anonymous read of cluster-info for discovery, and (with `joinConfig`)
+ * read of the ConfigMaps kubeadm join reads.
  */
 export class NodeBootstrapRbac extends Construct {
   constructor(scope: Construct, id: string, props: NodeBootstrapRbacProps = {}) {
@@ -37,7 +45,7 @@ export class NodeBootstrapRbac extends Construct {
     const groups = props.groups ?? [DEFAULT_NODE_TOKEN_GROUP];
     const table = locateErrors(this.node.path, () => {
       checkBootstrapGroups(groups);
-      return nodeBootstrapRbac({ groups, prefix: props.prefix ?? 'kubeadm:', autoApprove: props.autoApprove ?? true, kubeletServingApprover: props.kubeletServingApprover });
+      return nodeBootstrapRbac({ groups, prefix: props.prefix ?? 'kubeadm:', autoApprove: props.autoApprove ?? true, kubeletServingApprover: props.kubeletServingApprover, joinConfig: props.joinConfig });
     });
 
     const subject = (s: RbacSubject, i: number) => (s.kind === 'Group' ? kplus.Group.fromName(this, `subject-${i}-${s.name}`, s.name) : kplus.User.fromName(this, `subject-${i}-${s.name}`, s.name));

@@ -21,7 +21,7 @@ import {
   renderValuesFile,
   ServingCertificateInput,
 } from '../src/rancher';
-import { PlannedContent, renderContent } from '../src/state/planned-content';
+import { PlannedContent, renderContent } from '../src/content/planned-content';
 import { ICertificateAuthority } from './cluster-ca';
 import { emitSecret, SecretOutput } from './secret-output';
 import { pkiStateOf, slotOf } from './state';

@@ -5,7 +5,7 @@ import { locateErrors, SpecError } from '../src/engine/errors';
 import { sha256Hex } from '../src/engine/pem';
 import { controllerFingerprint, encryptionLabel, hybridEncrypt, readControllerCertificate, scopeAnnotations, SealingScope } from '../src/secrets/sealed-secrets';
 import { PlannedSecret, recordOmittedSecret, sealedCacheName } from '../src/secrets/secret-plan';
-import { renderContent } from '../src/state/planned-content';
+import { renderContent } from '../src/content/planned-content';
 import { pkiStateOf, slotOf } from './state';
 
 /** Marks a Secret whose private material is in the manifests unencrypted, by the user's explicit choice. */

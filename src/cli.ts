@@ -2,7 +2,8 @@
 // cdk8s-pki: thin commands over the engine and the state. Synthesis itself is `cdk8s synth`.
 import { Command } from 'commander';
 import { getBorderCharacters, table } from 'table';
-import { exportNode, nodeJoinCommand } from './kubeadm/node-bundle';
+import { BOOTSTRAP_KUBECONFIG_FILE } from './kubeadm/layout';
+import { exportNode, kubeletBootstrapFlags, nodeJoinCommand } from './kubeadm/node-bundle';
 import { exportSecrets } from './secrets/secret-plan';
 import { ageKeysFromEnvironment, stateDirectoryFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
 import { SpecError } from './engine/errors';
@@ -74,11 +75,13 @@ export function buildCli(): Command {
 
   program
     .command('export-node <node>')
-    .description("write a node's /etc/kubernetes tree (pki/, kubeconfigs, manifests/, kubelet config) from the state, with kubeadm's file modes")
+    .description("write a node's /etc/kubernetes tree (pki/, kubeconfigs, manifests/, kubelet config) from the state, with kubeadm's file modes; <node> or <cluster>/<node>")
     .requiredOption('--out <dir>', 'where to write it; must not exist or be empty (nothing is written unless all of it can be)')
-    .action((node: string, options: { out: string }) => {
-      const files = exportNode(state(), node, options.out);
+    .option('--cluster <path>', 'the ControlPlanePki (construct path) of the node, when several clusters have a node of that name')
+    .action((node: string, options: { out: string; cluster?: string }) => {
+      const files = exportNode(state(), node, options.out, options.cluster);
       out(`${node}: wrote ${files.length} files to ${options.out}\n`);
+      if (files.some((f) => f.path === BOOTSTRAP_KUBECONFIG_FILE)) out(`start its kubelet with ${kubeletBootstrapFlags().join(' ')} (not kubeadm join: its preflight refuses an existing pki/ca.crt)\n`);
     });
 
   program
@@ -112,9 +115,10 @@ export function buildCli(): Command {
 
   program
     .command('join-command <node>')
-    .description('print the kubeadm join line for a node (endpoint, bootstrap token, --discovery-token-ca-cert-hash), as `kubeadm token create --print-join-command` does')
-    .action((node: string) => {
-      out(`${nodeJoinCommand(state(), node)}\n`);
+    .description('print the kubeadm join line for a node (endpoint, bootstrap token, --discovery-token-ca-cert-hash), as `kubeadm token create --print-join-command` does; <node> or <cluster>/<node>')
+    .option('--cluster <path>', 'the ControlPlanePki (construct path) of the node, when several clusters have a node of that name')
+    .action((node: string, options: { cluster?: string }) => {
+      out(`${nodeJoinCommand(state(), node, options.cluster)}\n`);
     });
 
   return program;

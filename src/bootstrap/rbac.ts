@@ -42,7 +42,20 @@ export interface NodeBootstrapRbacOptions {
   readonly autoApprove: boolean;
   /** Who approves kubelet serving certificates (serverTLSBootstrap); nobody does by default. */
   readonly kubeletServingApprover?: RbacSubject;
+  /** Whether the tokens and nodes may read the two ConfigMaps `kubeadm join` reads after discovery. */
+  readonly joinConfig?: boolean;
 }
+
+/**
+ * The ConfigMaps (kube-system) `kubeadm join` reads with the bootstrap token once discovery has pinned the CA:
+ * the ClusterConfiguration (kubeadm constants KubeadmConfigConfigMap / ClusterConfigurationConfigMapKey) and the
+ * cluster's KubeletConfiguration (KubeletBaseConfigurationConfigMap / KubeletBaseConfigurationConfigMapKey).
+ */
+export const JOIN_CONFIG_MAPS = {
+  namespace: 'kube-system',
+  kubeadmConfig: { name: 'kubeadm-config', key: 'ClusterConfiguration', role: 'nodes-kubeadm-config' },
+  kubeletConfig: { name: 'kubelet-config', key: 'kubelet', role: 'kubelet-config' },
+} as const;
 
 const groups = (names: readonly string[]): RbacSubject[] => names.map((name) => ({ kind: 'Group', name }));
 
@@ -73,6 +86,14 @@ export function nodeBootstrapRbac(options: NodeBootstrapRbacOptions): { roles: R
       { name: name('node-autoapprove-bootstrap'), roleName: 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', subjects: bootstrappers },
       { name: name('node-autoapprove-certificate-rotation'), roleName: 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', subjects: groups(['system:nodes']) },
     );
+  }
+  if (options.joinConfig) {
+    // kubeadm's uploadconfig and kubelet phases: get on exactly that ConfigMap, for join tokens and for nodes (upgrades).
+    for (const configMap of [JOIN_CONFIG_MAPS.kubeadmConfig, JOIN_CONFIG_MAPS.kubeletConfig]) {
+      const namespace = JOIN_CONFIG_MAPS.namespace;
+      roles.push({ name: name(configMap.role), namespace, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'], resourceNames: [configMap.name] }] });
+      bindings.push({ name: name(configMap.role), namespace, roleName: name(configMap.role), subjects: [...bootstrappers, ...groups(['system:nodes'])] });
+    }
   }
   if (options.kubeletServingApprover) {
     // No controller approves kubelet-serving CSRs; whoever does needs approve on that signer (Kubernetes docs, "Authorization").

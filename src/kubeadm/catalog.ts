@@ -7,6 +7,25 @@ import * as net from 'node:net';
 import { ExtendedKeyUsageName, SubjectAltNames } from '../engine/spec';
 import { canonicalIp } from '../engine/x509';
 import { Cluster, ControlPlaneNode, hostPort, NodeSpec } from './cluster-spec';
+import { BOOTSTRAP_TOKEN_USER } from '../content/kubeconfig';
+import { BOOTSTRAP_KUBECONFIG_FILE, KUBELET_CONFIG_FILE, MANIFESTS_DIR, TOKEN_AUTH_FILE } from './layout';
+
+/** Which nodes of a cluster carry a file. */
+export type Placement = 'every-node' | 'control-plane-nodes' | 'first-control-plane-node' | 'workers';
+
+/** Whether a file of `placement` belongs on `node` (the first control-plane node is `cluster.controlPlaneNodes[0]`). */
+export function isPlacedOn(placement: Placement, cluster: Cluster, node: NodeSpec): boolean {
+  switch (placement) {
+    case 'every-node':
+      return true;
+    case 'control-plane-nodes':
+      return node.role === 'control-plane';
+    case 'first-control-plane-node':
+      return node.name === cluster.controlPlaneNodes[0].name;
+    case 'workers':
+      return node.role === 'worker';
+  }
+}
 
 export type CaId = 'ca' | 'etcd-ca' | 'front-proxy-ca';
 
@@ -17,12 +36,29 @@ export interface CaEntry {
   readonly baseName: string;
   /** Subject CN; kubeadm also puts it into the CA's DNS SANs. */
   readonly commonName: string;
+  /** The CA's DNS SANs (kubeadm: the CN). */
+  readonly dnsNames: string[];
+  /** The ConfigMap (kube-system) holding the public bundle. */
+  readonly bundleName: string;
+  /** Where `<base>.crt` goes: a worker trusts the cluster CA only. */
+  readonly certificateOn: Placement;
+  /** Where `<base>.key` goes: CA keys never leave the control plane. */
+  readonly keyOn: Placement;
 }
 
 export const CERTIFICATE_AUTHORITIES: Record<CaId, CaEntry> = {
-  'ca': { id: 'ca', longName: 'self-signed Kubernetes CA', baseName: 'ca', commonName: 'kubernetes' },
-  'etcd-ca': { id: 'etcd-ca', longName: 'self-signed CA for etcd', baseName: 'etcd/ca', commonName: 'etcd-ca' },
-  'front-proxy-ca': { id: 'front-proxy-ca', longName: 'self-signed CA for the front proxy', baseName: 'front-proxy-ca', commonName: 'front-proxy-ca' },
+  'ca': {
+    id: 'ca', longName: 'self-signed Kubernetes CA', baseName: 'ca', commonName: 'kubernetes', dnsNames: ['kubernetes'],
+    bundleName: 'kubernetes-ca-bundle', certificateOn: 'every-node', keyOn: 'control-plane-nodes',
+  },
+  'etcd-ca': {
+    id: 'etcd-ca', longName: 'self-signed CA for etcd', baseName: 'etcd/ca', commonName: 'etcd-ca', dnsNames: ['etcd-ca'],
+    bundleName: 'etcd-ca-bundle', certificateOn: 'control-plane-nodes', keyOn: 'control-plane-nodes',
+  },
+  'front-proxy-ca': {
+    id: 'front-proxy-ca', longName: 'self-signed CA for the front proxy', baseName: 'front-proxy-ca', commonName: 'front-proxy-ca', dnsNames: ['front-proxy-ca'],
+    bundleName: 'front-proxy-ca-bundle', certificateOn: 'control-plane-nodes', keyOn: 'control-plane-nodes',
+  },
 };
 
 /** How many of a thing a cluster has, and which nodes carry it. */
@@ -98,8 +134,8 @@ export const CERTIFICATES: Record<CertificateId, CertificateEntry> = {
   },
 };
 
-/** The service-account token signing key pair: `sa.key` / `sa.pub`, no certificate. */
-export const SERVICE_ACCOUNT_KEY = { baseName: 'sa', scope: 'cluster' as Scope };
+/** The service-account token signing key pair: `sa.key` / `sa.pub`, no certificate; one per cluster, on every control-plane node. */
+export const SERVICE_ACCOUNT_KEY: { readonly baseName: string; readonly scope: Scope } = { baseName: 'sa', scope: 'cluster' };
 
 export type KubeconfigId = 'admin' | 'super-admin' | 'controller-manager' | 'scheduler' | 'kubelet';
 
@@ -113,6 +149,8 @@ export interface KubeconfigEntry {
   readonly organizations?: string[];
   /** Which API endpoint the kubeconfig talks to. */
   readonly server: 'control-plane-endpoint' | 'local-endpoint';
+  /** With TLS bootstrapping, a worker gets bootstrap-kubelet.conf instead (its kubelet asks for its own certificate). */
+  readonly bootstrappedOnWorkers?: boolean;
 }
 
 export const KUBECONFIGS: Record<KubeconfigId, KubeconfigEntry> = {
@@ -120,8 +158,32 @@ export const KUBECONFIGS: Record<KubeconfigId, KubeconfigEntry> = {
   'super-admin': { id: 'super-admin', fileName: 'super-admin.conf', scope: 'first-control-plane-node', commonName: 'kubernetes-super-admin', organizations: ['system:masters'], server: 'control-plane-endpoint' },
   'controller-manager': { id: 'controller-manager', fileName: 'controller-manager.conf', scope: 'control-plane-node', commonName: 'system:kube-controller-manager', server: 'local-endpoint' },
   'scheduler': { id: 'scheduler', fileName: 'scheduler.conf', scope: 'control-plane-node', commonName: 'system:kube-scheduler', server: 'local-endpoint' },
-  'kubelet': { id: 'kubelet', fileName: 'kubelet.conf', scope: 'node', commonName: (node) => `system:node:${node.name}`, organizations: ['system:nodes'], server: 'control-plane-endpoint' },
+  'kubelet': { id: 'kubelet', fileName: 'kubelet.conf', scope: 'node', commonName: (node) => `system:node:${node.name}`, organizations: ['system:nodes'], server: 'control-plane-endpoint', bootstrappedOnWorkers: true },
 };
+
+/** When a node file is written: always, or only under a `tlsBootstrap` option. */
+export type NodeFileCondition = 'always' | 'tls-bootstrap' | 'token-auth-file';
+
+/** The files of a node that are neither certificates nor certificate kubeconfigs. */
+export interface NodeFileEntry {
+  /** Relative to /etc/kubernetes (a directory for the static Pods). */
+  readonly path: string;
+  readonly placement: Placement;
+  readonly when: NodeFileCondition;
+  /** For a kubeconfig: its user. */
+  readonly userName?: string;
+}
+
+export const NODE_FILES = {
+  /** The KubeletConfiguration, the same for every node (kubeadm's kubelet-config ConfigMap). */
+  kubeletConfig: { path: KUBELET_CONFIG_FILE, placement: 'every-node', when: 'always' },
+  /** etcd, kube-apiserver, kube-controller-manager, kube-scheduler. */
+  staticPods: { path: MANIFESTS_DIR, placement: 'control-plane-nodes', when: 'always' },
+  /** The token kubeconfig a worker's kubelet starts with (user tls-bootstrap-token-user). */
+  bootstrapKubeconfig: { path: BOOTSTRAP_KUBECONFIG_FILE, placement: 'workers', when: 'tls-bootstrap', userName: BOOTSTRAP_TOKEN_USER },
+  /** The legacy static token file kube-apiserver reads with --token-auth-file. */
+  tokenAuthFile: { path: TOKEN_AUTH_FILE, placement: 'control-plane-nodes', when: 'token-auth-file' },
+} as const satisfies Record<string, NodeFileEntry>;
 
 /** The CN of a catalog certificate on `node`. */
 export function commonNameOf(entry: CertificateEntry | KubeconfigEntry, node: NodeSpec): string {
@@ -129,16 +191,21 @@ export function commonNameOf(entry: CertificateEntry | KubeconfigEntry, node: No
   return typeof entry.commonName === 'function' ? entry.commonName(node) : entry.commonName;
 }
 
-/** Whether a thing of `scope` belongs on `node` (the first control-plane node is `cluster.controlPlaneNodes[0]`). */
-export function isOnNode(scope: Scope, cluster: Cluster, node: NodeSpec): boolean {
+/** Where a thing of `scope` is placed: per-node things go to their own node only (see `isOnNode`). */
+export function placementOf(scope: Scope): Placement {
   switch (scope) {
     case 'node':
-      return true;
+      return 'every-node';
     case 'first-control-plane-node':
-      return node.name === cluster.controlPlaneNodes[0].name;
+      return 'first-control-plane-node';
     default:
-      return node.role === 'control-plane';
+      return 'control-plane-nodes';
   }
+}
+
+/** Whether a thing of `scope` belongs on `node`. */
+export function isOnNode(scope: Scope, cluster: Cluster, node: NodeSpec): boolean {
+  return isPlacedOn(placementOf(scope), cluster, node);
 }
 
 /**

@@ -16,6 +16,8 @@ export const ETCD_DATA_DIR = '/var/lib/etcd';
 export const TOKEN_AUTH_FILE = 'pki/token.csv';
 /** What a TLS-bootstrapping kubelet starts with (kubeadm join). */
 export const BOOTSTRAP_KUBECONFIG_FILE = 'bootstrap-kubelet.conf';
+/** Where a kubelet keeps the client and serving certificates it is issued (its --cert-dir default); the kubelet creates it. */
+export const KUBELET_CERT_DIR = '/var/lib/kubelet/pki';
 
 export const FILE_MODES = {
   certificate: 0o644,

@@ -1,7 +1,7 @@
 /**
- * A node's /etc/kubernetes tree. Synth records, per node, a plan: every file's path, mode and content, with
- * private keys named by state slot and key generation rather than copied. `cdk8s-pki export-node` renders the
- * plan from the state and writes it in one piece.
+ * A node's /etc/kubernetes tree. Synth records, per cluster and node, a plan: every file's path, mode and
+ * content, with private keys named by state slot and key generation rather than copied. `cdk8s-pki export-node`
+ * renders the plan from the state and writes it in one piece.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { SpecError } from '../engine/errors';
 import { joinCommand } from '../bootstrap/cluster-info';
 import { PkiState } from '../state/pki-state';
-import { PlannedContent, renderContent } from '../state/planned-content';
+import { KUBECONFIGS } from './catalog';
+import { BOOTSTRAP_KUBECONFIG_FILE, KUBELET_CERT_DIR, KUBELET_CONFIG_FILE, KUBERNETES_DIR } from './layout';
+import { PlannedContent, renderContent } from '../content/planned-content';
 
 /** What `cdk8s-pki join-command` prints for a node. */
 export interface JoinPlan {
@@ -30,6 +32,8 @@ export interface PlannedFile {
 }
 
 export interface NodePlan {
+  /** The state slot of the ControlPlanePki that planned it (absent in plans of older synths). */
+  readonly cluster?: string;
   readonly node: string;
   readonly role: 'control-plane' | 'worker';
   /** Directories with a mode of their own (created even when empty). */
@@ -39,35 +43,97 @@ export interface NodePlan {
   readonly join?: JoinPlan;
 }
 
+/** A plan as synth records it now: with its cluster. */
+export type ClusterNodePlan = NodePlan & { readonly cluster: string };
+
 const PLAN_PREFIX = 'nodes';
 
+/**
+ * Plans are kept per cluster, `nodes/<cluster slot>/<node>`: two clusters may have nodes of the same name.
+ * Synths before this layout wrote `nodes/<node>`; those are read while the state has no per-cluster plan.
+ */
+export function nodePlanName(clusterSlot: string, node: string): string {
+  return `${PLAN_PREFIX}/${clusterSlot}/${node}`;
+}
+
 /** Stages `plan` in the state (written with the keys when the app synthesizes). */
-export function recordNodePlan(state: PkiState, plan: NodePlan): void {
-  state.putDocument(`${PLAN_PREFIX}/${plan.node}`, plan);
+export function recordNodePlan(state: PkiState, plan: ClusterNodePlan): void {
+  state.putDocument(nodePlanName(plan.cluster, plan.node), plan);
 }
 
-export function plannedNodes(state: PkiState): string[] {
-  return state.documentNames(PLAN_PREFIX).map((name) => name.slice(PLAN_PREFIX.length + 1));
+/** A plan's place: the cluster slot ('' for a plan of an older synth) and the node. */
+export interface PlannedNodeName {
+  readonly cluster: string;
+  readonly node: string;
+  readonly document: string;
 }
 
-/** The recorded plan of `node`; an unknown node is an error listing the known ones. */
-export function readNodePlan(state: PkiState, node: string): NodePlan {
-  const plan = state.readDocument<NodePlan>(`${PLAN_PREFIX}/${node}`);
-  if (!plan) {
-    const known = plannedNodes(state);
-    throw new SpecError('node', `no node "${node}" in the state; ${known.length ? `its nodes are ${known.join(', ')}` : 'run synth first'}`);
+function allPlans(state: PkiState): PlannedNodeName[] {
+  return state.documentNames(PLAN_PREFIX).map((document) => {
+    const parts = document.split('/').slice(1);
+    return { cluster: parts.slice(0, -1).join('/'), node: parts[parts.length - 1], document };
+  });
+}
+
+/** Every node plan of the state; older `nodes/<node>` plans only when no per-cluster plan exists. */
+export function plannedNodes(state: PkiState): PlannedNodeName[] {
+  const all = allPlans(state);
+  const perCluster = all.filter((p) => p.cluster !== '');
+  return perCluster.length > 0 ? perCluster : all;
+}
+
+/**
+ * The recorded plan of `node`, given as `<node>` or `<cluster slot>/<node>` (or with `cluster`). A node name
+ * that several clusters have must name its cluster; an unknown one is an error listing the known ones.
+ */
+export function readNodePlan(state: PkiState, node: string, cluster?: string): NodePlan {
+  const slash = node.lastIndexOf('/');
+  const wantedCluster = cluster ?? (slash >= 0 ? node.slice(0, slash) : undefined);
+  const wantedNode = slash >= 0 ? node.slice(slash + 1) : node;
+  const known = plannedNodes(state);
+  const matches = known.filter((p) => p.node === wantedNode && (wantedCluster === undefined || p.cluster === wantedCluster));
+  if (matches.length === 1) return state.readDocument<NodePlan>(matches[0].document)!;
+  const label = (p: PlannedNodeName) => (p.cluster ? `${p.cluster}/${p.node}` : p.node);
+  if (matches.length > 1) {
+    throw new SpecError('node', `"${wantedNode}" is a node of ${matches.length} clusters (${matches.map((p) => p.cluster).join(', ')}); name one with --cluster <path> or as ${label(matches[0])}`);
   }
-  return plan;
+  const where = wantedCluster === undefined ? '' : ` of cluster "${wantedCluster}"`;
+  if (allPlans(state).some((p) => p.cluster === '' && p.node === wantedNode)) {
+    throw new SpecError('node', `no node "${wantedNode}"${where} in the state's per-cluster plans (an older synth planned one without its cluster); run synth again`);
+  }
+  throw new SpecError('node', `no node "${wantedNode}"${where} in the state; ${known.length ? `its nodes are ${known.map(label).join(', ')}` : 'run synth first'}`);
 }
 
-/** `kubeadm join …` for `node` with the cluster's join token, as `kubeadm token create --print-join-command` prints it. */
-export function nodeJoinCommand(state: PkiState, node: string): string {
-  const plan = readNodePlan(state, node);
-  if (!plan.join) throw new SpecError('node', `the cluster of "${node}" has no join token; give ControlPlanePki a \`tlsBootstrap\``);
-  if (plan.join.tokenExpiration && Date.parse(plan.join.tokenExpiration) <= state.now().getTime()) {
+/** The plan's join token must not have expired: a kubelet or kubeadm would be refused with it. */
+function checkTokenUnexpired(state: PkiState, plan: NodePlan): void {
+  if (plan.join?.tokenExpiration && Date.parse(plan.join.tokenExpiration) <= state.now().getTime()) {
     throw new SpecError('node', `the join token expired at ${plan.join.tokenExpiration}; \`cdk8s-pki rotate ${plan.join.tokenSlot}\`, synth, then ask again`);
   }
+}
+
+const usesToken = (content: PlannedContent): boolean => content.kind === 'token-kubeconfig' || content.kind === 'token-auth-file' || content.kind === 'token-secret';
+
+/** `kubeadm join …` for `node` with the cluster's join token, as `kubeadm token create --print-join-command` prints it. */
+export function nodeJoinCommand(state: PkiState, node: string, cluster?: string): string {
+  const plan = readNodePlan(state, node, cluster);
+  if (!plan.join) throw new SpecError('node', `the cluster of "${plan.node}" has no join token; give ControlPlanePki a \`tlsBootstrap\``);
+  checkTokenUnexpired(state, plan);
   return joinCommand(plan.join.endpoint, state.secret(plan.join.tokenSlot), plan.join.caCertHash, plan.role === 'control-plane');
+}
+
+/**
+ * The kubelet flags of a worker started on its exported tree without kubeadm (TLS bootstrapping by hand): it
+ * authenticates with bootstrap-kubelet.conf, writes kubelet.conf itself once its CSR is approved, keeps its
+ * certificates in --cert-dir (which it creates), and reads the exported KubeletConfiguration. `root` is where
+ * the tree is (default /etc/kubernetes).
+ */
+export function kubeletBootstrapFlags(root: string = KUBERNETES_DIR): string[] {
+  return [
+    `--bootstrap-kubeconfig=${root}/${BOOTSTRAP_KUBECONFIG_FILE}`,
+    `--kubeconfig=${root}/${KUBECONFIGS.kubelet.fileName}`,
+    `--config=${root}/${KUBELET_CONFIG_FILE}`,
+    `--cert-dir=${KUBELET_CERT_DIR}`,
+  ];
 }
 
 export interface RenderedFile {
@@ -76,18 +142,22 @@ export interface RenderedFile {
   readonly data: Buffer;
 }
 
-/** Every file of `node`'s tree, in memory: all that can fail (unknown node, missing key) fails here. */
-export function renderNode(state: PkiState, node: string): { directories: NodePlan['directories']; files: RenderedFile[] } {
-  const plan = readNodePlan(state, node);
-  return { directories: plan.directories, files: plan.files.map((f) => ({ path: f.path, mode: f.mode, data: Buffer.from(renderContent(state, f.content)) })) };
+/**
+ * Every file of `node`'s tree, in memory: all that can fail (unknown or ambiguous node, missing key, a join
+ * token that expired) fails here.
+ */
+export function renderNode(state: PkiState, node: string, cluster?: string): { plan: NodePlan; directories: NodePlan['directories']; files: RenderedFile[] } {
+  const plan = readNodePlan(state, node, cluster);
+  if (plan.files.some((f) => usesToken(f.content))) checkTokenUnexpired(state, plan);
+  return { plan, directories: plan.directories, files: plan.files.map((f) => ({ path: f.path, mode: f.mode, data: Buffer.from(renderContent(state, f.content)) })) };
 }
 
 /**
  * Writes `node`'s tree to `outDir`, which must not exist or be empty: the tree is built beside it and renamed
  * into place, so a failure leaves `outDir` as it was.
  */
-export function exportNode(state: PkiState, node: string, outDir: string): RenderedFile[] {
-  const { directories, files } = renderNode(state, node);
+export function exportNode(state: PkiState, node: string, outDir: string, cluster?: string): RenderedFile[] {
+  const { directories, files } = renderNode(state, node, cluster);
   const target = path.resolve(outDir);
   if (fs.existsSync(target) && (!fs.statSync(target).isDirectory() || fs.readdirSync(target).length > 0)) {
     throw new SpecError('--out', `${outDir} exists and is not an empty directory; export-node writes a whole tree and never merges into one`);

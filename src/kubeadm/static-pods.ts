@@ -23,6 +23,7 @@ export interface KubeApiServerFlags {
   'tls-private-key-file': string;
   'kubelet-client-certificate': string;
   'kubelet-client-key': string;
+  'kubelet-preferred-address-types': string;
   'service-account-key-file': string;
   'service-account-signing-key-file': string;
   'service-account-issuer': string;
@@ -87,6 +88,39 @@ export interface EtcdFlags {
   'initial-cluster': string;
   'initial-cluster-state': string;
   'snapshot-count': string;
+  /** etcd 3.6 (kubeadm 1.34+); etcd 3.5 takes `experimental-initial-corrupt-check` instead. */
+  'feature-gates'?: string;
+  'experimental-initial-corrupt-check'?: string;
+  /** etcd 3.6 spelling; etcd 3.5 takes `experimental-watch-progress-notify-interval`. */
+  'watch-progress-notify-interval'?: string;
+  'experimental-watch-progress-notify-interval'?: string;
+}
+
+/**
+ * The etcd image kubeadm runs for each Kubernetes minor (constants.go SupportedEtcdVersion as released in
+ * v1.31.0–v1.34.0; later patch releases bump the etcd patch level); outside that range the nearest one, as
+ * kubeadm's EtcdSupportedVersion does.
+ */
+export const ETCD_IMAGE_TAGS: Readonly<Record<number, string>> = { 31: '3.5.15-0', 32: '3.5.16-0', 33: '3.5.21-0', 34: '3.6.4-0' };
+
+/** The etcd image tag of `kubernetesVersion` (`v1.31.0` → `3.5.15-0`). */
+export function etcdImageTag(kubernetesVersion: string): string {
+  const minor = Number(/^v\d+\.(\d+)\./.exec(kubernetesVersion)?.[1]);
+  const known = Object.keys(ETCD_IMAGE_TAGS).map(Number);
+  const nearest = Math.min(Math.max(minor, Math.min(...known)), Math.max(...known));
+  return ETCD_IMAGE_TAGS[nearest];
+}
+
+/**
+ * kubeadm's two etcd health flags, spelled for the etcd that runs: etcd 3.6 dropped the `experimental-` flags
+ * (the corrupt check became the InitialCorruptCheck feature gate), which etcd 3.5 does not know yet. Picked by
+ * the etcd version of the manifest's image, as kubeadm's phases/etcd/local.go writes them for that etcd.
+ */
+function etcdHealthFlags(imageTag: string): Partial<EtcdFlags> {
+  const [major, minor] = imageTag.split('.').map(Number);
+  return major > 3 || (major === 3 && minor >= 6)
+    ? { 'feature-gates': 'InitialCorruptCheck=true', 'watch-progress-notify-interval': '5s' }
+    : { 'experimental-initial-corrupt-check': 'true', 'experimental-watch-progress-notify-interval': '5s' };
 }
 
 /** How nodes authenticate before they hold a certificate, and how kubelets get theirs. */
@@ -108,6 +142,8 @@ export function kubeApiServerFlags(cluster: Cluster, node: ControlPlaneNode, opt
     'tls-private-key-file': cert('apiserver', 'key'),
     'kubelet-client-certificate': cert('apiserver-kubelet-client', 'crt'),
     'kubelet-client-key': cert('apiserver-kubelet-client', 'key'),
+    // kubeadm's order: the API server reaches kubelets (logs, exec) by InternalIP first, not by a hostname DNS may not know.
+    'kubelet-preferred-address-types': 'InternalIP,ExternalIP,Hostname',
     'service-account-key-file': pki(SERVICE_ACCOUNT_KEY.baseName, 'pub'),
     'service-account-signing-key-file': pki(SERVICE_ACCOUNT_KEY.baseName, 'key'),
     'service-account-issuer': `https://kubernetes.default.svc.${cluster.dnsDomain}`,
@@ -184,6 +220,7 @@ export function etcdFlags(cluster: Cluster, node: ControlPlaneNode): EtcdFlags {
     'initial-cluster': cluster.controlPlaneNodes.map((n) => `${n.name}=https://${hostPort(canonicalIp(n.ip), 2380)}`).join(','),
     'initial-cluster-state': 'new',
     'snapshot-count': '10000',
+    ...etcdHealthFlags(etcdImageTag(cluster.kubernetesVersion)),
   };
 }
 
@@ -192,9 +229,7 @@ export function commandLine(binary: string, flags: object): string[] {
   return [binary, ...Object.entries(flags).sort(([a], [b]) => a.localeCompare(b)).map(([flag, value]) => `--${flag}=${value}`)];
 }
 
-/** Image tags kubeadm v1.31 uses (constants.go: etcd 3.5.15-0 for 1.31). */
-const ETCD_IMAGE_TAG = '3.5.15-0';
-const REGISTRY = 'registry.k8s.io';
+export const REGISTRY = 'registry.k8s.io';
 
 interface HostPathVolume {
   readonly name: string;
@@ -209,7 +244,7 @@ export function staticPods(cluster: Cluster, node: ControlPlaneNode, options: No
   const caCertsVolume: HostPathVolume = { name: 'ca-certs', path: '/etc/ssl/certs', type: 'DirectoryOrCreate', readOnly: true };
   const kubeconfigVolume = (id: 'controller-manager' | 'scheduler'): HostPathVolume => ({ name: 'kubeconfig', path: kubeconfig(id), type: 'FileOrCreate', readOnly: true });
   return {
-    'etcd.yaml': staticPod('etcd', node, `${REGISTRY}/etcd:${ETCD_IMAGE_TAG}`, commandLine('etcd', etcdFlags(cluster, node)), [
+    'etcd.yaml': staticPod('etcd', node, `${REGISTRY}/etcd:${etcdImageTag(cluster.kubernetesVersion)}`, commandLine('etcd', etcdFlags(cluster, node)), [
       { name: 'etcd-data', path: ETCD_DATA_DIR, type: 'DirectoryOrCreate', readOnly: false },
       // Only the etcd directory: etcd never sees the cluster CA's key.
       { name: 'etcd-certs', path: ETCD_PKI_DIR, type: 'DirectoryOrCreate', readOnly: false },

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { SpecError } from '../engine/errors';
 import { PkiState } from '../state/pki-state';
-import { PlannedContent, renderContent } from '../state/planned-content';
+import { PlannedContent, renderContent } from '../content/planned-content';
 
 export interface PlannedSecret {
   readonly name: string;

@@ -7,7 +7,7 @@ import { App, Chart, Duration, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import { BootstrapToken, BootstrapTokenProps, ClusterCA, SecretOutput, ClusterInfo, ControlPlanePki, NodeBootstrapRbac, PkiState, usePkiState } from '../../constructs';
 import { generateToken, parseToken, tokenAuthFileLine, tokenSecretData, TokenUsage } from '../../src/bootstrap/token';
-import { renderNode } from '../../src/kubeadm/node-bundle';
+import { exportNode, kubeletBootstrapFlags, renderNode } from '../../src/kubeadm/node-bundle';
 import { exportSecrets } from '../../src/secrets/secret-plan';
 import { REFERENCE_CLUSTER } from '../../src/main';
 import { expectValidManifests } from '../support/kubernetes-schema';
@@ -321,6 +321,99 @@ describe('ControlPlanePki with TLS bootstrapping', () => {
       expect(result.status).toBe(1);
       expect(result.stderr).toBe('cdk8s-pki: node: the cluster of "worker-1" has no join token; give ControlPlanePki a `tlsBootstrap`\n');
       expect(fs.existsSync(path.join(noToken, 'example/pki/join-token/secret.json'))).toBe(false);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('the two worker flows', () => {
+  /** The identity a join token authenticates as (the bootstrap authenticator: user and groups). */
+  const TOKEN_GROUPS = ['system:bootstrappers', 'system:bootstrappers:kubeadm:default-node-token'];
+  /** Built-in ClusterRoles the bindings refer to, with the rules the API server bootstraps them with. */
+  const BUILT_IN: Record<string, { apiGroups: string[]; resources: string[]; verbs: string[] }[]> = {
+    'system:node-bootstrapper': [{ apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests'], verbs: ['create', 'get', 'list', 'watch'] }],
+  };
+  type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+  type Binding = Manifest & { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string }[] };
+
+  /** RBAC as the authorizer reads it: some binding of one of `groups` to a role with a rule that covers the request. */
+  function allowed(manifests: Manifest[], groups: string[], request: { verb: string; apiGroup: string; resource: string; namespace?: string; name?: string }): boolean {
+    const rulesOf = (binding: Binding): Rule[] => {
+      const role = manifests.find((m) => m.kind === binding.roleRef.kind && m.metadata.name === binding.roleRef.name && (m.kind === 'ClusterRole' || m.metadata.namespace === binding.metadata.namespace));
+      return (role?.rules as Rule[] | undefined) ?? (binding.roleRef.kind === 'ClusterRole' ? BUILT_IN[binding.roleRef.name] ?? [] : []);
+    };
+    return (manifests.filter((m) => m.kind === 'ClusterRoleBinding' || (m.kind === 'RoleBinding' && m.metadata.namespace === request.namespace)) as Binding[])
+      .filter((binding) => binding.subjects.some((s) => s.kind === 'Group' && groups.includes(s.name)))
+      .some((binding) =>
+        rulesOf(binding).some(
+          (rule) =>
+            rule.verbs.includes(request.verb) && rule.apiGroups.includes(request.apiGroup) && rule.resources.includes(request.resource) &&
+            (!rule.resourceNames?.length || (request.name !== undefined && rule.resourceNames.includes(request.name))),
+        ),
+      );
+  }
+
+  const synthesized = () => {
+    const state = PkiState.inMemory({ clock: () => T0 });
+    const { chart } = chartOn(state);
+    const pki = new ControlPlanePki(chart, 'pki', { cluster: REFERENCE_CLUSTER, tlsBootstrap: {} });
+    const manifests = synth(chart);
+    state.commit();
+    return { state, pki, manifests };
+  };
+
+  test('(a) kubeadm join: the ConfigMaps it reads after discovery are in dist/, under the keys kubeadm reads, and the token may get them', () => {
+    const { state, manifests } = synthesized();
+    expectValidManifests(manifests);
+    const configMap = (namespace: string, name: string) => manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.namespace === namespace && m.metadata.name === name) as Manifest & { data: Record<string, string> };
+    // uploadconfig: ClusterConfiguration; kubelet phase: the KubeletConfiguration join writes to /var/lib/kubelet/config.yaml.
+    const clusterConfiguration = parse(configMap('kube-system', 'kubeadm-config').data.ClusterConfiguration);
+    expect([clusterConfiguration.apiVersion, clusterConfiguration.kind]).toEqual(['kubeadm.k8s.io/v1beta4', 'ClusterConfiguration']);
+    expect(clusterConfiguration.controlPlaneEndpoint).toBe('api.k8s.example.internal:6443');
+    const kubelet = parse(configMap('kube-system', 'kubelet-config').data.kubelet);
+    expectValidManifests([kubelet]);
+    // Both flows run the same kubelet configuration.
+    expect(kubelet).toEqual(parse(renderNode(state, 'worker-1').files.find((f) => f.path === 'kubelet/config.yaml')!.data.toString()));
+
+    const reads = [
+      { verb: 'get', apiGroup: '', resource: 'configmaps', namespace: 'kube-system', name: 'kubeadm-config' },
+      { verb: 'get', apiGroup: '', resource: 'configmaps', namespace: 'kube-system', name: 'kubelet-config' },
+      { verb: 'get', apiGroup: '', resource: 'nodes', name: 'worker-1' }, // join refuses a Ready node of its name
+      { verb: 'create', apiGroup: 'certificates.k8s.io', resource: 'certificatesigningrequests' }, // the kubelet's client CSR
+    ];
+    for (const request of reads) expect([request, allowed(manifests, TOKEN_GROUPS, request)]).toEqual([request, true]);
+    // Nodes read the same two ConfigMaps on upgrade; nobody else may, and the token reads no other ConfigMap.
+    expect(allowed(manifests, ['system:nodes'], reads[0])).toBe(true);
+    expect(allowed(manifests, ['system:authenticated'], reads[0])).toBe(false);
+    expect(allowed(manifests, TOKEN_GROUPS, { ...reads[0], name: 'extension-apiserver-authentication' })).toBe(false);
+    // kube-proxy's ConfigMap is read too, but kubeadm goes on when it is missing or forbidden (componentconfigs fromConfigMap).
+    expect(configMap('kube-system', 'kube-proxy')).toBeUndefined();
+  });
+
+  test('(b) kubelet on an exported tree: every path of its flags and config is in the tree, or is one the kubelet creates', () => {
+    const { state } = synthesized();
+    const tmp = tempDir();
+    try {
+      const dir = path.join(tmp.dir, 'worker-1');
+      exportNode(state, 'worker-1', dir);
+      const flags = Object.fromEntries(kubeletBootstrapFlags(dir).map((flag) => flag.slice(2).split('=') as [string, string]));
+      expect(Object.keys(flags)).toEqual(['bootstrap-kubeconfig', 'kubeconfig', 'config', 'cert-dir']);
+      const bootstrap = parse(fs.readFileSync(flags['bootstrap-kubeconfig'], 'utf8'));
+      expect(bootstrap.users[0]).toEqual({ name: 'tls-bootstrap-token-user', user: { token: state.secret('test/pki/join-token') } });
+      // The kubelet writes --kubeconfig once its CSR is approved, and creates --cert-dir (outside /etc/kubernetes).
+      expect(fs.existsSync(flags.kubeconfig)).toBe(false);
+      expect(fs.statSync(path.dirname(flags.kubeconfig)).isDirectory()).toBe(true);
+      expect(flags['cert-dir'].startsWith('/var/lib/kubelet/')).toBe(true);
+      const config = parse(fs.readFileSync(flags.config, 'utf8'));
+      const inTree = (absolute: string) => path.join(dir, path.relative('/etc/kubernetes', absolute));
+      expect(fs.statSync(inTree(config.authentication.x509.clientCAFile)).isFile()).toBe(true);
+      expect(fs.statSync(inTree(config.staticPodPath)).isDirectory()).toBe(true);
+      // The CA the bootstrap kubeconfig trusts is pki/ca.crt, and it verifies the API servers' certificate (openssl).
+      expect(Buffer.from(bootstrap.clusters[0].cluster['certificate-authority-data'], 'base64').toString()).toBe(fs.readFileSync(path.join(dir, 'pki/ca.crt'), 'utf8'));
+      const cp = path.join(tmp.dir, 'cp-1');
+      exportNode(state, 'cp-1', cp);
+      expect(runOk('openssl', ['verify', '-CAfile', path.join(dir, 'pki/ca.crt'), '-purpose', 'sslserver', path.join(cp, 'pki/apiserver.crt')]).trim()).toBe(`${path.join(cp, 'pki/apiserver.crt')}: OK`);
     } finally {
       tmp.cleanup();
     }

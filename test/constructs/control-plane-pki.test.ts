@@ -21,9 +21,9 @@ import {
   usePkiState,
 } from '../../constructs';
 import { ClusterSpec } from '../../src/kubeadm/cluster-spec';
-import { exportNode, renderNode } from '../../src/kubeadm/node-bundle';
+import { exportNode, NodePlan, readNodePlan, renderNode } from '../../src/kubeadm/node-bundle';
 import { ExampleCluster, REFERENCE_CLUSTER } from '../../src/main';
-import { runOk, snapshotDir, tempDir } from '../support/programs';
+import { run, runOk, snapshotDir, tempDir } from '../support/programs';
 import { withSealedValuesMasked } from '../support/reference-cluster';
 
 const FIXED_CLOCK = () => new Date('2026-03-01T12:00:00Z');
@@ -45,14 +45,17 @@ function chartWithState() {
 }
 
 describe('ControlPlanePki on the reference cluster', () => {
-  test('snapshot of dist/: the CA bundles, and per node its static Pods and kubelet config (fixed clock, seeded state)', () => {
+  // The certificates themselves are judged by openssl in test/kubeadm/parity.test.ts; the snapshot shows what
+  // the cluster chart holds (kinds and names) and one control-plane node's review chart in full.
+  test("snapshot of dist/: the cluster chart's objects, and cp-1's static Pods and kubelet config (fixed clock, seeded state)", () => {
     const app = Testing.app();
     usePkiState(app, PkiState.inMemory({ clock: FIXED_CLOCK, seed: 'reference-cluster' }));
     new ExampleCluster(app, 'example');
     const dist = Object.fromEntries(app.charts.map((chart) => [chart.node.id, withSealedValuesMasked(Testing.synth(chart))]));
     expect(Object.keys(dist)).toEqual(['example', 'example-cp-1', 'example-cp-2', 'example-cp-3', 'example-worker-1', 'example-worker-2']);
-    expect(JSON.stringify(dist)).not.toContain('PRIVATE KEY');
-    expect(dist).toMatchSnapshot();
+    expect(JSON.stringify(dist)).not.toMatch(/PRIVATE KEY-----/);
+    const objects = dist.example.map((d: { kind: string; metadata: { name: string; namespace?: string } }) => `${d.kind} ${d.metadata.namespace ? `${d.metadata.namespace}/` : ''}${d.metadata.name}`);
+    expect({ example: objects, 'example-cp-1': dist['example-cp-1'] }).toMatchSnapshot();
   });
 
   test('synth twice: identical dist/ and state; a new load-balancer SAN re-issues the apiserver certificates and nothing else', () => {
@@ -64,18 +67,22 @@ describe('ControlPlanePki on the reference cluster', () => {
       expect(second.stateFiles).toEqual(first.stateFiles);
 
       const third = synthToDisk(tmp.dir, { ...REFERENCE_CLUSTER, apiServerCertSANs: ['10.0.0.10', '192.0.2.50'] });
-      const changed = Object.keys(third.stateFiles).filter((f) => third.stateFiles[f] !== first.stateFiles[f]);
+      const changedState = Object.keys(third.stateFiles).filter((f) => third.stateFiles[f] !== first.stateFiles[f]);
       // The node plans carry the certificates they export, so the three control-plane plans change with them.
-      expect(changed.sort()).toEqual([
+      expect(changedState.sort()).toEqual([
         'example/pki/cp-1/apiserver/certificate.json',
         'example/pki/cp-2/apiserver/certificate.json',
         'example/pki/cp-3/apiserver/certificate.json',
-        'nodes/cp-1.doc.json',
-        'nodes/cp-2.doc.json',
-        'nodes/cp-3.doc.json',
+        'nodes/example/pki/cp-1.doc.json',
+        'nodes/example/pki/cp-2.doc.json',
+        'nodes/example/pki/cp-3.doc.json',
       ]);
       expect(Object.keys(third.stateFiles).filter((f) => !(f in first.stateFiles))).toEqual([]); // no new key anywhere
-      expect(third.dist).toEqual(first.dist);
+      // Of dist/, only the ClusterConfiguration kubeadm join reads names the SANs.
+      const documents = (dist: Record<string, string>) => Object.entries(dist).flatMap(([file, data]) => Buffer.from(data, 'base64').toString().split('\n---\n').map((doc) => `${file}: ${doc}`));
+      const changed = documents(third.dist).filter((doc) => !documents(first.dist).includes(doc)).map((doc) => parse(doc.replace(/^[^:]+: /, '')));
+      expect(changed.map((doc) => `${doc.kind} ${doc.metadata.name}`)).toEqual(['ConfigMap kubeadm-config']);
+      expect(parse(changed[0].data.ClusterConfiguration).apiServer.certSANs).toEqual(['10.0.0.10', '192.0.2.50']);
       const apiserver = third.chart.pki.certificates.find((c) => c.node.path === 'example/pki/cp-2/apiserver')!;
       expect(apiserver.certificate.sans.ipAddresses).toEqual(['10.96.0.1', '10.0.0.12', '10.0.0.10', '192.0.2.50']);
     } finally {
@@ -225,8 +232,10 @@ describe('node bundles', () => {
     const state = reference();
     const token = state.secret('example/pki/join-token');
     for (const node of ['cp-1', 'worker-1']) {
-      expect(JSON.stringify(state.readDocument(`nodes/${node}`))).not.toContain('PRIVATE KEY');
-      expect(JSON.stringify(state.readDocument(`nodes/${node}`))).not.toContain(token);
+      const plan = JSON.stringify(state.readDocument(`nodes/example/pki/${node}`));
+      expect(plan).toContain(`"node":"${node}"`);
+      expect(plan).not.toMatch(/PRIVATE KEY-----/);
+      expect(plan).not.toContain(token);
     }
     const worker = renderNode(state, 'worker-1').files;
     expect(worker.map((f) => f.path)).toEqual(['bootstrap-kubelet.conf', 'kubelet/config.yaml', 'pki/ca.crt']);
@@ -236,12 +245,54 @@ describe('node bundles', () => {
     expect(worker.filter((f) => f.data.toString().includes('PRIVATE KEY'))).toEqual([]);
   });
 
+  test('two clusters with the same node names keep a plan each; a shared name must name its cluster', () => {
+    const app = Testing.app();
+    const state = usePkiState(app, PkiState.inMemory({ clock: FIXED_CLOCK }));
+    const spec = { nodes: [{ name: 'cp-1', role: 'control-plane' as const, ip: '10.0.0.11' }, { name: 'worker-1', role: 'worker' as const }] };
+    const blue = new ControlPlanePki(new Chart(app, 'blue'), 'pki', { cluster: spec });
+    const green = new ControlPlanePki(new Chart(app, 'green'), 'pki', { cluster: { ...spec, nodes: [...spec.nodes, { name: 'green-only', role: 'worker' as const }] } });
+    state.commit();
+    const caOf = (node: string, cluster?: string) => renderNode(state, node, cluster).files.find((f) => f.path === 'pki/ca.crt')!.data.toString();
+    expect(caOf('cp-1', 'blue/pki')).toBe(blue.certificateAuthorities.ca.certificatePem);
+    expect(caOf('green/pki/cp-1')).toBe(green.certificateAuthorities.ca.certificatePem);
+    expect(caOf('green-only')).toBe(green.certificateAuthorities.ca.certificatePem); // one cluster has it: no need to say which
+    expect(() => renderNode(state, 'cp-1')).toThrow('node: "cp-1" is a node of 2 clusters (blue/pki, green/pki); name one with --cluster <path> or as blue/pki/cp-1');
+    expect(() => renderNode(state, 'cp-1', 'red/pki')).toThrow('node: no node "cp-1" of cluster "red/pki" in the state; its nodes are blue/pki/cp-1');
+  });
+
+  test('a state planned before plans were kept per cluster is read until the next synth, then its old plans are ignored', () => {
+    const state = reference();
+    const legacy = PkiState.inMemory({ clock: FIXED_CLOCK });
+    const plan = state.readDocument<NodePlan>('nodes/example/pki/cp-1')!;
+    const { cluster, ...oldPlan } = plan;
+    expect(cluster).toBe('example/pki');
+    legacy.putDocument('nodes/cp-1', oldPlan);
+    expect(readNodePlan(legacy, 'cp-1')).toEqual(oldPlan);
+    expect(() => renderNode(legacy, 'cp-2')).toThrow('node: no node "cp-2" in the state; its nodes are cp-1');
+    legacy.putDocument('nodes/example/pki/cp-2', plan);
+    expect(() => renderNode(legacy, 'cp-1')).toThrow("node: no node \"cp-1\" in the state's per-cluster plans (an older synth planned one without its cluster); run synth again");
+  });
+
+  test('a join token that has expired since synth is not exported; nodes without it still are', () => {
+    let now = FIXED_CLOCK();
+    const app = Testing.app();
+    const state = usePkiState(app, PkiState.inMemory({ clock: () => now }));
+    new ExampleCluster(app, 'example');
+    state.commit();
+    expect(renderNode(state, 'worker-1').files.map((f) => f.path)).toContain('bootstrap-kubelet.conf');
+    now = new Date(now.getTime() + 25 * 3600_000); // kubeadm's 24h ttl
+    expect(() => renderNode(state, 'worker-1')).toThrow('node: the join token expired at 2026-03-02T12:00:00Z; `cdk8s-pki rotate example/pki/join-token`, synth, then ask again');
+    expect(renderNode(state, 'cp-1').files).toHaveLength(32);
+  });
+
   test('an unknown node is a clear error and writes nothing', () => {
     const state = reference();
     const tmp = tempDir();
     try {
       const out = path.join(tmp.dir, 'out');
-      expect(() => exportNode(state, 'cp-9', out)).toThrow('node: no node "cp-9" in the state; its nodes are cp-1, cp-2, cp-3, worker-1, worker-2');
+      expect(() => exportNode(state, 'cp-9', out)).toThrow(
+        'node: no node "cp-9" in the state; its nodes are example/pki/cp-1, example/pki/cp-2, example/pki/cp-3, example/pki/worker-1, example/pki/worker-2',
+      );
       expect(fs.existsSync(out)).toBe(false);
     } finally {
       tmp.cleanup();
@@ -265,6 +316,33 @@ describe('node bundles', () => {
       expect(() => exportNode(fresh, 'cp-1', empty)).toThrow(StateError);
       expect(fs.readdirSync(empty)).toEqual([]);
       expect(fs.readdirSync(tmp.dir).filter((n) => n.includes('partial'))).toEqual([]);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('cdk8s-pki export-node and join-command take the cluster as --cluster or <cluster>/<node> when two clusters share a node name', () => {
+    const tmp = tempDir();
+    try {
+      const stateDir = path.join(tmp.dir, '.pki');
+      const app = new App({ outdir: path.join(tmp.dir, 'dist') });
+      usePkiState(app, PkiState.inDirectory(stateDir));
+      const spec = { nodes: [{ name: 'cp-1', role: 'control-plane' as const, ip: '10.0.0.11' }, { name: 'worker-1', role: 'worker' as const }] };
+      new ControlPlanePki(new Chart(app, 'blue'), 'pki', { cluster: spec, tlsBootstrap: {} });
+      const green = new ControlPlanePki(new Chart(app, 'green'), 'pki', { cluster: spec, tlsBootstrap: {} });
+      app.synth();
+      const cli = (...args: string[]) => run(process.execPath, [CLI, '--state', stateDir, ...args]);
+      const ambiguous = cli('export-node', 'cp-1', '--out', path.join(tmp.dir, 'cp-1'));
+      expect([ambiguous.status, ambiguous.stderr]).toEqual([1, 'cdk8s-pki: node: "cp-1" is a node of 2 clusters (blue/pki, green/pki); name one with --cluster <path> or as blue/pki/cp-1\n']);
+      expect(fs.existsSync(path.join(tmp.dir, 'cp-1'))).toBe(false);
+      const out = path.join(tmp.dir, 'green-worker-1');
+      const exported = cli('export-node', 'worker-1', '--cluster', 'green/pki', '--out', out);
+      expect(exported.stdout).toBe(
+        `worker-1: wrote 3 files to ${out}\nstart its kubelet with --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf ` +
+          '--config=/etc/kubernetes/kubelet/config.yaml --cert-dir=/var/lib/kubelet/pki (not kubeadm join: its preflight refuses an existing pki/ca.crt)\n',
+      );
+      expect(fs.readFileSync(path.join(out, 'pki/ca.crt'), 'utf8')).toBe(green.certificateAuthorities.ca.certificatePem);
+      expect(cli('join-command', 'green/pki/worker-1').stdout).toContain(`--token ${green.joinToken!.token} `);
     } finally {
       tmp.cleanup();
     }

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { ClusterCA, PkiState, SecretOutput, TlsCertificate, usePkiState, useSecretOutput } from '../../constructs';
 import { emitSecret } from '../../constructs/secret-output';
 import { PlannedSecret } from '../../src/secrets/secret-plan';
-import { renderContent } from '../../src/state/planned-content';
+import { renderContent } from '../../src/content/planned-content';
 import { expectValidManifests } from '../support/kubernetes-schema';
 import { run, runOk, tempDir } from '../support/programs';
 import { controller, unseal } from '../support/sealed-secrets-controller';

@@ -12,7 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { commonNameOf, KubeconfigId, KUBECONFIGS } from '../../src/kubeadm/catalog';
-import { renderKubeconfig } from '../../src/kubeadm/kubeconfig';
+import { renderKubeconfig } from '../../src/content/kubeconfig';
 import { KUBERNETES_DIR } from '../../src/kubeadm/layout';
 import { REFERENCE_CLUSTER } from '../../src/main';
 import { ADDRESS_FLAGS, ctlOutput, EtcdClient, EtcdUnderTest, expectRefusedPut, flagName, flagValue, fromBeforeAll, LOG_FLAGS } from '../support/etcd-process';
@@ -120,6 +120,12 @@ describe("cp-1's exported manifests/etcd.yaml, run by a real etcd", () => {
     expect(name).toBe('cp-1');
     expect(flagValue(passed, 'initial-cluster')).toBe(`${name}=${running().peerUrl}`);
     for (const flag of ADDRESS_FLAGS.filter((f) => f !== 'initial-cluster')) expect(flagValue(passed, flag)).toMatch(/^https?:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  test("etcd took kubeadm's corrupt check and progress-notify flags as the manifest spells them for etcd 3.5 (etcd exits on a flag it does not know)", () => {
+    const health = ['--experimental-initial-corrupt-check=true', '--experimental-watch-progress-notify-interval=5s'];
+    expect(manifestFlags).toEqual(expect.arrayContaining(health));
+    expect(running().args).toEqual(expect.arrayContaining(health));
   });
 
   test('the running member is named as in the manifest', () => {

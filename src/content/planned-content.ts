@@ -6,8 +6,8 @@
 import * as crypto from 'node:crypto';
 import { parseToken, tokenAuthFileLine } from '../bootstrap/token';
 import { privateKeyToTraditionalPem, publicKeyToPem } from '../engine/keys';
-import { KubeconfigContent, KubeconfigTarget, renderKubeconfig } from '../kubeadm/kubeconfig';
-import { KeyReference, PkiState } from './pki-state';
+import { KubeconfigContent, KubeconfigTarget, renderKubeconfig } from './kubeconfig';
+import { KeyReference, PkiState } from '../state/pki-state';
 
 export type PlannedContent =
   | { readonly kind: 'text'; readonly text: string }

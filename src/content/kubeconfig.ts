@@ -1,3 +1,4 @@
+// kubeconfig files as kubeadm's CreateBasic writes them; beside planned-content, which renders them at export time.
 import { stringify } from 'yaml';
 
 /** Where a kubeconfig points and whom it names. */
