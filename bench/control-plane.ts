@@ -10,7 +10,7 @@ import { App } from 'cdk8s';
 import { usePkiState } from '../constructs';
 import { KeyAlgorithm } from '../src/engine';
 import { exportNode, renderNode } from '../src/kubeadm/node-bundle';
-import { DEMO_CONTROLLER_CERTIFICATE, ExampleCluster, REFERENCE_CLUSTER } from '../src/main';
+import { DEMO_CONTROLLER_CERTIFICATE, ExampleCluster, REFERENCE_CLUSTER } from '../examples/main';
 import { PkiState } from '../src/state/pki-state';
 import { printMachine, repeat, Row, stats, statsTable } from './measure';
 
@@ -50,7 +50,7 @@ try {
 
   // Whole processes, as a user runs them: node startup and module loading included.
   const cli = path.join(__dirname, '..', 'src', 'cli.js');
-  const main = path.join(__dirname, '..', 'src', 'main.js');
+  const main = path.join(__dirname, '..', 'examples', 'main.js');
   const stateDir = path.join(scratch, 'state');
   const env = { ...process.env, CDK8S_PKI_STATE_DIR: stateDir };
   const runNode = (args: string[], cwd: string) => {
@@ -66,11 +66,11 @@ try {
     }
     return dir;
   };
-  record('process: node lib/src/main.js, first synth (ecdsa-p256, state directory)', repeat(PROCESS_RUNS, (i) => {
+  record('process: node lib/examples/main.js, first synth (ecdsa-p256, state directory)', repeat(PROCESS_RUNS, (i) => {
     fs.rmSync(stateDir, { recursive: true, force: true });
     runNode([main], processDir(i));
   }));
-  record('process: node lib/src/main.js, repeat synth', repeat(PROCESS_RUNS, (i) => runNode([main], processDir(i))));
+  record('process: node lib/examples/main.js, repeat synth', repeat(PROCESS_RUNS, (i) => runNode([main], processDir(i))));
   record('process: cdk8s-pki export-node cp-1 --out DIR', repeat(PROCESS_RUNS, (i) => runNode([cli, 'export-node', 'cp-1', '--out', path.join(scratch, `cli-cp-1-${i}`)], scratch)));
 } finally {
   fs.rmSync(scratch, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { usePkiState } from '../constructs';
-import { ExampleCluster } from '../src/main';
+import { ExampleCluster } from '../examples/main';
 import { decrypt, encrypt, generateIdentity } from '../src/state/age';
 import { PkiState } from '../src/state/pki-state';
 import { DirectoryStore, EncryptedDirectoryStore, StateStore } from '../src/state/store';

@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // cdk8s-pki: thin commands over the engine and the state. Synthesis itself is `cdk8s synth`.
-import { Command } from 'commander';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, Option } from 'commander';
 import { getBorderCharacters, table } from 'table';
 import { BOOTSTRAP_KUBECONFIG_FILE } from './kubeadm/layout';
 import { exportNode, kubeletBootstrapFlags, nodeJoinCommand } from './kubeadm/node-bundle';
 import { exportSecrets } from './secrets/secret-plan';
-import { ageKeysFromEnvironment, stateDirectoryFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
-import { SpecError } from './engine/errors';
+import { ageKeysFromEnvironment, ENV_STATE_DIR, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
+import { SpecError, StateError } from './engine/errors';
 import { parseRecipient } from './state/age';
 import { reencryptState } from './state/store';
-import { PkiState } from './state/pki-state';
+import { InventoryEntry, PkiState } from './state/pki-state';
 import { reportErrors } from './report';
 
 const DAY_MS = 86_400_000;
@@ -18,49 +21,111 @@ const out = (text: string): void => {
   process.stdout.write(text);
 };
 
+/** The app's directory: the nearest of `start` and its parents holding cdk8s.yaml, as git finds its repository. */
+export function findAppDirectory(start: string): string | undefined {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'cdk8s.yaml'))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * The state directory a command works on: `--state` (relative to the working directory), else
+ * `$CDK8S_PKI_STATE_DIR` or `.pki`, relative to the app's directory (where `cdk8s synth` runs, so where synth
+ * wrote it). Outside an app, only an explicit directory will do.
+ */
+export function resolveStateDirectory(option: string | undefined, cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
+  if (option) return path.resolve(cwd, option);
+  const app = findAppDirectory(cwd);
+  const relative = env[ENV_STATE_DIR] || '.pki';
+  if (app) return path.resolve(app, relative);
+  if (path.isAbsolute(relative)) return relative;
+  throw new StateError(`no cdk8s.yaml in ${cwd} or any directory above it: run cdk8s-pki in the app's directory, or name the state with --state or ${ENV_STATE_DIR}`);
+}
+
+export type ExpiryStatus = 'expired' | 'renewal due' | 'valid';
+
+/**
+ * Where a certificate stands at `now`. "renewal due": less than a third of its validity is left, the default
+ * renewal window, in which the next synth re-issues it (a construct may set another window).
+ */
+export function expiryStatus(entry: Pick<InventoryEntry, 'notBefore' | 'notAfter'>, now: Date): ExpiryStatus {
+  const left = entry.notAfter.getTime() - now.getTime();
+  if (left <= 0) return 'expired';
+  return left < (entry.notAfter.getTime() - entry.notBefore.getTime()) / 3 ? 'renewal due' : 'valid';
+}
+
+/** The version in this package's package.json (the nearest one above this file, built or not). */
+function packageVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest)) return JSON.parse(fs.readFileSync(manifest, 'utf8')).version;
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
+}
+
+/** Warns when `dir` (just written) sits in a git work tree that does not ignore it: private keys beside committed code. */
+function warnIfUnignoredInGit(dir: string): void {
+  const git = (...args: string[]) => spawnSync('git', ['-C', dir, ...args], { encoding: 'utf8' });
+  const top = git('rev-parse', '--show-toplevel');
+  if (top.status !== 0) return; // not in a work tree, or no git
+  if (git('ls-files', '--others', '--exclude-standard', '--', '.').stdout.trim() === '') return;
+  process.stderr.write(`cdk8s-pki: warning: ${dir} is in the git work tree ${top.stdout.trim()} and nothing ignores it: its private keys could be committed with the code; write it outside the repository or add it to .gitignore\n`);
+}
+
 export function buildCli(): Command {
   const program = new Command('cdk8s-pki')
     .description('Inspect and steer the PKI state that `cdk8s synth` keeps for a cdk8s-pki app.')
-    .option('--state <dir>', 'state directory (default: $CDK8S_PKI_STATE_DIR or .pki)')
+    .version(packageVersion())
+    .option('--state <dir>', 'state directory (default: $CDK8S_PKI_STATE_DIR or .pki in the app directory, the nearest one above holding cdk8s.yaml)')
     .showHelpAfterError();
+  const stateDirectory = () => resolveStateDirectory(program.opts().state);
+  /** The state; a directory that is not there is an error naming where it was looked for. */
   const state = () => {
-    const store = stateStoreFromEnvironment(program.opts().state);
+    const directory = stateDirectory();
+    if (!fs.existsSync(directory)) throw new StateError(`no state directory ${directory}; run \`cdk8s synth\` in the app's directory first, or name the state with --state or ${ENV_STATE_DIR}`);
+    const store = stateStoreFromEnvironment(directory);
     warnIfPlaintextStateTracked(store);
     return new PkiState({ store });
   };
 
   program
     .command('list')
-    .description('list every certificate in the state with its expiry (like kubeadm certs check-expiration), then the bootstrap tokens')
-    .action(() => {
-      const now = Date.now();
+    .description('list every certificate in the state with its expiry and status (EXPIRED, renewal due), like kubeadm certs check-expiration, then the bootstrap tokens')
+    .addOption(new Option('-o, --output <format>', 'table for people, json for programs').choices(['table', 'json']).default('table'))
+    .action((options: { output: 'table' | 'json' }) => {
       const current = state();
-      const rows = current
-        .inventory()
-        .map((e) => [
-          e.slot,
-          e.commonName,
-          e.isCA ? 'yes' : '',
-          e.issuer,
-          `${e.keyAlgorithm} #${e.keyGeneration}`,
-          e.notAfter.toISOString().replace(/\.000Z$/, 'Z'),
-          `${Math.floor((e.notAfter.getTime() - now) / DAY_MS)}d`,
-          e.pendingRequest ?? '',
-        ]);
-      if (rows.length === 0) {
-        out('the state holds no certificates yet; run `cdk8s synth`\n');
+      const now = new Date();
+      const certificates = current.inventory().map((e) => ({ ...e, status: expiryStatus(e, now), daysLeft: Math.floor((e.notAfter.getTime() - now.getTime()) / DAY_MS) }));
+      const tokens = current.secretInventory();
+      if (options.output === 'json') {
+        out(`${JSON.stringify({ stateDirectory: stateDirectory(), certificates, tokens }, null, 2)}\n`);
         return;
       }
+      if (certificates.length === 0) {
+        out(`the state ${stateDirectory()} holds no certificates yet; run \`cdk8s synth\`\n`);
+        return;
+      }
+      const status = (c: (typeof certificates)[number]) => [c.status === 'expired' ? 'EXPIRED' : c.status === 'renewal due' ? 'renewal due' : 'ok', c.pendingRequest && `${c.pendingRequest} requested`].filter(Boolean).join(', ');
+      const rows = certificates.map((c) => [c.slot, c.isCA ? 'CA' : '', c.issuer, `${c.keyAlgorithm} #${c.keyGeneration}`, c.notAfter.toISOString().slice(0, 10), `${c.daysLeft}d`, status(c)]);
+      const header = ['SLOT', 'CA', 'ISSUER', 'KEY', 'EXPIRES', 'LEFT', 'STATUS'];
+      // At most 120 columns (caps plus 2 between columns): a long slot, issuer or status wraps within its cap.
+      const caps = [40, 2, 18, 13, 10, 6, 19];
+      const widths = header.map((h, i) => Math.min(caps[i], Math.max(h.length, ...rows.map((r) => r[i].length))));
       out(
-        table([['SLOT', 'COMMON NAME', 'CA', 'ISSUER', 'KEY', 'NOT AFTER', 'LEFT', 'REQUESTED'], ...rows], {
+        table([header, ...rows], {
           border: getBorderCharacters('void'),
-          columnDefault: { paddingLeft: 0, paddingRight: 3 },
+          columnDefault: { paddingLeft: 0, paddingRight: 2, wrapWord: true },
+          columns: widths.map((width, i) => ({ width, paddingRight: i === widths.length - 1 ? 0 : 2 })),
           drawHorizontalLine: () => false,
-        }),
+        })
+          .split('\n')
+          .map((line) => line.trimEnd())
+          .join('\n'),
       );
-      for (const secret of current.secretInventory()) {
-        const made = secret.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
-        out(`token ${secret.slot}: generation ${secret.generation}, made ${made}${secret.rotationRequested ? ', rotation requested' : ''}\n`);
+      for (const token of tokens) {
+        const made = token.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
+        out(`token ${token.slot}: generation ${token.generation}, made ${made}${token.rotationRequested ? ', rotation requested' : ''}\n`);
       }
     });
 
@@ -82,16 +147,18 @@ export function buildCli(): Command {
       const files = exportNode(state(), node, options.out, options.cluster);
       out(`${node}: wrote ${files.length} files to ${options.out}\n`);
       if (files.some((f) => f.path === BOOTSTRAP_KUBECONFIG_FILE)) out(`start its kubelet with ${kubeletBootstrapFlags().join(' ')} (not kubeadm join: its preflight refuses an existing pki/ca.crt)\n`);
+      warnIfUnignoredInGit(path.resolve(options.out));
     });
 
   program
     .command('export-secrets')
     .description('write the Secrets that synth left out of the manifests (secret output "omit") as YAML from the state, for `kubectl apply -f DIR`; files 0600')
     .option('--namespace <namespace>', 'only the Secrets of this namespace')
-    .requiredOption('--out <dir>', 'where to write them (created 0700)')
+    .requiredOption('--out <dir>', 'where to write them (0700): must not exist, be empty, or hold an earlier export-secrets, which is replaced whole')
     .action((options: { namespace?: string; out: string }) => {
       const files = exportSecrets(state(), options.out, options.namespace);
       out(`wrote ${files.length} Secret${files.length === 1 ? '' : 's'} to ${options.out}: ${files.join(', ')}\n`);
+      warnIfUnignoredInGit(path.resolve(options.out));
     });
 
   program
@@ -100,7 +167,7 @@ export function buildCli(): Command {
     .requiredOption('--to <recipient...>', 'the new recipients (age1…)')
     .option('--encrypt-plaintext', 'also encrypt files that are not encrypted yet (moving a plaintext state to age)')
     .action((options: { to: string[]; encryptPlaintext?: boolean }) => {
-      const directory = program.opts().state ?? stateDirectoryFromEnvironment();
+      const directory = stateDirectory();
       const identities = ageKeysFromEnvironment()?.identities ?? [];
       options.to.forEach((recipient, i) => {
         try {
@@ -125,5 +192,10 @@ export function buildCli(): Command {
 }
 
 if (require.main === module) {
+  // A closed pipe (`cdk8s-pki list | head -1`) ends the output, not the program with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
   reportErrors(() => buildCli().parse(process.argv));
 }

@@ -4,7 +4,7 @@
 import * as crypto from 'node:crypto';
 import { Chart, Testing } from 'cdk8s';
 import { ControlPlanePki, PkiState, SecretOutput, usePkiState } from '../constructs';
-import { REFERENCE_CLUSTER } from '../src/main';
+import { REFERENCE_CLUSTER } from '../examples/main';
 import { expectValidManifests } from './support/kubernetes-schema';
 import { synthReferenceCluster } from './support/reference-cluster';
 

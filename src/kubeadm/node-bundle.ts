@@ -3,10 +3,8 @@
  * content, with private keys named by state slot and key generation rather than copied. `cdk8s-pki export-node`
  * renders the plan from the state and writes it in one piece.
  */
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { SpecError } from '../engine/errors';
+import { writeTree } from '../output-tree';
 import { joinCommand } from '../bootstrap/cluster-info';
 import { PkiState } from '../state/pki-state';
 import { KUBECONFIGS } from './catalog';
@@ -158,30 +156,6 @@ export function renderNode(state: PkiState, node: string, cluster?: string): { p
  */
 export function exportNode(state: PkiState, node: string, outDir: string, cluster?: string): RenderedFile[] {
   const { directories, files } = renderNode(state, node, cluster);
-  const target = path.resolve(outDir);
-  if (fs.existsSync(target) && (!fs.statSync(target).isDirectory() || fs.readdirSync(target).length > 0)) {
-    throw new SpecError('--out', `${outDir} exists and is not an empty directory; export-node writes a whole tree and never merges into one`);
-  }
-  const staging = `${target}.partial-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-  try {
-    fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
-    for (const file of files) {
-      const full = path.join(staging, file.path);
-      fs.mkdirSync(path.dirname(full), { recursive: true, mode: 0o755 });
-      fs.writeFileSync(full, file.data, { mode: file.mode, flag: 'wx' });
-      fs.chmodSync(full, file.mode); // the umask must not loosen or tighten kubeadm's modes
-    }
-    for (const directory of directories) {
-      const full = path.join(staging, directory.path);
-      fs.mkdirSync(full, { recursive: true });
-      fs.chmodSync(full, directory.mode);
-    }
-    fs.chmodSync(staging, 0o755);
-    // rename(2) replaces an empty directory atomically: a failure leaves `target` as it was.
-    fs.renameSync(staging, target);
-  } catch (err) {
-    fs.rmSync(staging, { recursive: true, force: true });
-    throw err;
-  }
+  writeTree(outDir, { files, directories, mode: 0o755 });
   return files;
 }

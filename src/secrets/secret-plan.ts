@@ -3,10 +3,9 @@
  * Under the default policy they are not synthesized; their plans stay in the state, and
  * `cdk8s-pki export-secrets` writes them as manifests for an out-of-band `kubectl apply`.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { SpecError } from '../engine/errors';
+import { writeTree } from '../output-tree';
 import { PkiState } from '../state/pki-state';
 import { PlannedContent, renderContent } from '../content/planned-content';
 
@@ -51,23 +50,16 @@ export function renderSecretManifest(state: PkiState, secret: PlannedSecret): st
 
 /**
  * Writes every omitted Secret (of `namespace`, when given) to `outDir` as `<namespace>.<name>.yaml`, mode 0600,
- * in a directory of mode 0700. Everything is rendered before anything is written.
+ * in a directory of mode 0700, as one tree: `outDir` must not exist, be empty, or hold an earlier export, which
+ * is replaced whole (the Secret of a rotated token must not stay there for `kubectl apply -f` to re-apply).
  */
 export function exportSecrets(state: PkiState, outDir: string, namespace?: string): string[] {
   const secrets = omittedSecrets(state, namespace);
   if (secrets.length === 0) throw new SpecError('--namespace', `the state holds no omitted Secrets${namespace ? ` in namespace ${namespace}` : ''}; run synth first`);
-  const rendered = secrets.map((secret) => ({ file: `${secret.namespace}.${secret.name}.yaml`, text: renderSecretManifest(state, secret) }));
-  const files = rendered.map((r) => r.file);
-  const twice = files.find((file, i) => files.indexOf(file) !== i);
+  const files = secrets.map((secret) => ({ path: `${secret.namespace}.${secret.name}.yaml`, mode: 0o600, data: renderSecretManifest(state, secret) }));
+  const names = files.map((f) => f.path);
+  const twice = names.find((file, i) => names.indexOf(file) !== i);
   if (twice) throw new SpecError('--namespace', `two Secrets of the state would be written as ${twice} (constructs for different clusters?); export one namespace at a time into separate directories`);
-  fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
-  // mkdir leaves an existing directory's mode alone; the Secrets are private whatever was there.
-  fs.chmodSync(outDir, 0o700);
-  for (const { file, text } of rendered) {
-    const target = path.join(outDir, file);
-    const temp = `${target}.partial-${process.pid}`;
-    fs.writeFileSync(temp, text, { mode: 0o600 });
-    fs.renameSync(temp, target);
-  }
-  return rendered.map((r) => r.file);
+  writeTree(outDir, { files, mode: 0o700, replaceable: 'export-secrets' });
+  return names;
 }

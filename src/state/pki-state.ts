@@ -74,6 +74,7 @@ export interface InventoryEntry {
   readonly issuer: string;
   readonly keyAlgorithm: KeyAlgorithm;
   readonly keyGeneration: number;
+  readonly notBefore: Date;
   readonly notAfter: Date;
   readonly pendingRequest?: 'renewal' | 'key rotation';
 }
@@ -502,6 +503,7 @@ export class PkiState {
           issuer: certificate.issuer.commonName,
           keyAlgorithm: record.keyAlgorithm,
           keyGeneration: record.keyGeneration,
+          notBefore: certificate.notBefore,
           notAfter: certificate.notAfter,
           pendingRequest: record.keyRotationRequested ? 'key rotation' : record.renewalRequested ? 'renewal' : undefined,
         };

@@ -9,7 +9,7 @@ import { BootstrapToken, BootstrapTokenProps, ClusterCA, SecretOutput, ClusterIn
 import { generateToken, parseToken, tokenAuthFileLine, tokenSecretData, TokenUsage } from '../../src/bootstrap/token';
 import { exportNode, kubeletBootstrapFlags, renderNode } from '../../src/kubeadm/node-bundle';
 import { exportSecrets } from '../../src/secrets/secret-plan';
-import { REFERENCE_CLUSTER } from '../../src/main';
+import { REFERENCE_CLUSTER } from '../../examples/main';
 import { expectValidManifests } from '../support/kubernetes-schema';
 import { run, runOk, tempDir } from '../support/programs';
 

@@ -22,7 +22,7 @@ import {
 } from '../../constructs';
 import { ClusterSpec } from '../../src/kubeadm/cluster-spec';
 import { exportNode, NodePlan, readNodePlan, renderNode } from '../../src/kubeadm/node-bundle';
-import { ExampleCluster, REFERENCE_CLUSTER } from '../../src/main';
+import { ExampleCluster, REFERENCE_CLUSTER } from '../../examples/main';
 import { run, runOk, snapshotDir, tempDir } from '../support/programs';
 import { withSealedValuesMasked } from '../support/reference-cluster';
 

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import * as ts from 'typescript';
 import * as api from '../../constructs';
 import { generateKey, issueCertificate, privateKeyToPem } from '../../src/engine';
-import { ExampleCluster, REFERENCE_CLUSTER } from '../../src/main';
+import { ExampleCluster, REFERENCE_CLUSTER } from '../../examples/main';
 
 const ENTRY = path.resolve(__dirname, '../../constructs/index.ts');
 

@@ -14,7 +14,7 @@ import { parse } from 'yaml';
 import { commonNameOf, KubeconfigId, KUBECONFIGS } from '../../src/kubeadm/catalog';
 import { renderKubeconfig } from '../../src/content/kubeconfig';
 import { KUBERNETES_DIR } from '../../src/kubeadm/layout';
-import { REFERENCE_CLUSTER } from '../../src/main';
+import { REFERENCE_CLUSTER } from '../../examples/main';
 import { ADDRESS_FLAGS, ctlOutput, EtcdClient, EtcdUnderTest, expectRefusedPut, flagName, flagValue, fromBeforeAll, LOG_FLAGS } from '../support/etcd-process';
 import { RunResult, tempDir } from '../support/programs';
 import { exportToTemp, synthReferenceCluster } from '../support/reference-cluster';

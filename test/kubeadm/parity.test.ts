@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { KeyAlgorithm } from '../../src/engine';
-import { REFERENCE_CLUSTER } from '../../src/main';
+import { REFERENCE_CLUSTER } from '../../examples/main';
 import { expectValidManifests } from '../support/kubernetes-schema';
 import { run, runOk } from '../support/programs';
 import { exportToTemp, synthReferenceCluster } from '../support/reference-cluster';

@@ -3,7 +3,7 @@ import { Testing } from 'cdk8s';
 import { usePkiState } from '../../constructs';
 import { ClusterSpec } from '../../src/kubeadm/cluster-spec';
 import { exportNode } from '../../src/kubeadm/node-bundle';
-import { ExampleCluster, REFERENCE_CLUSTER } from '../../src/main';
+import { ExampleCluster, REFERENCE_CLUSTER } from '../../examples/main';
 import { PkiState } from '../../src/state/pki-state';
 import { tempDir } from './programs';
 

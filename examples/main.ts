@@ -4,8 +4,8 @@ import { App, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
 import { certManager, ClusterCA, ControlPlanePki, RancherIngressTLS, RancherServingCertificate, SecretOutput, useSecretOutput } from '../constructs';
-import { ClusterSpec } from './kubeadm/cluster-spec';
-import { reportErrors } from './report';
+import { ClusterSpec } from '../src/kubeadm/cluster-spec';
+import { reportErrors } from '../src/report';
 
 /** The reference cluster: three stacked control-plane nodes behind a load balancer, two workers, dual-stack Services. */
 export const REFERENCE_CLUSTER: ClusterSpec = {
