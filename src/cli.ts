@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { getBorderCharacters, table } from 'table';
 import { exportNode, nodeJoinCommand } from './kubeadm/node-bundle';
 import { exportSecrets } from './secrets/secret-plan';
-import { ageKeysFromEnvironment, stateDirectoryFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
+import { ageKeysFromEnvironment, frozenFromEnvironment, stateDirectoryFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
 import { SpecError } from './engine/errors';
 import { parseRecipient } from './state/age';
 import { reencryptState } from './state/store';
@@ -25,7 +25,7 @@ export function buildCli(): Command {
   const state = () => {
     const store = stateStoreFromEnvironment(program.opts().state);
     warnIfPlaintextStateTracked(store);
-    return new PkiState({ store });
+    return new PkiState({ store, frozen: frozenFromEnvironment() });
   };
 
   program
@@ -57,6 +57,9 @@ export function buildCli(): Command {
           drawHorizontalLine: () => false,
         }),
       );
+      for (const key of current.keyInventory()) {
+        out(`key ${key.slot}: ${key.keyAlgorithm} #${key.keyGeneration}, made ${key.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}${key.rotationRequested ? ', key rotation requested' : ''}\n`);
+      }
       for (const secret of current.secretInventory()) {
         const made = secret.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
         out(`token ${secret.slot}: generation ${secret.generation}, made ${made}${secret.rotationRequested ? ', rotation requested' : ''}\n`);
