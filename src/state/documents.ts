@@ -13,6 +13,8 @@ import { documentFileName, isStateName, parseJson } from './records';
  */
 export type DocumentCheck<T> = (document: unknown) => T;
 
+const ADVICE = 'restore it from a backup or remove it to have synth write it again';
+
 function checkName(name: string): void {
   if (!isStateName(name)) throw new SpecError('name', `"${name}" is not a valid state name`);
 }
@@ -33,15 +35,15 @@ export function readDocument<T>(ctx: StateContext, name: string, check?: Documen
   const data = ctx.txn.read(fileName);
   if (!data) return undefined;
   const file = ctx.txn.store.locate(fileName);
-  const document = parseJson(data, file);
-  if (document === null || typeof document !== 'object') throw new StateError(`${file} is corrupt (not a JSON object); restore it from a backup or remove it to have synth write it again`);
+  const document = parseJson(data, file, ADVICE);
+  if (document === null || typeof document !== 'object') throw new StateError(`${file} is corrupt (not a JSON object); ${ADVICE}`);
   if (!check) return document as T;
   try {
     return check(document);
   } catch (err) {
     // The owner's message names a field; a SpecError's reason never quotes the value of a state document here.
     const reason = err instanceof SpecError ? `${err.field ? `${err.field}: ` : ''}${err.reason.replace(/"[^"]*"/g, '…')}` : 'unexpected content';
-    throw new StateError(`${file} is corrupt (${reason}); restore it from a backup or remove it to have synth write it again`);
+    throw new StateError(`${file} is corrupt (${reason}); ${ADVICE}`);
   }
 }
 

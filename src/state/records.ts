@@ -89,17 +89,20 @@ interface RecordOf {
   secret: SecretRecord;
 }
 
+const RECORD_ADVICE = 'restore it from a backup — synth never replaces it on its own';
+
 /**
  * The JSON in `data`; `file` names it in the error. JSON.parse's own message quotes the text around the fault,
  * which in a secret record is the token, so it is never passed on.
  */
-export function parseJson(data: Buffer, file: string): unknown {
+export function parseJson(data: Buffer, file: string, advice = RECORD_ADVICE): unknown {
   try {
     return JSON.parse(data.toString('utf8'));
   } catch {
-    throw new StateError(`${file} is corrupt (not valid JSON); restore it from a backup — synth never replaces it on its own`);
+    throw new StateError(`${file} is corrupt (not valid JSON); ${advice}`);
   }
 }
+
 
 /** A record read from `file`, checked against its schema (and, for a certificate, its PEMs parsed). */
 export function parseRecord<K extends RecordKind>(kind: K, data: Buffer, file: string): RecordOf[K] {
@@ -110,7 +113,7 @@ export function parseRecord<K extends RecordKind>(kind: K, data: Buffer, file: s
       Certificate.fromPem(certificate.certificate, 'certificate');
       certificate.chain.forEach((pem, i) => Certificate.fromPem(pem, `chain[${i}]`));
     } catch (err) {
-      throw new StateError(`${file} is corrupt (${(err as Error).message}); restore it from a backup — synth never replaces it on its own`);
+      throw new StateError(`${file} is corrupt (${(err as Error).message}); ${RECORD_ADVICE}`);
     }
   }
   return record;
@@ -127,6 +130,6 @@ function checkRecord<K extends RecordKind>(kind: K, value: unknown, file: string
     return checkSchema<RecordOf[K]>(validators[kind], value);
   } catch (err) {
     // The schemas use no `format`, whose message would quote the value: only the field and the rule are said.
-    throw new StateError(`${file} is corrupt (${(err as Error).message}); restore it from a backup — synth never replaces it on its own`);
+    throw new StateError(`${file} is corrupt (${(err as Error).message}); ${RECORD_ADVICE}`);
   }
 }
