@@ -30,6 +30,8 @@ export class StateTransaction {
   /** What each entry held when first read (undefined: absent), to detect a concurrent synth at commit. */
   private readonly observed = new Map<string, string | undefined>();
   private journal?: ReadonlySet<string>;
+  /** The store's listing, read once: every request looks for key files, and a directory walk per request adds up. */
+  private listed?: string[];
 
   constructor(readonly store: StateStore) {}
 
@@ -44,7 +46,8 @@ export class StateTransaction {
 
   /** Every entry name, stored or staged, sorted. */
   names(): string[] {
-    return [...new Set([...this.store.list(), ...this.staged.keys()])].sort();
+    this.listed ??= this.store.list();
+    return [...new Set([...this.listed, ...this.staged.keys()])].sort();
   }
 
   stage(slot: string, name: string, data: Buffer, exclusive: boolean, reasons: string[]): void {
@@ -108,6 +111,7 @@ export class StateTransaction {
       }
       this.store.remove(COMMIT_JOURNAL);
       this.journal = new Set();
+      this.listed = undefined;
     });
     this.changes.clear();
   }

@@ -63,6 +63,23 @@ describe('a damaged state stops synth with the file named, and nothing is writte
     expectRefused(`${file('cluster/ca/key-1.pem')} does not hold the key that the certificate in ${file('cluster/ca/certificate.json')} certifies (replaced?); restore the key file from a backup`);
   });
 
+  test('a CA key file replaced by another key in an age-encrypted state', () => {
+    runOk('age-keygen', ['-o', path.join(tmp.dir, 'key.txt')]);
+    const text = fs.readFileSync(path.join(tmp.dir, 'key.txt'), 'utf8');
+    const keys = { recipients: [/^# public key: (age1\S+)$/m.exec(text)![1]], identities: [/^AGE-SECRET-KEY-1\S+$/m.exec(text)![0]] };
+    dir = path.join(tmp.dir, 'encrypted');
+    const encrypted = () => new PkiState({ store: new EncryptedDirectoryStore(dir, keys), clock: () => START });
+    const state = encrypted();
+    synth(state);
+    state.commit();
+    const foreign = tmp.file('foreign.pem', privateKeyToPem(generateKey('ecdsa-p256')));
+    runOk('age', ['-e', '-r', keys.recipients[0], '-o', file('cluster/ca/key-1.pem.new'), foreign]);
+    fs.renameSync(file('cluster/ca/key-1.pem.new'), file('cluster/ca/key-1.pem'));
+    const before = snapshotDir(dir);
+    expect(() => synth(encrypted())).toThrow(`${file('cluster/ca/key-1.pem')} does not hold the key that the certificate in ${file('cluster/ca/certificate.json')} certifies`);
+    expect(snapshotDir(dir)).toEqual(before);
+  });
+
   test('a CA certificate with a flipped signature byte, which openssl rejects too', () => {
     const recordFile = file('cluster/ca/certificate.json');
     const record = JSON.parse(fs.readFileSync(recordFile, 'utf8'));
