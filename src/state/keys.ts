@@ -81,6 +81,7 @@ export function ensureBareKey(ctx: StateContext, slot: string, keyAlgorithm: Key
     if (publicKeySha256(key.privateKey) !== record.publicKeySha256) {
       throw new StateError(`${ctx.txn.store.locate(keyFileName(slot, key.generation))} is not the key ${recordFile} records (replaced?); restore it from a backup`);
     }
+    // No rotation was asked for: a newer key file that no killed commit wrote stops synth here.
     unrecordedKey(ctx, slot, record.keyGeneration, recordFile);
   } else {
     const adopted = record ? unrecordedKey(ctx, slot, record.keyGeneration, recordFile) : latestUnrecorded(ctx, slot);
@@ -114,7 +115,7 @@ function latestUnrecorded(ctx: StateContext, slot: string): StoredKey | undefine
   return latest === undefined ? undefined : readKeyFile(ctx, slot, latest, 'nothing (no key.json yet)');
 }
 
-/** Marks a bare key for rotation at the next synth; undefined when `slot` holds no bare key. */
+/** Marks a bare key for rotation at the next synth; false when `slot` holds no bare key. */
 export function requestBareKeyRotation(ctx: StateContext, slot: string): boolean {
   const recordName = keyRecordName(slot);
   const recordFile = ctx.txn.store.locate(recordName);

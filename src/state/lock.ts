@@ -24,12 +24,12 @@ import { describeFsError } from './fs-errors';
 const LOCK = /^\.lock-([1-9]\d*)$/;
 const POLL_MS = 10;
 
-/** How long to wait for a live holder. @default 15 s */
 export interface LockOptions {
+  /** How long to wait for a live holder before failing. @default 15 s */
   readonly waitMs?: number;
 }
 
-/** A held lock; `release()` marks only this holder's own lock file released. */
+/** A held lock; `release()` removes this holder's own lock file, and nothing else. */
 export interface HeldLock {
   readonly file: string;
   release(): void;

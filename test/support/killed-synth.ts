@@ -3,6 +3,7 @@
 //   after <n>      before the state write n+1 starts (n whole writes on disk)
 //   during <n>     inside state write n+1, once its temp file is written and fsynced, before it is renamed
 //   gitignore 0    while the new state directory's .gitignore is being written
+//   none 0         not at all: a whole synth, for races between synths
 // Usage: node killed-synth.js <state-dir> <mode> <n>
 import type * as FsModule from 'node:fs';
 import { CredentialRequest, PkiState } from '../../src/state/pki-state';
