@@ -5,12 +5,12 @@
  */
 import * as crypto from 'node:crypto';
 import { SpecError, StateError } from '../engine/errors';
-import { isKeyAlgorithm, KEY_ALGORITHMS, KeyAlgorithm, keyAlgorithmOf, samePublicKey } from '../engine/keys';
+import { isKeyAlgorithm, KEY_ALGORITHMS, KeyAlgorithm, keyAlgorithmOf } from '../engine/keys';
 import { CertificateSpec, validateCertificateSpec } from '../engine/spec';
 import { Certificate, issueCertificate } from '../engine/x509';
 import { checkSlot, StateContext } from './context';
 import { drawKey, keyGenerations, readKeyFile, StoredKey, unrecordedKey } from './keys';
-import { CertificateRecord, certificateRecordName, keyFileName, parseRecord, serializeRecord } from './records';
+import { CertificateRecord, certificateRecordName, certificatesOf, keyFileName, parseRecord, serializeRecord } from './records';
 import { decideReissue, describeReason, ReissueRequest, specHashOf } from './reissue-policy';
 
 /** A CA that can sign: its certificate, its key (absent while the key is offline) and the certificates above it. */
@@ -56,33 +56,24 @@ export function readCertificateRecord(ctx: StateContext, slot: string): Certific
   return data && parseRecord('certificate', data, ctx.txn.store.locate(name));
 }
 
-function verifies(certificate: Certificate, key: crypto.KeyObject): boolean {
-  try {
-    return certificate.isSignedBy(key);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The recorded certificate with its key, after checking that they belong together: the key file holds the
  * certified key, and the signature verifies (under the certificate's own key when self-signed, else under
  * the issuer recorded with it). A key swapped for another, or a tampered certificate, stops synth here.
+ * node's X509Certificate (OpenSSL) does both checks: natively, so a synth that changes nothing stays cheap.
  */
 function recordedMaterial(ctx: StateContext, slot: string, record: CertificateRecord): { key: StoredKey; certificate: Certificate; chain: Certificate[] } {
   const recordFile = ctx.txn.store.locate(certificateRecordName(slot));
   const key = readKeyFile(ctx, slot, record.keyGeneration, recordFile);
-  const certificate = Certificate.fromPem(record.certificate);
-  const chain = record.chain.map((pem) => Certificate.fromPem(pem));
-  const keyFile = ctx.txn.store.locate(keyFileName(slot, record.keyGeneration));
-  if (!samePublicKey(key.privateKey, certificate.publicKey)) {
-    throw new StateError(`${keyFile} does not hold the key that the certificate in ${recordFile} certifies (replaced?); restore the key file from a backup`);
+  const x509 = new crypto.X509Certificate(record.certificate);
+  if (!x509.checkPrivateKey(key.privateKey)) {
+    throw new StateError(`${ctx.txn.store.locate(keyFileName(slot, record.keyGeneration))} does not hold the key that the certificate in ${recordFile} certifies (replaced?); restore the key file from a backup`);
   }
-  const signer = chain[0]?.publicKey ?? certificate.publicKey;
-  if (!verifies(certificate, signer)) {
-    throw new StateError(`the certificate in ${recordFile} does not verify under ${chain.length ? 'its recorded issuer' : 'its own key'} (modified?); restore it from a backup`);
+  const signer = record.chain.length ? new crypto.X509Certificate(record.chain[0]).publicKey : x509.publicKey;
+  if (!x509.verify(signer)) {
+    throw new StateError(`the certificate in ${recordFile} does not verify under ${record.chain.length ? 'its recorded issuer' : 'its own key'} (modified?); restore it from a backup`);
   }
-  return { key, certificate, chain };
+  return { key, ...certificatesOf(record) };
 }
 
 /** The credential for `request`: kept when the policy says so, else issued (or re-issued) and staged. */
@@ -93,9 +84,6 @@ export function ensureCertificate(ctx: StateContext, request: CredentialRequest,
   const spec = validateCertificateSpec(request.spec);
   const record = readCertificateRecord(ctx, slot);
   const recordFile = ctx.txn.store.locate(certificateRecordName(slot));
-  const recorded = record && recordedMaterial(ctx, slot, record);
-  // A key above the recorded generation is adopted only when a killed synth wrote it (commit journal).
-  const orphan = unrecordedKey(ctx, slot, record?.keyGeneration ?? 0, recordFile);
   const policyRequest: ReissueRequest = {
     slot,
     spec,
@@ -106,8 +94,12 @@ export function ensureCertificate(ctx: StateContext, request: CredentialRequest,
   };
   const decision = decideReissue(policyRequest, record, ctx.now());
   if (decision.action === 'refuse') throw new SpecError(decision.field, decision.reason);
+  // Checked when this synth first returned it.
+  if (decision.action === 'keep' && cached) return cached;
+  const recorded = record && recordedMaterial(ctx, slot, record);
+  // A key above the recorded generation is adopted only when a killed synth wrote it (commit journal).
+  const orphan = unrecordedKey(ctx, slot, record?.keyGeneration ?? 0, recordFile);
   if (decision.action === 'keep') {
-    if (cached) return cached;
     return { slot, privateKey: recorded!.key.privateKey, keyGeneration: recorded!.key.generation, certificate: recorded!.certificate, chain: recorded!.chain };
   }
 

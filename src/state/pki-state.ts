@@ -3,12 +3,11 @@ import * as path from 'node:path';
 import { Entropy, seededEntropy, systemEntropy } from '../engine/entropy';
 import { StateError } from '../engine/errors';
 import { KeyAlgorithm } from '../engine/keys';
-import { Certificate } from '../engine/x509';
 import { Credential, CredentialRequest, ensureCertificate, readCertificateRecord } from './certificates';
 import { checkSlot, StateContext } from './context';
 import { DocumentCheck, documentNames, putDocument, readDocument } from './documents';
 import { bareKeyInventory, ensureBareKey, readKeyFile, requestBareKeyRotation } from './keys';
-import { certificateRecordName, serializeRecord } from './records';
+import { certificateRecordName, certificatesOf, serializeRecord } from './records';
 import { ensureSecret, requestSecretRotation, secretInventory, StoredSecret, storedSecret } from './secrets';
 import { DirectoryStore, MemoryStore, StateStore } from './store';
 import { PendingChange, StateTransaction } from './transaction';
@@ -221,7 +220,7 @@ export class PkiState {
       .map((name) => {
         const slot = name.slice(0, -'/certificate.json'.length);
         const record = readCertificateRecord(this.context, slot)!;
-        const certificate = Certificate.fromPem(record.certificate);
+        const { certificate } = certificatesOf(record);
         return {
           slot,
           commonName: certificate.subject.commonName,

@@ -106,17 +106,38 @@ export function parseJson(data: Buffer, file: string, advice = RECORD_ADVICE): u
 
 /** A record read from `file`, checked against its schema (and, for a certificate, its PEMs parsed). */
 export function parseRecord<K extends RecordKind>(kind: K, data: Buffer, file: string): RecordOf[K] {
+  const known = records.get(data);
+  if (known?.kind === kind) return known.record as RecordOf[K];
   const record = checkRecord(kind, parseJson(data, file), file);
+  records.set(data, { kind, record });
   if (kind === 'certificate') {
     const certificate = record as CertificateRecord;
     try {
-      Certificate.fromPem(certificate.certificate, 'certificate');
-      certificate.chain.forEach((pem, i) => Certificate.fromPem(pem, `chain[${i}]`));
+      parsed.set(certificate, {
+        certificate: Certificate.fromPem(certificate.certificate, 'certificate'),
+        chain: certificate.chain.map((pem, i) => Certificate.fromPem(pem, `chain[${i}]`)),
+      });
     } catch (err) {
       throw new StateError(`${file} is corrupt (${(err as Error).message}); ${RECORD_ADVICE}`);
     }
   }
   return record;
+}
+
+/** Records by the bytes they were parsed from (the transaction hands out the same bytes for one entry). */
+const records = new WeakMap<Buffer, { kind: RecordKind; record: unknown }>();
+
+/** Certificates parsed once per record read: ASN.1 parsing is most of what a synth that changes nothing costs. */
+const parsed = new WeakMap<CertificateRecord, { certificate: Certificate; chain: Certificate[] }>();
+
+/** The certificate and chain of `record`, parsed. */
+export function certificatesOf(record: CertificateRecord): { certificate: Certificate; chain: Certificate[] } {
+  let certificates = parsed.get(record);
+  if (!certificates) {
+    certificates = { certificate: Certificate.fromPem(record.certificate), chain: record.chain.map((pem) => Certificate.fromPem(pem)) };
+    parsed.set(record, certificates);
+  }
+  return certificates;
 }
 
 /** The bytes of `record`, after checking it against its schema (a bug here must not reach the disk). */

@@ -29,17 +29,23 @@ export class StateTransaction {
   private readonly changes = new Map<string, string[]>();
   /** What each entry held when first read (undefined: absent), to detect a concurrent synth at commit. */
   private readonly observed = new Map<string, string | undefined>();
+  private readonly cache = new Map<string, Buffer | undefined>();
   private journal?: ReadonlySet<string>;
   /** The store's listing, read once: every request looks for key files, and a directory walk per request adds up. */
   private listed?: string[];
 
   constructor(readonly store: StateStore) {}
 
-  /** The entry as this synth sees it: staged, else as first read. */
+  /**
+   * The entry as this synth sees it: staged, else as first read (cached, so one synth sees one state and
+   * parses each record once; the same bytes are returned every time, so do not modify them).
+   */
   read(name: string): Buffer | undefined {
     const staged = this.staged.get(name);
     if (staged) return staged.data;
+    if (this.cache.has(name)) return this.cache.get(name);
     const data = this.store.read(name);
+    this.cache.set(name, data);
     if (!this.observed.has(name)) this.observed.set(name, data && sha256Hex(data));
     return data;
   }
@@ -107,6 +113,7 @@ export class StateTransaction {
       for (const [name, { data, exclusive }] of ordered) {
         this.store.write(name, data, exclusive);
         this.observed.set(name, sha256Hex(data));
+        this.cache.set(name, data);
         this.staged.delete(name);
       }
       this.store.remove(COMMIT_JOURNAL);
