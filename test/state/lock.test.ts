@@ -11,7 +11,7 @@ const BOOT_ID = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(
 const DEAD_PID = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
 const lockOf = (pid: number, host = os.hostname(), bootId = BOOT_ID, start = '1', nonce = 'n0nce') => `${pid}@${host}@${bootId}@${start}@${nonce}`;
 const compiled = (name: string) => {
-  const script = path.resolve(__dirname, `../../lib/test/support/${name}.js`);
+  const script = path.resolve(__dirname, `../../lib/test/state/${name}.js`);
   if (!fs.existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (npm test does it)`);
   return script;
 };

@@ -67,6 +67,16 @@ describe('the reissue policy', () => {
     expect(reasonsOf(decision)).toEqual(expected);
   });
 
+  test.each<[string, CertificateSpec, string]>([
+    ['pathLength', { ...caSpec, ca: { pathLength: 0 } }, 'CA pathLength unlimited → 0'],
+    ['name constraints', { ...caSpec, ca: { nameConstraints: { permittedDnsDomains: ['cluster.local'] } } }, 'CA name constraints changed'],
+    ['CA flag', { ...caSpec, ca: undefined }, 'no longer a CA'],
+  ])('a CA whose %s changed: reissue with its key', (_, spec, expected) => {
+    const decision = decideReissue(request(spec), recordFor(request(caSpec)), soon);
+    expect(decision).toMatchObject({ action: 'reissue', newKey: false });
+    expect(reasonsOf(decision)).toEqual([expected]);
+  });
+
   test('a leaf key algorithm change: reissue with a new key', () => {
     const decision = decideReissue(request(leafSpec, { keyAlgorithm: 'rsa-2048' }), recorded, soon);
     expect(decision).toMatchObject({ action: 'reissue', newKey: true });
