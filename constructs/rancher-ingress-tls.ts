@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { Application } from '../imports/argoproj.io';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { KeyAlgorithm } from '../src/engine/keys';
+import { describeFsError } from '../src/state/fs-errors';
 import {
   AgentTlsMode,
   CA_SECRET,
@@ -219,9 +220,9 @@ export class RancherIngressTLS extends Construct {
       `Helm values of chart ${chart} ${props.version} (${repoURL}), release rancher in namespace ${RANCHER_NAMESPACE}, from ${this.node.path}.`,
       `Argo CD Application ${applicationNamespace}/${applicationName} installs the chart with these values (spec.source.helm.valuesObject).`,
     ]);
-    // cdk8s writes nothing but manifests; validations run inside App.synth() just before it writes them, so the
-    // values file lands beside them on every synth and never when only constructing the app.
-    this.node.addValidation({ validate: () => this.writeValuesFile() });
+    // cdk8s writes nothing but manifests. The state runs this once its commit succeeded (inside App.synth(),
+    // before the manifests are written), so the file never carries a checksum of a CA the state does not hold.
+    pkiStateOf(this).onCommitted(() => this.writeValuesFile());
   }
 
   private serve(certificate: RancherServingCertificate, hostname: string, cacertsPem: string | undefined): { input: Omit<ServingCertificateInput, 'hostname'>; key: PlannedContent; issued?: TlsCertificate } {
@@ -246,15 +247,14 @@ export class RancherIngressTLS extends Construct {
     };
   }
 
-  private writeValuesFile(): string[] {
+  private writeValuesFile(): void {
     const app = this.node.root;
-    if (!(app instanceof App)) return []; // no output directory to write into
+    if (!(app instanceof App)) return; // no output directory to write into
     try {
       fs.mkdirSync(app.outdir, { recursive: true });
       fs.writeFileSync(path.join(app.outdir, this.valuesFileName), this.valuesFile);
-      return [];
     } catch (err) {
-      return [`cannot write the values file ${this.valuesFileName}: ${(err as Error).message}`];
+      throw new SpecError('valuesFileName', `cannot write ${path.join(app.outdir, this.valuesFileName)}: ${describeFsError(err)}`, this.node.path);
     }
   }
 }

@@ -11,7 +11,11 @@ function rootOf(scope: IConstruct): IConstruct {
 /**
  * Makes `state` the PKI state of the app `scope` belongs to. Call it before adding PKI constructs, e.g.
  * `usePkiState(app, PkiState.inMemory({ clock: () => fixedDate, seed: 'snapshot' }))` in a snapshot test.
- * The state is committed when the app synthesizes (cdk8s runs validations before writing manifests).
+ *
+ * The state is committed when the app synthesizes, and only when every construct of the app validates:
+ * cdk8s validates the root first, so the root's validation runs every other construct's validations itself
+ * and commits only when none reports an error (cdk8s then reports those errors as it visits them). A failed
+ * commit is thrown rather than returned, so its message is not prefixed with the root's empty path.
  */
 export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
   const root = rootOf(scope);
@@ -21,12 +25,10 @@ export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
     bound.set(root, state);
     root.node.addValidation({
       validate: () => {
-        try {
-          state.commit();
-          return [];
-        } catch (err) {
-          return [(err as Error).message];
-        }
+        const others = root.node.findAll().filter((c) => c !== root);
+        if (others.some((c) => c.node.validate().length > 0)) return [];
+        state.commit();
+        return [];
       },
     });
   }

@@ -8,7 +8,7 @@ import { getBorderCharacters, table } from 'table';
 import { BOOTSTRAP_KUBECONFIG_FILE } from './kubeadm/layout';
 import { exportNode, kubeletBootstrapFlags, nodeJoinCommand } from './kubeadm/node-bundle';
 import { exportSecrets } from './secrets/secret-plan';
-import { ageKeysFromEnvironment, ENV_STATE_DIR, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
+import { ageKeysFromEnvironment, ENV_STATE_DIR, frozenFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
 import { SpecError, StateError } from './engine/errors';
 import { parseRecipient } from './state/age';
 import { reencryptState } from './state/store';
@@ -86,7 +86,7 @@ export function buildCli(): Command {
     if (!fs.existsSync(directory)) throw new StateError(`no state directory ${directory}; run \`cdk8s synth\` in the app's directory first, or name the state with --state or ${ENV_STATE_DIR}`);
     const store = stateStoreFromEnvironment(directory);
     warnIfPlaintextStateTracked(store);
-    return new PkiState({ store });
+    return new PkiState({ store, frozen: frozenFromEnvironment() });
   };
 
   program
@@ -97,9 +97,10 @@ export function buildCli(): Command {
       const current = state();
       const now = new Date();
       const certificates = current.inventory().map((e) => ({ ...e, status: expiryStatus(e, now), daysLeft: Math.floor((e.notAfter.getTime() - now.getTime()) / DAY_MS) }));
+      const keys = current.keyInventory();
       const tokens = current.secretInventory();
       if (options.output === 'json') {
-        out(`${JSON.stringify({ stateDirectory: stateDirectory(), certificates, tokens }, null, 2)}\n`);
+        out(`${JSON.stringify({ stateDirectory: stateDirectory(), certificates, keys, tokens }, null, 2)}\n`);
         return;
       }
       if (certificates.length === 0) {
@@ -123,6 +124,9 @@ export function buildCli(): Command {
           .map((line) => line.trimEnd())
           .join('\n'),
       );
+      for (const key of keys) {
+        out(`key ${key.slot}: ${key.keyAlgorithm} #${key.keyGeneration}, made ${key.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}${key.rotationRequested ? ', key rotation requested' : ''}\n`);
+      }
       for (const token of tokens) {
         const made = token.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
         out(`token ${token.slot}: generation ${token.generation}, made ${made}${token.rotationRequested ? ', rotation requested' : ''}\n`);

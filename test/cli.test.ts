@@ -53,7 +53,7 @@ describe('cdk8s-pki CLI', () => {
   test('an unknown slot is a one-line error and a non-zero exit', () => {
     const result = run(process.execPath, [CLI, '--state', stateDir, 'rotate', 'cluster/nope']);
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe(`cdk8s-pki: no certificate or secret "cluster/nope" in the state directory ${stateDir}; \`cdk8s-pki list\` shows the slots\n`);
+    expect(result.stderr).toBe(`cdk8s-pki: no certificate, key or secret "cluster/nope" in the state directory ${stateDir}; \`cdk8s-pki list\` shows the slots\n`);
   });
 });
 

@@ -16,9 +16,19 @@ export function stateDirectoryFromEnvironment(env: Environment = process.env): s
   return env[ENV_STATE_DIR] || '.pki';
 }
 
-/** True when `$CDK8S_PKI_FROZEN` is `1` or `true`: synth must not write the state. */
-export function frozenFromEnvironment(): boolean {
-  return ['1', 'true'].includes((process.env[ENV_FROZEN] ?? '').toLowerCase());
+const TRUE = ['1', 'true', 'yes', 'on', 'y'];
+const FALSE = ['', '0', 'false', 'no', 'off', 'n'];
+
+/**
+ * True when `$CDK8S_PKI_FROZEN` is set to a truthy spelling (`1`, `true`, `yes`, `on`, any case, spaces
+ * trimmed): synth must not write the state. Anything that is neither truthy nor falsy is refused, so a typo
+ * never silently means "not frozen" in CI.
+ */
+export function frozenFromEnvironment(env: Environment = process.env): boolean {
+  const value = (env[ENV_FROZEN] ?? '').trim().toLowerCase();
+  if (TRUE.includes(value)) return true;
+  if (FALSE.includes(value)) return false;
+  throw new SpecError(ENV_FROZEN, `${JSON.stringify(env[ENV_FROZEN])} is neither true (1, true, yes, on) nor false (0, false, no, off, empty)`);
 }
 
 /** `age1…` recipients new state files are encrypted to, comma-separated. */
@@ -92,11 +102,17 @@ export function ageKeysFromEnvironment(env: Environment = process.env): AgeKeys 
   return { recipients, identities };
 }
 
-/** The state store the environment asks for: age-encrypted when any CDK8S_PKI_AGE_* variable is set, else plaintext. */
+/**
+ * The state store the environment asks for: age-encrypted when any CDK8S_PKI_AGE_* variable is set, else
+ * plaintext. An existing directory's `.gitignore` is checked (and recreated) here, so every synth and command
+ * repairs one that a killed synth left missing or empty.
+ */
 export function stateStoreFromEnvironment(directory?: string, env: Environment = process.env): StateStore {
   const keys = ageKeysFromEnvironment(env);
   const absolute = path.resolve(directory ?? stateDirectoryFromEnvironment(env));
-  return keys ? new EncryptedDirectoryStore(absolute, keys) : new DirectoryStore(absolute);
+  const store = keys ? new EncryptedDirectoryStore(absolute, keys) : new DirectoryStore(absolute);
+  store.ensureGitignore();
+  return store;
 }
 
 /**

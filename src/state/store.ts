@@ -1,18 +1,21 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as os from 'node:os';
 import { StateError } from '../engine/errors';
 import { sha256Hex } from '../engine/pem';
 import { AgeError, AgeIdentities, AgeRecipients, decrypt, encrypt, isAgeFile, parseRecipient } from './age';
+import { describeFsError } from './fs-errors';
+import { processGone, withDirectoryLock } from './lock';
+import { COMMIT_JOURNAL } from './records';
 
-/** What a new state directory's `.gitignore` holds: plaintext keys stay out of Git; an encrypted state goes in. */
+/** What a state directory's `.gitignore` holds: plaintext keys stay out of Git; an encrypted state goes in. */
 const PLAINTEXT_GITIGNORE = '# cdk8s-pki state: private keys. Do not commit it in plaintext.\n*\n';
-const ENCRYPTED_GITIGNORE = '# cdk8s-pki state, age-encrypted: commit it. Only the lock and temp files stay out.\n.lock\n.*.tmp\n';
+const ENCRYPTED_GITIGNORE = '# cdk8s-pki state, age-encrypted: commit it. Only the lock, temp files and the commit journal stay out.\n.*\n!.gitignore\n';
 
 /**
  * Where the PKI state's entries live: a flat namespace of names like `example/cluster-ca/key-1.pem`.
- * Implementations write atomically; an `exclusive` write fails rather than replace (private keys).
+ * Implementations write atomically; an `exclusive` write fails rather than replace (private keys). Names whose
+ * last segment starts with `.` are the store's own (the commit journal) and are not listed.
  */
 export interface StateStore {
   /** Where the state lives, for messages. */
@@ -21,11 +24,17 @@ export interface StateStore {
   /** Every entry name, sorted. */
   list(): string[];
   write(name: string, data: Buffer, exclusive: boolean): void;
+  /** Removes an entry; absent is fine. */
+  remove(name: string): void;
   /** Runs `fn` while holding the store's lock, so two synths cannot interleave their writes. */
   withLock<T>(fn: () => T): T;
   /** Where an entry is, for messages (a file path for a directory store). */
   locate(name: string): string;
 }
+
+const isEncryptedGitignore = (lines: string[]) => lines.includes('.*') && lines.includes('!.gitignore');
+
+const isListed = (name: string) => !path.posix.basename(name).startsWith('.');
 
 export class MemoryStore implements StateStore {
   readonly location = 'in-memory state';
@@ -36,11 +45,14 @@ export class MemoryStore implements StateStore {
     return data && Buffer.from(data);
   }
   list(): string[] {
-    return [...this.entries.keys()].sort();
+    return [...this.entries.keys()].filter(isListed).sort();
   }
   write(name: string, data: Buffer, exclusive: boolean): void {
     if (exclusive && this.entries.has(name)) throw new StateError(`${name} exists in the ${this.location} and is never overwritten`);
     this.entries.set(name, Buffer.from(data));
+  }
+  remove(name: string): void {
+    this.entries.delete(name);
   }
   withLock<T>(fn: () => T): T {
     return fn();
@@ -50,24 +62,41 @@ export class MemoryStore implements StateStore {
   }
 }
 
-const LOCK_WAIT_MS = 15_000;
+/** A temp file of `DirectoryStore.write` (or of the lock): `.<file>.<pid>.<random>.tmp`. */
+const TEMP_FILE = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/;
 
-/** True when `holder` (`pid@host`) names a process of this host that no longer exists. */
-function isDeadLocalProcess(holder: string): boolean {
-  const [pid, host] = holder.split('@');
-  if (host !== os.hostname() || !/^\d+$/.test(pid)) return false;
+/** Writes `data` to `target` through a temp file, fsync and rename (or link, for `exclusive`); the temp file never stays. */
+function writeAtomically(target: string, data: Buffer | string, exclusive: boolean): void {
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
   try {
-    process.kill(Number(pid), 0);
-    return false;
+    const fd = fs.openSync(temp, 'wx', 0o600);
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    // link() fails with EEXIST instead of replacing: a private key is never overwritten.
+    if (exclusive) fs.linkSync(temp, target);
+    else fs.renameSync(temp, target);
+    const dirFd = fs.openSync(path.dirname(target), 'r');
+    try {
+      fs.fsyncSync(dirFd); // make the rename itself durable
+    } finally {
+      fs.closeSync(dirFd);
+    }
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new StateError(`${target} exists and is never overwritten`);
+    throw new StateError(`cannot write ${target}: ${describeFsError(err)}`);
+  } finally {
+    fs.rmSync(temp, { force: true });
   }
 }
 
 /**
  * The state as files under one directory (`.pki/` by default): files 0600, directories 0700, every write
  * a temp file + fsync + rename (or link, for exclusive writes), so a crash leaves each file old or new,
- * never half-written.
+ * never half-written. The directory's `.gitignore` is checked whenever the store is opened or locked.
  */
 export class DirectoryStore implements StateStore {
   readonly location: string;
@@ -96,7 +125,7 @@ export class DirectoryStore implements StateStore {
       return fs.readFileSync(this.locate(name));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new StateError(`cannot read ${this.locate(name)}: ${(err as Error).message}`);
+      throw new StateError(`cannot read ${this.locate(name)}: ${describeFsError(err)}`);
     }
   }
 
@@ -104,8 +133,14 @@ export class DirectoryStore implements StateStore {
     if (!fs.existsSync(this.directory)) return [];
     const names: string[] = [];
     const walk = (dir: string) => {
-      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-        if (entry.name.startsWith('.')) continue; // .gitignore, .lock, temp files
+      let entries: fs.Dirent[];
+      try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+      } catch (err) {
+        throw new StateError(`cannot read the state directory ${dir}: ${describeFsError(err)}`);
+      }
+      for (const entry of entries) {
+        if (entry.name.startsWith('.')) continue; // .gitignore, the lock, temp files, the journal
         const full = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(full);
         else names.push(path.relative(this.directory, full).split(path.sep).join('/'));
@@ -118,86 +153,88 @@ export class DirectoryStore implements StateStore {
   write(name: string, data: Buffer, exclusive: boolean): void {
     const target = this.locate(name);
     this.ensureDirectory(path.dirname(target));
-    const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-    const fd = fs.openSync(temp, 'wx', 0o600);
+    writeAtomically(target, data, exclusive);
+  }
+
+  remove(name: string): void {
     try {
-      fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      if (exclusive) {
-        // link() fails with EEXIST instead of replacing: a private key is never overwritten.
-        fs.linkSync(temp, target);
-        fs.unlinkSync(temp);
-      } else {
-        fs.renameSync(temp, target);
-      }
+      fs.rmSync(this.locate(name), { force: true });
     } catch (err) {
-      fs.rmSync(temp, { force: true });
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new StateError(`${target} exists and is never overwritten`);
-      throw new StateError(`cannot write ${target}: ${(err as Error).message}`);
-    }
-    const dirFd = fs.openSync(path.dirname(target), 'r');
-    try {
-      fs.fsyncSync(dirFd); // make the rename itself durable
-    } finally {
-      fs.closeSync(dirFd);
+      throw new StateError(`cannot remove ${this.locate(name)}: ${describeFsError(err)}`);
     }
   }
 
   /**
-   * A lock file holding `pid@host`, created with O_EXCL. Hand-written rather than proper-lockfile because a
-   * synth is synchronous (that library's sync API cannot wait) and a killed synth must not block the next
-   * one: a lock whose process is gone from this host is taken over at once instead of after a timeout.
+   * Runs `fn` under the directory's lock (`lock.ts`). Once the lock is held no writer of this state can be
+   * running, so temp files a killed writer left (which may hold a plaintext key) are removed first.
    */
   withLock<T>(fn: () => T): T {
     this.ensureDirectory(this.directory);
-    const lockPath = path.join(this.directory, '.lock');
-    const owner = `${process.pid}@${os.hostname()}`;
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        fs.writeFileSync(lockPath, owner, { flag: 'wx', mode: 0o600 });
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot lock ${this.directory}: ${(err as Error).message}`);
-      }
-      const holder = readLockHolder(lockPath);
-      if (isDeadLocalProcess(holder)) {
-        fs.rmSync(lockPath, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new StateError(`cannot lock ${this.directory}: held by ${holder || 'another process'} (another synth running?)`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // synth is synchronous: sleep, then retry
-    }
-    try {
+    return withDirectoryLock(this.directory, () => {
+      this.removeStaleTempFiles(this.directory);
       return fn();
-    } finally {
-      fs.rmSync(lockPath, { force: true });
-    }
+    });
   }
 
-  /** The `.gitignore` a new state directory gets. Plaintext keys live here: keep them out of Git. */
+  /**
+   * Writes the directory's `.gitignore` when it is missing or does not keep what it must out of Git (a synth
+   * killed while creating the directory, an edit). Atomic, so it is never left empty. No-op without the directory.
+   */
+  ensureGitignore(): void {
+    if (!fs.existsSync(this.directory)) return;
+    const file = path.join(this.directory, '.gitignore');
+    let current: string | undefined;
+    try {
+      current = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new StateError(`cannot read ${file}: ${describeFsError(err)}`);
+    }
+    if (current === undefined || !this.gitignoreSuffices(current)) writeAtomically(file, this.gitignore(), false);
+  }
+
+  /** The `.gitignore` this store writes. Plaintext keys live here: keep them out of Git. */
   protected gitignore(): string {
     return PLAINTEXT_GITIGNORE;
   }
 
-  private ensureDirectory(dir: string): void {
-    const fresh = !fs.existsSync(this.directory);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (fresh) fs.writeFileSync(path.join(this.directory, '.gitignore'), this.gitignore(), { mode: 0o600 });
+  /**
+   * Whether a `.gitignore` keeps this store's secrets out of Git: a plaintext state must be ignored whole. An
+   * encrypted state opened without its keys keeps its own (reading it will say which variable to set).
+   */
+  protected gitignoreSuffices(content: string): boolean {
+    const lines = content.split('\n').map((line) => line.trim());
+    if (lines.includes('*')) return true;
+    const first = this.list()[0];
+    return isEncryptedGitignore(lines) && first !== undefined && isAgeFile(this.readFile(first) ?? Buffer.alloc(0));
   }
-}
 
-/** Who holds the lock (`pid@host`); empty when it was released meanwhile. Read raw: the lock is never encrypted. */
-function readLockHolder(lockPath: string): string {
-  try {
-    return fs.readFileSync(lockPath, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw new StateError(`cannot read ${lockPath}: ${(err as Error).message}`);
+  private ensureDirectory(dir: string): void {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new StateError(`cannot create ${dir}: ${describeFsError(err)}`);
+    }
+    this.ensureGitignore();
+  }
+
+  private removeStaleTempFiles(dir: string): void {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      throw new StateError(`cannot read the state directory ${dir}: ${describeFsError(err)}`);
+    }
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        this.removeStaleTempFiles(full);
+        continue;
+      }
+      const pid = TEMP_FILE.exec(entry.name)?.[1];
+      // The lock's own temp files belong to contenders that may be alive; a writer's are judged like a lock holder.
+      if (pid === undefined || entry.name.startsWith('..lock-') || entry.name.startsWith('..unlock-')) continue;
+      if (Number(pid) === process.pid || processGone(Number(pid))) fs.rmSync(full, { force: true });
+    }
   }
 }
 
@@ -260,6 +297,12 @@ export class EncryptedDirectoryStore extends DirectoryStore {
     return ENCRYPTED_GITIGNORE;
   }
 
+  /** Ignoring everything (a state moved from plaintext, not yet committed) is safe too. */
+  protected override gitignoreSuffices(content: string): boolean {
+    const lines = content.split('\n').map((line) => line.trim());
+    return lines.includes('*') || isEncryptedGitignore(lines);
+  }
+
   private decryptEntry(name: string, ciphertext: Buffer): Buffer {
     const file = this.locate(name);
     try {
@@ -305,14 +348,16 @@ export function reencryptState(
   const raw = new DirectoryStore(directory);
   const store = new EncryptedDirectoryStore(directory, { identities, recipients: newRecipients, scryptWorkFactor: options.scryptWorkFactor });
   return store.withLock(() => {
-    const entries = store.list().map((name) => {
+    // The commit journal too: the next synth reads it with the new identities.
+    const names = [...store.list(), ...(raw.readFile(COMMIT_JOURNAL) ? [COMMIT_JOURNAL] : [])];
+    const entries = names.map((name) => {
       const data = raw.readFile(name)!;
       return { name, plaintext: options.encryptPlaintext && !isAgeFile(data) ? data : store.read(name)! };
     });
     for (const { name, plaintext } of entries) store.write(name, plaintext, false);
     const gitignore = path.join(directory, '.gitignore');
     if (options.encryptPlaintext && fs.existsSync(gitignore) && fs.readFileSync(gitignore, 'utf8') === PLAINTEXT_GITIGNORE) {
-      fs.writeFileSync(gitignore, ENCRYPTED_GITIGNORE, { mode: 0o600 });
+      writeAtomically(gitignore, ENCRYPTED_GITIGNORE, false);
     }
     return entries.map((e) => e.name);
   });

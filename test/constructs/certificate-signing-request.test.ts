@@ -94,8 +94,8 @@ describe('a request for a key kept in the state', () => {
     const requestKey = runOk('openssl', ['req', '-in', files.file(`pub-${++fileCount}.csr`, request), '-noout', '-pubkey']);
     expect(requestKey).toBe(crypto.createPublicKey(stateKey).export({ type: 'spki', format: 'pem' }));
     expect(JSON.stringify(manifests)).not.toMatch(/PRIVATE KEY/);
-    // Synth committed the key to the state, and nothing else.
-    expect(state.store.list()).toEqual(['example/csr/key-1.pem']);
+    // Synth committed the key and its record to the state, and nothing else.
+    expect(state.store.list()).toEqual(['example/csr/key-1.pem', 'example/csr/key.json']);
   });
 
   test('spec: the signer, its default usages, expirationSeconds from a Duration, a name from the construct path', () => {

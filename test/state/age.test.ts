@@ -340,7 +340,7 @@ describe('the age-encrypted state store', () => {
     state.commit();
     const readOnly = stateOver(new EncryptedDirectoryStore(dir, { recipients: [], identities: [alice.identity] }));
     synth(readOnly, ['10.0.0.11', '10.0.0.12']);
-    expect(readOnly.pendingChanges()).toEqual([{ slot: 'cluster/apiserver', reasons: ['spec changed'] }]);
+    expect(readOnly.pendingChanges()).toEqual([{ slot: 'cluster/apiserver', reasons: ['SANs +10.0.0.12'] }]);
     expect(() => readOnly.commit()).toThrow(/^cannot write .*: no age recipients to encrypt it to; set CDK8S_PKI_AGE_RECIPIENTS/);
   });
 

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateKey, issueCertificate, publicKeyToPem, SpecError, StateError } from '../../src/engine';
 import { CredentialRequest, Issuer, PkiState } from '../../src/state/pki-state';
-import { snapshotDir, tempDir } from '../support/programs';
+import { stateStoreFromEnvironment } from '../../src/state/environment';
+import { runOk, snapshotDir, tempDir } from '../support/programs';
 
 const DAY = 86400;
 const START = new Date('2026-03-01T12:00:00Z');
@@ -26,6 +27,23 @@ function synth(state: PkiState, leafSans: string[] = ['10.0.0.11'], options: Par
     issuer,
   });
   return { ca, server, client };
+}
+
+/** The state's files without the lock's, which every locked commit moves on. */
+function stateFiles(dir: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(snapshotDir(dir)).filter(([name]) => !/(^|\/)\.(un)?lock-\d+$/.test(name)));
+}
+
+/** Temp files anywhere under `dir`. */
+function tempFiles(dir: string): string[] {
+  return Object.keys(snapshotDir(dir)).filter((name) => name.endsWith('.tmp'));
+}
+
+/** The compiled test/support/killed-synth.ts (`npm test` builds lib/ first), run against `dir`. */
+function killedSynth(dir: string, mode: 'after' | 'during' | 'gitignore', writes: number) {
+  const script = path.resolve(__dirname, '../../lib/test/support/killed-synth.js');
+  if (!fs.existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (npm test does it)`);
+  return spawnSync(process.execPath, [script, dir, mode, String(writes)], { encoding: 'utf8', timeout: 30_000 });
 }
 
 const spki = (cred: { privateKey: import('node:crypto').KeyObject }) => cred.privateKey.export({ type: 'pkcs8', format: 'der' }).toString('hex');
@@ -73,7 +91,7 @@ describe('a directory state', () => {
     now = new Date(START.getTime() + 3600_000);
     const next = open();
     const b = synth(next, ['10.0.0.11', '192.0.2.10']);
-    expect(next.pendingChanges()).toEqual([{ slot: 'cluster/apiserver', reasons: ['spec changed'] }]);
+    expect(next.pendingChanges()).toEqual([{ slot: 'cluster/apiserver', reasons: ['SANs +192.0.2.10'] }]);
     expect(b.server.certificate.pem).not.toBe(a.server.certificate.pem);
     expect(b.server.certificate.sans.ipAddresses).toEqual(['10.0.0.11', '192.0.2.10']);
     expect(spki(b.server)).toBe(spki(a.server));
@@ -203,7 +221,7 @@ describe('a directory state', () => {
     expect(() => frozen.commit()).not.toThrow();
     const frozenChanged = open({ frozen: true });
     synth(frozenChanged, ['10.0.0.99']);
-    expect(() => frozenChanged.commit()).toThrow(/cluster\/apiserver: spec changed/);
+    expect(() => frozenChanged.commit()).toThrow(/\n {2}- cluster\/apiserver: SANs \+10\.0\.0\.99 -10\.0\.0\.11\n/);
     expect(snapshotDir(dir)).toEqual(before);
   });
 
@@ -213,9 +231,9 @@ describe('a directory state', () => {
     const a = synth(first);
     synth(second);
     first.commit();
-    const after = snapshotDir(dir);
+    const after = stateFiles(dir);
     expect(() => second.commit()).toThrow(/changed while this synth ran \(another synth\?\); nothing was written/);
-    expect(snapshotDir(dir)).toEqual(after);
+    expect(stateFiles(dir)).toEqual(after);
     expect(synth(open()).ca.certificate.pem).toBe(a.ca.certificate.pem);
   });
 
@@ -228,11 +246,8 @@ describe('a directory state', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
-  test.each([0, 1, 2, 3])('a synth SIGKILLed after %i state writes loses nothing, and the next synth recovers', (writes) => {
-    // The child is the compiled test/support/killed-synth.ts (`npm test` builds lib/ first).
-    const script = path.resolve(__dirname, '../../lib/test/support/killed-synth.js');
-    if (!fs.existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (npm test does it)`);
-    const child = spawnSync(process.execPath, [script, dir, String(writes)], { encoding: 'utf8', timeout: 30_000 });
+  test.each([0, 1, 2, 3, 4])('a synth SIGKILLed after %i state writes loses nothing, and the next synth recovers', (writes) => {
+    const child = killedSynth(dir, 'after', writes);
     expect(child.signal).toBe('SIGKILL');
     const intendedCaKey = child.stdout;
     const state = open();
@@ -242,13 +257,48 @@ describe('a directory state', () => {
     for (const slot of ['cluster/ca', 'cluster/apiserver']) {
       expect(fs.readdirSync(path.join(dir, slot)).filter((f) => f.startsWith('key-'))).toEqual(['key-1.pem']);
     }
-    const caKeyWritten = writes >= 1;
+    const caKeyWritten = writes >= 2; // the commit journal is the first write
     expect(publicKeyToPem(ca.privateKey) === intendedCaKey).toBe(caKeyWritten);
-    expect(fs.readdirSync(path.join(dir, 'cluster/ca')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(tempFiles(dir)).toEqual([]);
     expect(server.certificate.isSignedBy(ca.privateKey)).toBe(true);
     const settled = open();
     synth(settled);
     expect(settled.pendingChanges()).toEqual([]);
+  });
+
+  test.each([0, 1, 2])('a synth SIGKILLed inside its write %i leaves a temp file, which the next synth removes under the lock', (writes) => {
+    const child = killedSynth(dir, 'during', writes);
+    expect(child.signal).toBe('SIGKILL');
+    expect(tempFiles(dir)).toHaveLength(1); // written and fsynced, never renamed: what kill -9 leaves
+    const state = open();
+    synth(state);
+    state.commit();
+    expect(tempFiles(dir)).toEqual([]);
+  });
+
+  test('a synth SIGKILLed while creating the directory leaves no .gitignore; the next synth writes it', () => {
+    const child = killedSynth(dir, 'gitignore', 0);
+    expect(child.signal).toBe('SIGKILL');
+    expect(fs.existsSync(path.join(dir, '.gitignore'))).toBe(false);
+    // Opening the state, as every synth and command does, puts it back before anything is written.
+    stateStoreFromEnvironment(dir, {});
+    expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
+    fs.writeFileSync(path.join(dir, '.gitignore'), '');
+    const state = open();
+    synth(state);
+    state.commit();
+    expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
+  });
+
+  test('git ignores every file of a plaintext state after a kill while the directory was created', () => {
+    fs.mkdirSync(path.join(tmp.dir, 'repo'));
+    dir = path.join(tmp.dir, 'repo', '.pki');
+    runOk('git', ['init', '-q'], { cwd: path.join(tmp.dir, 'repo') });
+    expect(killedSynth(dir, 'gitignore', 0).signal).toBe('SIGKILL');
+    const state = open();
+    synth(state);
+    state.commit();
+    expect(runOk('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: path.join(tmp.dir, 'repo') })).toBe('');
   });
 });
 

@@ -1,23 +1,41 @@
-// Runs the miniature synth of the state tests against a directory and SIGKILLs itself after N state writes,
-// the way a CI runner or an OOM killer would stop `cdk8s synth` half-way through writing the state.
-// Usage: node killed-synth.js <state-dir> <writes-before-kill>
+// Runs the miniature synth of the state tests against a directory and SIGKILLs itself part-way, the way a CI
+// runner or an OOM killer would stop `cdk8s synth`:
+//   after <n>      before the state write n+1 starts (n whole writes on disk)
+//   during <n>     inside state write n+1, once its temp file is written and fsynced, before it is renamed
+//   gitignore 0    while the new state directory's .gitignore is being written
+//   none 0         not at all: a whole synth, for races between synths
+// Usage: node killed-synth.js <state-dir> <mode> <n>
+import type * as FsModule from 'node:fs';
 import { CredentialRequest, PkiState } from '../../src/state/pki-state';
 import { DirectoryStore } from '../../src/state/store';
 import { publicKeyToPem } from '../../src/engine/keys';
 
+const [directory, mode, count] = process.argv.slice(2);
+const kill = () => process.kill(process.pid, 'SIGKILL');
+// The module object itself (not an import binding), so that the store's own calls go through the patches below.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const fs: { -readonly [K in keyof typeof FsModule]: (typeof FsModule)[K] } = require('node:fs');
+
 class DyingStore extends DirectoryStore {
   private writes = 0;
-  constructor(directory: string, private readonly killAfter: number) {
-    super(directory);
-  }
   write(name: string, data: Buffer, exclusive: boolean): void {
-    if (this.writes++ === this.killAfter) process.kill(process.pid, 'SIGKILL');
+    const n = this.writes++;
+    if (mode === 'after' && n === Number(count)) kill();
+    if (mode === 'during' && n === Number(count)) {
+      // The real write path, stopped between its fsynced temp file and the rename (or link) into place.
+      fs.renameSync = kill;
+      fs.linkSync = kill;
+    }
     super.write(name, data, exclusive);
   }
 }
 
-const [directory, killAfter] = process.argv.slice(2);
-const state = new PkiState({ store: new DyingStore(directory, Number(killAfter)) });
+if (mode === 'gitignore') {
+  const rename = fs.renameSync;
+  fs.renameSync = (from: FsModule.PathLike, to: FsModule.PathLike) => (String(to).endsWith('/.gitignore') ? kill() : rename(from, to));
+}
+
+const state = new PkiState({ store: new DyingStore(directory) });
 const DAY = 86400;
 const ca = state.ensure({ slot: 'cluster/ca', keyAlgorithm: 'ecdsa-p256', spec: { subject: { commonName: 'kubernetes' }, ca: {}, validitySeconds: 3650 * DAY } });
 const leaf: CredentialRequest = {

@@ -1,0 +1,150 @@
+/**
+ * Certificate slots: `<slot>/certificate.json` beside the slot's key files. Reading a slot checks its
+ * material (the key is the certified one, the signature verifies), asks the reissue policy what to do, and
+ * stages a new certificate (and key) when the policy says so.
+ */
+import * as crypto from 'node:crypto';
+import { SpecError, StateError } from '../engine/errors';
+import { isKeyAlgorithm, KEY_ALGORITHMS, KeyAlgorithm, keyAlgorithmOf } from '../engine/keys';
+import { CertificateSpec, validateCertificateSpec } from '../engine/spec';
+import { Certificate, issueCertificate } from '../engine/x509';
+import { checkSlot, StateContext } from './context';
+import { drawKey, keyGenerations, readKeyFile, StoredKey, unrecordedKey } from './keys';
+import { CertificateRecord, certificateRecordName, certificatesOf, keyFileName, parseRecord, serializeRecord } from './records';
+import { decideReissue, describeReason, ReissueRequest, specHashOf } from './reissue-policy';
+
+/** A CA that can sign: its certificate, its key (absent while the key is offline) and the certificates above it. */
+export interface Issuer {
+  readonly certificate: Certificate;
+  readonly privateKey?: crypto.KeyObject;
+  /** The issuer's own issuers, up to the root; empty for a root. */
+  readonly chain: Certificate[];
+}
+
+/** What a construct asks the state for: a key and a certificate that match this request. */
+export interface CredentialRequest {
+  /** Where the credential lives in the state, e.g. `cluster/kubernetes-ca` (letters, digits, `-_.`, `/`). */
+  readonly slot: string;
+  readonly keyAlgorithm: KeyAlgorithm;
+  readonly spec: CertificateSpec;
+  /** Absent: self-signed. */
+  readonly issuer?: Issuer;
+  /** Re-issue once less than this remains. @default a third of the validity (cert-manager's default) */
+  readonly renewBeforeSeconds?: number;
+  /** `keep`: a re-issued certificate keeps its key; `rotate`: every re-issue gets a new key (cert-manager's rotationPolicy: Always). @default keep */
+  readonly keyPolicy?: 'keep' | 'rotate';
+}
+
+export interface Credential {
+  readonly slot: string;
+  readonly privateKey: crypto.KeyObject;
+  readonly keyGeneration: number;
+  readonly certificate: Certificate;
+  /** The issuer and its issuers up to the root, as at issuance; empty when self-signed. */
+  readonly chain: Certificate[];
+}
+
+/** Refused before any key is drawn: a bad value would otherwise surface as a TypeError deep in key generation. */
+export function checkKeyAlgorithm(keyAlgorithm: string): asserts keyAlgorithm is KeyAlgorithm {
+  if (!isKeyAlgorithm(keyAlgorithm)) throw new SpecError('keyAlgorithm', `must be one of ${KEY_ALGORITHMS.join(', ')} (got ${JSON.stringify(keyAlgorithm)})`);
+}
+
+/** The record of `slot`, schema-checked; undefined when there is none. */
+export function readCertificateRecord(ctx: StateContext, slot: string): CertificateRecord | undefined {
+  const name = certificateRecordName(slot);
+  const data = ctx.txn.read(name);
+  return data && parseRecord('certificate', data, ctx.txn.store.locate(name));
+}
+
+/**
+ * The recorded certificate with its key, after checking that they belong together: the key file holds the
+ * certified key, and the signature verifies (under the certificate's own key when self-signed, else under
+ * the issuer recorded with it). A key swapped for another, or a tampered certificate, stops synth here.
+ * node's X509Certificate (OpenSSL) does both checks: natively, so a synth that changes nothing stays cheap.
+ */
+function recordedMaterial(ctx: StateContext, slot: string, record: CertificateRecord): { key: StoredKey; certificate: Certificate; chain: Certificate[] } {
+  const recordFile = ctx.txn.store.locate(certificateRecordName(slot));
+  const key = readKeyFile(ctx, slot, record.keyGeneration, recordFile);
+  const x509 = new crypto.X509Certificate(record.certificate);
+  if (!x509.checkPrivateKey(key.privateKey)) {
+    throw new StateError(`${ctx.txn.store.locate(keyFileName(slot, record.keyGeneration))} does not hold the key that the certificate in ${recordFile} certifies (replaced?); restore the key file from a backup`);
+  }
+  const signer = record.chain.length ? new crypto.X509Certificate(record.chain[0]).publicKey : x509.publicKey;
+  if (!x509.verify(signer)) {
+    throw new StateError(`the certificate in ${recordFile} does not verify under ${record.chain.length ? 'its recorded issuer' : 'its own key'} (modified?); restore it from a backup`);
+  }
+  return { key, ...certificatesOf(record) };
+}
+
+/** The credential for `request`: kept when the policy says so, else issued (or re-issued) and staged. */
+export function ensureCertificate(ctx: StateContext, request: CredentialRequest, cached: Credential | undefined): Credential {
+  checkSlot(request.slot);
+  checkKeyAlgorithm(request.keyAlgorithm);
+  const slot = request.slot;
+  const spec = validateCertificateSpec(request.spec);
+  const record = readCertificateRecord(ctx, slot);
+  const recordFile = ctx.txn.store.locate(certificateRecordName(slot));
+  const policyRequest: ReissueRequest = {
+    slot,
+    spec,
+    keyAlgorithm: request.keyAlgorithm,
+    issuer: request.issuer?.certificate.fingerprintSha256 ?? 'self',
+    renewBeforeSeconds: request.renewBeforeSeconds,
+    keyPolicy: request.keyPolicy,
+  };
+  const decision = decideReissue(policyRequest, record, ctx.now());
+  if (decision.action === 'refuse') throw new SpecError(decision.field, decision.reason);
+  // Checked when this synth first returned it.
+  if (decision.action === 'keep' && cached) return cached;
+  const recorded = record && recordedMaterial(ctx, slot, record);
+  // A key above the recorded generation is adopted only when a killed synth wrote it (commit journal).
+  const orphan = unrecordedKey(ctx, slot, record?.keyGeneration ?? 0, recordFile);
+  if (decision.action === 'keep') {
+    return { slot, privateKey: recorded!.key.privateKey, keyGeneration: recorded!.key.generation, certificate: recorded!.certificate, chain: recorded!.chain };
+  }
+
+  const newKey = decision.action === 'issue' || decision.newKey;
+  const adoptable = orphan && orphanMatches(orphan, request.keyAlgorithm) ? orphan : undefined;
+  const key = !newKey ? recorded!.key : (adoptable ?? drawKey(ctx, slot, request.keyAlgorithm, (keyGenerations(ctx, slot).pop() ?? 0) + 1));
+  const reasons = decision.action === 'issue' ? ['not in the state'] : decision.reasons.map(describeReason);
+  if (newKey && record) reasons.push(`new key (generation ${key.generation})`);
+
+  const signer = request.issuer ? { certificate: request.issuer.certificate, privateKey: request.issuer.privateKey } : { privateKey: key.privateKey };
+  if (!signer.privateKey) {
+    throw new SpecError(
+      'issuer.privateKey',
+      `"${spec.subject.commonName}" must be issued (${reasons.join('; ')}), which needs the private key of its issuer "${request.issuer!.certificate.subject.commonName}"; supply it for this synth`,
+    );
+  }
+  const now = ctx.now();
+  const specHash = specHashOf(policyRequest);
+  const certificate = issueCertificate(spec, key.privateKey, { certificate: signer.certificate, privateKey: signer.privateKey }, now, {
+    serial: ctx.entropy.serial(`${slot}:${specHash}:${now.toISOString()}:${key.generation}`),
+    deterministicSignature: ctx.entropy.deterministicSignatures,
+  });
+  const chain = request.issuer ? [request.issuer.certificate, ...request.issuer.chain] : [];
+  const newRecord: CertificateRecord = {
+    version: 1,
+    keyAlgorithm: request.keyAlgorithm,
+    keyGeneration: key.generation,
+    specHash,
+    spec: JSON.parse(JSON.stringify(spec)),
+    issuer: policyRequest.issuer,
+    certificate: certificate.pem,
+    chain: chain.map((c) => c.pem),
+    issuedAt: now.toISOString(),
+    reasons,
+    ...(ctx.entropy.seeded ? { seeded: true } : {}),
+  };
+  ctx.txn.stage(slot, certificateRecordName(slot), serializeRecord('certificate', newRecord, recordFile), false, reasons);
+  return { slot, privateKey: key.privateKey, keyGeneration: key.generation, certificate, chain };
+}
+
+/** An orphan of another algorithm (the request changed since the killed synth) is left as it is. */
+function orphanMatches(orphan: StoredKey, algorithm: KeyAlgorithm): boolean {
+  try {
+    return keyAlgorithmOf(orphan.privateKey) === algorithm;
+  } catch {
+    return false;
+  }
+}

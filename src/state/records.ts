@@ -1,0 +1,156 @@
+/**
+ * The records of the PKI state, their file names, and their schemas. Every record is checked against its
+ * schema when read and before it is written, and a record that fails says which file and which field, never
+ * what the file holds (a secret record holds a token).
+ */
+import { StateError } from '../engine/errors';
+import { KeyAlgorithm } from '../engine/keys';
+import { checkSchema, compileSchema } from '../engine/spec';
+import { Certificate } from '../engine/x509';
+import certificateRecordSchema from './schemas/certificate-record.schema.json';
+import keyRecordSchema from './schemas/key-record.schema.json';
+import secretRecordSchema from './schemas/secret-record.schema.json';
+
+/** One issued certificate: which key generation it certifies, the spec it was issued for, the chain above it. */
+export interface CertificateRecord {
+  readonly version: 1;
+  readonly keyAlgorithm: KeyAlgorithm;
+  readonly keyGeneration: number;
+  /** SHA-256 of the normalized spec, key algorithm and issuer: what decides re-issuing. */
+  readonly specHash: string;
+  /** The normalized spec itself, so a change can be named field by field. Absent in records of older versions. */
+  readonly spec?: object;
+  /** SHA-256 fingerprint of the issuer's certificate, or `self`. Absent in records of older versions. */
+  readonly issuer?: string;
+  readonly certificate: string;
+  readonly chain: string[];
+  readonly issuedAt: string;
+  readonly reasons: string[];
+  readonly seeded?: boolean;
+  readonly renewalRequested?: boolean;
+  readonly keyRotationRequested?: boolean;
+}
+
+/** A bare key pair (no certificate): the generation in use and its public key's digest. */
+export interface KeyRecord {
+  readonly version: 1;
+  readonly keyAlgorithm: KeyAlgorithm;
+  readonly keyGeneration: number;
+  /** SHA-256 (hex) of the public key's SubjectPublicKeyInfo DER. */
+  readonly publicKeySha256: string;
+  readonly createdAt: string;
+  readonly seeded?: boolean;
+  readonly rotationRequested?: boolean;
+}
+
+/** A secret string (a bootstrap token). */
+export interface SecretRecord {
+  readonly version: 1;
+  readonly value: string;
+  readonly generation: number;
+  readonly createdAt: string;
+  readonly given: boolean;
+  readonly seeded?: boolean;
+  readonly rotationRequested?: boolean;
+}
+
+const SLOT = /^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/;
+
+/** True for a path-like state name (`cluster/kubernetes-ca`): letters, digits, `-_.`, `/` between segments. */
+export function isStateName(name: string): boolean {
+  return SLOT.test(name);
+}
+
+/** Written first by a commit and removed last: the names it writes, so the next synth can tell a crash from a deletion. */
+export const COMMIT_JOURNAL = '.commit.json';
+export const certificateRecordName = (slot: string) => `${slot}/certificate.json`;
+export const keyRecordName = (slot: string) => `${slot}/key.json`;
+export const secretRecordName = (slot: string) => `${slot}/secret.json`;
+export const keyFileName = (slot: string, generation: number) => `${slot}/key-${generation}.pem`;
+export const documentFileName = (name: string) => `${name}.doc.json`;
+
+/** The generation of a key file name of `slot`, or undefined when `name` is not one. */
+export function keyGenerationOf(slot: string, name: string): number | undefined {
+  const prefix = `${slot}/key-`;
+  if (!name.startsWith(prefix) || !name.endsWith('.pem')) return undefined;
+  const digits = name.slice(prefix.length, -'.pem'.length);
+  return /^[1-9]\d*$/.test(digits) ? Number(digits) : undefined;
+}
+
+const validators = {
+  certificate: compileSchema(certificateRecordSchema),
+  key: compileSchema(keyRecordSchema),
+  secret: compileSchema(secretRecordSchema),
+};
+type RecordKind = keyof typeof validators;
+interface RecordOf {
+  certificate: CertificateRecord;
+  key: KeyRecord;
+  secret: SecretRecord;
+}
+
+const RECORD_ADVICE = 'restore it from a backup — synth never replaces it on its own';
+
+/**
+ * The JSON in `data`; `file` names it in the error. JSON.parse's own message quotes the text around the fault,
+ * which in a secret record is the token, so it is never passed on.
+ */
+export function parseJson(data: Buffer, file: string, advice = RECORD_ADVICE): unknown {
+  try {
+    return JSON.parse(data.toString('utf8'));
+  } catch {
+    throw new StateError(`${file} is corrupt (not valid JSON); ${advice}`);
+  }
+}
+
+
+/** A record read from `file`, checked against its schema (and, for a certificate, its PEMs parsed). */
+export function parseRecord<K extends RecordKind>(kind: K, data: Buffer, file: string): RecordOf[K] {
+  const known = records.get(data);
+  if (known?.kind === kind) return known.record as RecordOf[K];
+  const record = checkRecord(kind, parseJson(data, file), file);
+  records.set(data, { kind, record });
+  if (kind === 'certificate') {
+    const certificate = record as CertificateRecord;
+    try {
+      parsed.set(certificate, {
+        certificate: Certificate.fromPem(certificate.certificate, 'certificate'),
+        chain: certificate.chain.map((pem, i) => Certificate.fromPem(pem, `chain[${i}]`)),
+      });
+    } catch (err) {
+      throw new StateError(`${file} is corrupt (${(err as Error).message}); ${RECORD_ADVICE}`);
+    }
+  }
+  return record;
+}
+
+/** Records by the bytes they were parsed from (the transaction hands out the same bytes for one entry). */
+const records = new WeakMap<Buffer, { kind: RecordKind; record: unknown }>();
+
+/** Certificates parsed once per record read: ASN.1 parsing is most of what a synth that changes nothing costs. */
+const parsed = new WeakMap<CertificateRecord, { certificate: Certificate; chain: Certificate[] }>();
+
+/** The certificate and chain of `record`, parsed. */
+export function certificatesOf(record: CertificateRecord): { certificate: Certificate; chain: Certificate[] } {
+  let certificates = parsed.get(record);
+  if (!certificates) {
+    certificates = { certificate: Certificate.fromPem(record.certificate), chain: record.chain.map((pem) => Certificate.fromPem(pem)) };
+    parsed.set(record, certificates);
+  }
+  return certificates;
+}
+
+/** The bytes of `record`, after checking it against its schema (a bug here must not reach the disk). */
+export function serializeRecord<K extends RecordKind>(kind: K, record: RecordOf[K], file: string): Buffer {
+  checkRecord(kind, JSON.parse(JSON.stringify(record)), file);
+  return Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
+}
+
+function checkRecord<K extends RecordKind>(kind: K, value: unknown, file: string): RecordOf[K] {
+  try {
+    return checkSchema<RecordOf[K]>(validators[kind], value);
+  } catch (err) {
+    // The schemas use no `format`, whose message would quote the value: only the field and the rule are said.
+    throw new StateError(`${file} is corrupt (${(err as Error).message}); ${RECORD_ADVICE}`);
+  }
+}

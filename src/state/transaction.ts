@@ -1,0 +1,125 @@
+/**
+ * One synth's view of the state: reads are cached and remembered (by hash) so a concurrent change is noticed
+ * at commit; writes are staged and land together under the store's lock.
+ */
+import { StateError } from '../engine/errors';
+import { sha256Hex } from '../engine/pem';
+import { COMMIT_JOURNAL, parseJson } from './records';
+import { StateStore } from './store';
+
+/** Something a synth would write to the state, by slot, and why. */
+export interface PendingChange {
+  readonly slot: string;
+  readonly reasons: string[];
+}
+
+interface Staged {
+  readonly data: Buffer;
+  readonly exclusive: boolean;
+}
+
+/** What a transaction held at a point, to go back to it (a request that failed half-way). */
+export interface Savepoint {
+  readonly staged: ReadonlyMap<string, Staged>;
+  readonly changes: ReadonlyMap<string, string[]>;
+}
+
+export class StateTransaction {
+  private readonly staged = new Map<string, Staged>();
+  private readonly changes = new Map<string, string[]>();
+  /** What each entry held when first read (undefined: absent), to detect a concurrent synth at commit. */
+  private readonly observed = new Map<string, string | undefined>();
+  private readonly cache = new Map<string, Buffer | undefined>();
+  private journal?: ReadonlySet<string>;
+  /** The store's listing, read once: every request looks for key files, and a directory walk per request adds up. */
+  private listed?: string[];
+
+  constructor(readonly store: StateStore) {}
+
+  /**
+   * The entry as this synth sees it: staged, else as first read (cached, so one synth sees one state and
+   * parses each record once; the same bytes are returned every time, so do not modify them).
+   */
+  read(name: string): Buffer | undefined {
+    const staged = this.staged.get(name);
+    if (staged) return staged.data;
+    if (this.cache.has(name)) return this.cache.get(name);
+    const data = this.store.read(name);
+    this.cache.set(name, data);
+    if (!this.observed.has(name)) this.observed.set(name, data && sha256Hex(data));
+    return data;
+  }
+
+  /** Every entry name, stored or staged, sorted. */
+  names(): string[] {
+    this.listed ??= this.store.list();
+    return [...new Set([...this.listed, ...this.staged.keys()])].sort();
+  }
+
+  stage(slot: string, name: string, data: Buffer, exclusive: boolean, reasons: string[]): void {
+    this.staged.set(name, { data, exclusive });
+    this.changes.set(slot, [...new Set([...(this.changes.get(slot) ?? []), ...reasons])]);
+  }
+
+  /**
+   * True when the commit journal of a commit that did not finish names `name`: a file written by a synth that
+   * was killed before it wrote the rest (the key of a record it never wrote), as opposed to one left behind
+   * by a deleted record.
+   */
+  writtenByUnfinishedCommit(name: string): boolean {
+    if (!this.journal) {
+      const data = this.store.read(COMMIT_JOURNAL);
+      const parsed = data && (parseJson(data, this.store.locate(COMMIT_JOURNAL)) as { writes?: unknown });
+      const writes = parsed && Array.isArray(parsed.writes) ? parsed.writes.filter((w): w is string => typeof w === 'string') : [];
+      this.journal = new Set(writes);
+    }
+    return this.journal.has(name);
+  }
+
+  savepoint(): Savepoint {
+    return { staged: new Map(this.staged), changes: new Map(this.changes) };
+  }
+
+  rollback(savepoint: Savepoint): void {
+    this.staged.clear();
+    this.changes.clear();
+    for (const [name, value] of savepoint.staged) this.staged.set(name, value);
+    for (const [slot, reasons] of savepoint.changes) this.changes.set(slot, reasons);
+  }
+
+  get isEmpty(): boolean {
+    return this.staged.size === 0;
+  }
+
+  pendingChanges(): PendingChange[] {
+    return [...this.changes.entries()].map(([slot, reasons]) => ({ slot, reasons }));
+  }
+
+  /**
+   * Writes what was staged, under the lock, after checking that nothing read changed meanwhile. The journal
+   * goes first and is removed last; keys go before records, so a record never names a key that is not on disk.
+   */
+  commit(): void {
+    if (this.staged.size === 0) return;
+    this.store.withLock(() => {
+      for (const [name, hash] of this.observed) {
+        const data = this.store.read(name);
+        if ((data && sha256Hex(data)) !== hash) {
+          throw new StateError(`${this.store.locate(name)} changed while this synth ran (another synth?); nothing was written, run synth again`);
+        }
+      }
+      const ordered = [...this.staged.entries()].sort(([, a], [, b]) => Number(b.exclusive) - Number(a.exclusive));
+      this.store.write(COMMIT_JOURNAL, Buffer.from(`${JSON.stringify({ version: 1, writes: ordered.map(([name]) => name) })}\n`), false);
+      for (const [name, { data, exclusive }] of ordered) {
+        this.store.write(name, data, exclusive);
+        this.observed.set(name, sha256Hex(data));
+        this.cache.set(name, data);
+        this.staged.delete(name);
+      }
+      this.store.remove(COMMIT_JOURNAL);
+      this.journal = new Set();
+      this.listed = undefined;
+    });
+    this.changes.clear();
+  }
+}
