@@ -38,7 +38,7 @@ describe('README.md', () => {
   // showing that the check fails on a renamed export and on an unused local.
   const diagnostics = typeCheck({
     ...Object.fromEntries(blocks.map((b) => [`readme-line-${b.line}.ts`, b.code])),
-    'probe-renamed.ts': "import { ClusterCertificateAuthority } from 'cdk8s-pki';\nexport const x = ClusterCertificateAuthority;\n",
+    'probe-renamed.ts': "import { UnexportedWidget } from 'cdk8s-pki';\nexport const x = UnexportedWidget;\n",
     'probe-unused.ts': "import { ClusterCA } from 'cdk8s-pki';\nexport function f(): void {\n  const ca = ClusterCA;\n}\n",
   }).split('\n');
 
@@ -52,7 +52,7 @@ describe('README.md', () => {
 
   test('the check fails on a name the package does not export and on an unused local', () => {
     expect(diagnostics.filter((d) => d.startsWith('probe-'))).toEqual([
-      `probe-renamed.ts(1,10): error TS2305: Module '"cdk8s-pki"' has no exported member 'ClusterCertificateAuthority'.`,
+      `probe-renamed.ts(1,10): error TS2305: Module '"cdk8s-pki"' has no exported member 'UnexportedWidget'.`,
       `probe-unused.ts(3,9): error TS6133: 'ca' is declared but its value is never read.`,
     ]);
   });
