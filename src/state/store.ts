@@ -93,6 +93,15 @@ function writeAtomically(target: string, data: Buffer | string, exclusive: boole
   }
 }
 
+/** The entries of a directory of the state; an unreadable one is a StateError naming it. */
+function readStateDirectory(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    throw new StateError(`cannot read the state directory ${dir}: ${describeFsError(err)}`);
+  }
+}
+
 /**
  * The state as files under one directory (`.pki/` by default): files 0600, directories 0700, every write
  * a temp file + fsync + rename (or link, for exclusive writes), so a crash leaves each file old or new,
@@ -133,13 +142,7 @@ export class DirectoryStore implements StateStore {
     if (!fs.existsSync(this.directory)) return [];
     const names: string[] = [];
     const walk = (dir: string) => {
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(dir, { withFileTypes: true });
-      } catch (err) {
-        throw new StateError(`cannot read the state directory ${dir}: ${describeFsError(err)}`);
-      }
-      for (const entry of entries) {
+      for (const entry of readStateDirectory(dir)) {
         if (entry.name.startsWith('.')) continue; // .gitignore, the lock, temp files, the journal
         const full = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(full);
@@ -218,13 +221,7 @@ export class DirectoryStore implements StateStore {
   }
 
   private removeStaleTempFiles(dir: string): void {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch (err) {
-      throw new StateError(`cannot read the state directory ${dir}: ${describeFsError(err)}`);
-    }
-    for (const entry of entries) {
+    for (const entry of readStateDirectory(dir)) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
         this.removeStaleTempFiles(full);
