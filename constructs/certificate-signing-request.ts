@@ -19,7 +19,8 @@ import { CertificateSigningRequest, createCsr } from '../src/engine/csr';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm } from '../src/engine/keys';
 import { sha256Hex } from '../src/engine/pem';
-import { isDnsName, validateCertificateSpec } from '../src/engine/spec';
+import { isDns1123Label, isDns1123Subdomain } from '../src/engine/names';
+import { validateCertificateSpec } from '../src/engine/spec';
 import { checkKeyAlgorithm, KeyReference, PkiState } from '../src/state/pki-state';
 import { pkiStateOf, slotOf } from './state';
 
@@ -107,8 +108,6 @@ const KEY_PROP_FIELDS = {
 };
 const PEM_PROP_FIELDS = { subject: 'csrPem.subject', sans: 'csrPem.sans', request: 'csrPem' };
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 /**
  * A certificates.k8s.io/v1 CertificateSigningRequest, checked at synth against what the API server, its admission
  * plugins and the built-in signers would do with it, so a request that would be rejected on create, or approved
@@ -149,7 +148,7 @@ export class KubeCertificateSigningRequest extends Construct {
       }
       const expirationSeconds = props.expirationSeconds instanceof Duration ? props.expirationSeconds.toSeconds({ integral: false }) : props.expirationSeconds;
       if (props.approver) checkApprover(props.approver);
-      if (props.name !== undefined && (props.name.length > 253 || !DNS_SUBDOMAIN.test(props.name))) {
+      if (props.name !== undefined && !isDns1123Subdomain(props.name)) {
         throw new SpecError('name', `${JSON.stringify(props.name)} is not a lower-case RFC 1123 subdomain`);
       }
       return { signerName: props.signerName, usages: [...usages], expirationSeconds };
@@ -222,9 +221,9 @@ function checkApprover(approver: CsrApprover): void {
   }
   if (typeof approver.name !== 'string' || approver.name.length === 0) throw new SpecError('approver.name', 'is required');
   if (approver.kind === 'ServiceAccount') {
-    if (!isDnsName(approver.name) || approver.name.startsWith('*')) throw new SpecError('approver.name', `${JSON.stringify(approver.name)} is not a valid ServiceAccount name (a lower-case RFC 1123 subdomain)`);
+    if (!isDns1123Subdomain(approver.name)) throw new SpecError('approver.name', `${JSON.stringify(approver.name)} is not a valid ServiceAccount name (a lower-case RFC 1123 subdomain)`);
     if (approver.namespace === undefined) throw new SpecError('approver.namespace', 'is required for a ServiceAccount');
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(approver.namespace)) throw new SpecError('approver.namespace', `${JSON.stringify(approver.namespace)} is not a valid namespace (a lower-case RFC 1123 label)`);
+    if (!isDns1123Label(approver.namespace)) throw new SpecError('approver.namespace', `${JSON.stringify(approver.namespace)} is not a valid namespace (a lower-case RFC 1123 label)`);
   } else if (approver.namespace !== undefined) {
     throw new SpecError('approver.namespace', `applies to a ServiceAccount only (a ${approver.kind} is cluster-wide)`);
   }

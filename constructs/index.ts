@@ -1,4 +1,9 @@
 // The construct library, and the engine types its props and outputs use.
+import { installErrorReporter } from '../src/report';
+
+// A bad prop under `cdk8s synth` prints `cdk8s-pki: path: field: reason`, not a stack trace.
+installErrorReporter();
+
 export * from './cluster-ca';
 export * from './tls-certificate';
 export { usePkiState, pkiStateOf } from './state';
@@ -21,3 +26,4 @@ export * as kubeadm from '../src/kubeadm';
 export * as bootstrap from '../src/bootstrap';
 export * as certificatesApi from '../src/certificates-api';
 export * as rancher from '../src/rancher';
+export { reportErrors } from '../src/report';

@@ -1,6 +1,7 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { locateErrors, SpecError } from '../src/engine/errors';
+import { locateErrors } from '../src/engine/errors';
+import { checkHttpsUrl } from '../src/engine/names';
 import { KeyAlgorithm } from '../src/engine/keys';
 import { Certificate } from '../src/engine/x509';
 import { KubeconfigContent, renderKubeconfig } from '../src/kubeadm/kubeconfig';
@@ -42,7 +43,7 @@ export class Kubeconfig extends Construct {
   constructor(scope: Construct, id: string, props: KubeconfigProps) {
     super(scope, id);
     const [validitySeconds, renewBeforeSeconds] = locateErrors(this.node.path, () => {
-      if (!/^https:\/\/[^/]+$/.test(props.server)) throw new SpecError('server', `must be https://host:port without a path (got ${JSON.stringify(props.server)})`);
+      checkHttpsUrl(props.server, 'server');
       return [durationSeconds(props.validity ?? DEFAULT_CERTIFICATE_VALIDITY, 'validity'), props.renewBefore && durationSeconds(props.renewBefore, 'renewBefore')];
     });
     const issued: IssuedCertificate = props.ca.issue(this, {

@@ -1,4 +1,6 @@
 import { IConstruct } from 'constructs';
+import { SpecError, StateError } from '../src/engine/errors';
+import { validationMessage } from '../src/report';
 import { frozenFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from '../src/state/environment';
 import { PkiState } from '../src/state/pki-state';
 
@@ -25,7 +27,8 @@ export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
           state.commit();
           return [];
         } catch (err) {
-          return [(err as Error).message];
+          if (err instanceof SpecError || err instanceof StateError) return [validationMessage(err)];
+          throw err;
         }
       },
     });

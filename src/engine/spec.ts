@@ -1,6 +1,6 @@
-import * as net from 'node:net';
 import Ajv, { ErrorObject } from 'ajv';
 import { SpecError } from './errors';
+import { controlCharacterIndex, hostBitsReason, isAbsoluteUri, isCidr, isDnsName, isIpAddress } from './names';
 import certificateSpecSchema from './schemas/certificate-spec.schema.json';
 
 /** A certificate subject. Only these attributes are written; Go and OpenSSL read them all. */
@@ -80,28 +80,18 @@ export interface CertificateSpec {
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true });
-ajv.addFormat('ip', (v: string) => net.isIP(v) !== 0);
+ajv.addFormat('ip', isIpAddress);
 ajv.addFormat('cidr', isCidr);
 ajv.addFormat('dns-name', isDnsName);
 ajv.addFormat('dns-domain', (v: string) => isDnsName(v) && !v.startsWith('*'));
-// SAN URIs and emails are IA5String: ASCII only (RFC 5280 §4.2.1.6).
-const IA5 = /^[\x00-\x7f]*$/;
-ajv.addFormat('uri', (v: string) => IA5.test(v) && URL.canParse(v) && /^[a-z][a-z0-9+.-]*:/i.test(v));
-ajv.addFormat('email', (v: string) => IA5.test(v) && /^[^\s@]+@[^\s@]+$/.test(v));
-
-const DNS_LABEL = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?';
-const DNS_NAME = new RegExp(`^(\\*\\.)?${DNS_LABEL}(\\.${DNS_LABEL})*$`);
-
-/** A lower-case RFC 1123 subdomain (kubeadm's IsDNS1123Subdomain), optionally behind a `*.` wildcard. */
-export function isDnsName(value: string): boolean {
-  return value.length <= 253 && DNS_NAME.test(value);
-}
-
-export function isCidr(value: string): boolean {
-  const [address, prefix, extra] = value.split('/');
-  const family = net.isIP(address);
-  return extra === undefined && family !== 0 && /^\d{1,3}$/.test(prefix ?? '') && Number(prefix) <= (family === 4 ? 32 : 128);
-}
+ajv.addFormat('uri', isAbsoluteUri);
+// A subject value is printed by every tool that shows the certificate: no control characters, not blank.
+ajv.addFormat('subject-text', (v: string) => /\S/.test(v) && controlCharacterIndex(v) < 0);
+ajv.addFormat('country', /^[A-Z]{2}$/);
+// Name constraints compare the masked address: host bits set would say one range and mean another.
+ajv.addFormat('network-cidr', (v: string) => isCidr(v) && !hostBitsReason(v));
+// SAN emails are IA5String: ASCII only (RFC 5280 §4.2.1.6).
+ajv.addFormat('email', (v: string) => /^[\x21-\x7e]*$/.test(v) && /^[^\s@]+@[^\s@]+$/.test(v));
 
 /** Turns ajv's JSON-pointer paths into the dotted form users write (`/sans/ipAddresses/2` → `sans.ipAddresses[2]`). */
 export function fieldOf(instancePath: string): string {
@@ -114,18 +104,31 @@ export function fieldOf(instancePath: string): string {
 
 function describeAjvError(error: ErrorObject, data: unknown): SpecError {
   let field = fieldOf(error.instancePath);
+  const value = error.instancePath.split('/').slice(1).reduce<any>((v, k) => v?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], data);
   let reason = error.message ?? 'is invalid';
   if (error.keyword === 'additionalProperties') {
     const extra = (error.params as { additionalProperty: string }).additionalProperty;
     field = field ? `${field}.${extra}` : extra;
-    reason = 'is not a known field';
+    const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+    reason = `is not a known field${known.length ? ` (known: ${known.join(', ')})` : ''}`;
   } else if (error.keyword === 'required') {
     const missing = (error.params as { missingProperty: string }).missingProperty;
     field = field ? `${field}.${missing}` : missing;
     reason = 'is required';
+  } else if (error.keyword === 'format' && typeof value === 'string' && isIpAddress(value.split('%')[0]) && value.includes('%')) {
+    reason = `${JSON.stringify(value)} has a zone ID, which no certificate can carry: write the bare address`;
+  } else if (error.keyword === 'format' && typeof value === 'string' && controlCharacterIndex(value) >= 0) {
+    reason = `${JSON.stringify(value)} holds the control character U+${value.charCodeAt(controlCharacterIndex(value)).toString(16).toUpperCase().padStart(4, '0')}`;
+  } else if (error.keyword === 'format' && typeof value === 'string' && hostBitsReason(value)) {
+    reason = hostBitsReason(value)!;
   } else if (error.keyword === 'format') {
-    const value = error.instancePath.split('/').slice(1).reduce<any>((v, k) => v?.[k], data);
     reason = `${JSON.stringify(value)} is not a valid ${FORMAT_NAMES[(error.params as { format: string }).format] ?? 'value'}`;
+  } else if (error.keyword === 'enum') {
+    reason = `${JSON.stringify(value)} is not one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (error.keyword === 'const') {
+    reason = `${JSON.stringify(value)} is not ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
+  } else {
+    reason = `${reason} (got ${JSON.stringify(value) ?? String(value)})`;
   }
   return new SpecError(field, reason);
 }
@@ -133,22 +136,37 @@ function describeAjvError(error: ErrorObject, data: unknown): SpecError {
 const FORMAT_NAMES: Record<string, string> = {
   'ip': 'IPv4 or IPv6 address',
   'cidr': 'CIDR range (address/prefix)',
-  'dns-name': 'DNS name (lower-case RFC 1123, optional leading "*.")',
-  'dns-domain': 'DNS domain (lower-case RFC 1123)',
+  'dns-name': 'DNS name (lower-case RFC 1123, optional leading "*.", not ending in a number)',
+  'dns-domain': 'DNS domain (lower-case RFC 1123, not ending in a number)',
   'uri': 'absolute URI',
   'email': 'email address',
+  'subject-text': 'subject value (not blank)',
+  'country': 'country code (two capital letters, ISO 3166-1 alpha-2)',
+  'network-cidr': 'CIDR range (address/prefix)',
 };
 
+/** ajv's own words for what only wraps other errors: said only when nothing more specific was found at that place. */
+const WRAPPERS = new Set(['anyOf', 'oneOf', 'if']);
+
 /**
- * Checks data against a compiled JSON Schema, throwing the first error as a SpecError that names the field.
+ * Checks data against a compiled JSON Schema, throwing a SpecError that names the field of every error (one per
+ * field: a bad value inside a field beats "must match a schema in anyOf").
  * The schema is the contract for input that arrives as data (YAML, JSON, props from JavaScript).
  */
 export function checkSchema<T>(validate: ReturnType<typeof ajv.compile>, data: unknown): T {
   if (!validate(data)) {
     const errors = validate.errors ?? [];
-    // Prefer the most specific message: a bad value inside a field beats "must match a schema in anyOf".
-    const best = errors.find((e) => e.keyword === 'format') ?? errors.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'if') ?? errors[0];
-    throw best ? describeAjvError(best, data) : new SpecError('', 'is invalid');
+    const specific = errors.filter((e) => !WRAPPERS.has(e.keyword));
+    // anyOf of formats: each branch fails with its own format error; one "format" line says it best.
+    const byField = new Map<string, { error: SpecError; order: number }>();
+    for (const error of [...specific.filter((e) => e.keyword === 'format'), ...specific.filter((e) => e.keyword !== 'format'), ...errors]) {
+      const described = describeAjvError(error, data);
+      const place = error.keyword === 'additionalProperties' || error.keyword === 'required' ? described.field : fieldOf(error.instancePath);
+      const covered = [...byField.keys()].some((f) => f === place || f.startsWith(`${place}.`) || f.startsWith(`${place}[`));
+      if (!byField.has(place) && !(covered && WRAPPERS.has(error.keyword))) byField.set(place, { error: described, order: errors.indexOf(error) });
+    }
+    const found = [...byField.values()].sort((a, b) => a.order - b.order).map((e) => e.error);
+    throw found.length ? SpecError.all(found) : new SpecError('', 'is invalid');
   }
   return data as T;
 }

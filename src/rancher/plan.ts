@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { isPlainEmailAddress } from '../cert-manager/names';
 import { SpecError } from '../engine/errors';
 import { rancherCaChecksum } from '../engine/pem';
-import { isDnsName } from '../engine/spec';
+import { isDnsName } from '../engine/names';
 import { PkiState } from '../state/pki-state';
 import {
   AgentTlsMode,
