@@ -20,9 +20,10 @@ import { locateErrors, SpecError } from '../src/engine/errors';
 import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm } from '../src/engine/keys';
 import { sha256Hex } from '../src/engine/pem';
 import { isDns1123Label, isDns1123Subdomain } from '../src/engine/names';
-import { validateCertificateSpec } from '../src/engine/spec';
+import { checkKnownProps, validateCertificateSpec } from '../src/engine/spec';
 import { checkKeyAlgorithm, KeyReference, PkiState } from '../src/state/pki-state';
 import { pkiStateOf, slotOf } from './state';
+import { CSR_PROPS } from './known-props';
 
 /** Who may approve the request: an RBAC subject. */
 export interface CsrApprover {
@@ -139,6 +140,7 @@ export class KubeCertificateSigningRequest extends Construct {
 
   constructor(scope: Construct, id: string, props: KubeCertificateSigningRequestProps) {
     super(scope, id);
+    locateErrors(this.node.path, () => checkKnownProps(props, CSR_PROPS));
     const where = this.node.path;
     const common = locateErrors(where, () => {
       checkSignerName(props.signerName);

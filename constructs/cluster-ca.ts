@@ -5,11 +5,12 @@ import { Construct, IConstruct } from 'constructs';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { checkSignatureAlgorithm, DEFAULT_KEY_ALGORITHM, KeyAlgorithm, keyAlgorithmOf, privateKeyFromPem, privateKeyToPem, samePublicKey } from '../src/engine/keys';
 import { rancherCaChecksum } from '../src/engine/pem';
-import { CertificateSpec, NameConstraintsSpec } from '../src/engine/spec';
+import { CertificateSpec, checkKnownProps, NameConstraintsSpec } from '../src/engine/spec';
 import { Certificate } from '../src/engine/x509';
 import { Credential, Issuer, KeyReference, PkiState } from '../src/state/pki-state';
-import { durationSeconds } from './durations';
+import { durationSeconds, renewBeforeWithin } from './durations';
 import { pkiStateOf, slotOf } from './state';
+import { CLUSTER_CA_PROPS } from './known-props';
 
 /** kubeadm's CA validity (caCertificateValidityPeriod): 87600h, ten years without leap days. */
 export const DEFAULT_CA_VALIDITY = Duration.hours(87600);
@@ -155,6 +156,7 @@ export class ClusterCA extends Construct implements ICertificateIssuer {
 
   constructor(scope: Construct, id: string, props: ClusterCAProps = {}) {
     super(scope, id);
+    locateErrors(this.node.path, () => checkKnownProps(props, CLUSTER_CA_PROPS));
     this.state = props.state ?? pkiStateOf(this);
     this.issuer = locateErrors(this.node.path, () => (props.existing ? importExisting(props) : this.ensureInState(props)), CA_PROP_FIELDS);
     this.certificate = this.issuer.certificate;
@@ -194,7 +196,7 @@ export class ClusterCA extends Construct implements ICertificateIssuer {
         validitySeconds,
       },
       issuer: props.issuer?.issuer,
-      renewBeforeSeconds: props.renewBefore && durationSeconds(props.renewBefore, 'renewBefore'),
+      renewBeforeSeconds: renewBeforeWithin(props.renewBefore, validitySeconds),
     });
     this.keyReference = { slot: credential.slot, generation: credential.keyGeneration };
     return { certificate: credential.certificate, privateKey: credential.privateKey, chain: credential.chain };

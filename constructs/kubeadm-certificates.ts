@@ -7,7 +7,7 @@ import { CERTIFICATES, CertificateEntry, CertificateId, commonNameIsNodeName, co
 import { Cluster, ClusterSpec, ControlPlaneNode, NodeSpec, resolveCluster } from '../src/kubeadm/cluster-spec';
 import { KeyReference } from '../src/state/pki-state';
 import { ClusterCA } from './cluster-ca';
-import { durationSeconds } from './durations';
+import { durationSeconds, renewBeforeWithin } from './durations';
 import { DEFAULT_CERTIFICATE_VALIDITY } from './tls-certificate';
 
 /** What every kubeadm certificate construct takes besides its CA. */
@@ -50,11 +50,11 @@ export class KubeadmCertificate extends Construct {
       if (perNode && (!props.node || !props.cluster)) throw new SpecError('node', `is required for ${entry.id}: its name or SANs come from the node and the cluster`);
     });
     const node: NodeSpec = props.node ?? { name: '', role: 'control-plane' };
-    const [validitySeconds, renewBeforeSeconds] = locateErrors(this.node.path, () => [
-      durationSeconds(props.validity ?? DEFAULT_CERTIFICATE_VALIDITY, 'validity'),
-      props.renewBefore && durationSeconds(props.renewBefore, 'renewBefore'),
-    ]);
-    const issued = props.ca.issue(this, {
+    const [validitySeconds, renewBeforeSeconds] = locateErrors(this.node.path, () => {
+      const validity = durationSeconds(props.validity ?? DEFAULT_CERTIFICATE_VALIDITY, 'validity');
+      return [validity, renewBeforeWithin(props.renewBefore, validity)];
+    });
+    const issued = derivedSans(entry.id, () => props.ca.issue(this, {
       spec: {
         subject: { commonName: commonNameOf(this.entry, node), organizations: this.entry.organizations },
         sans: props.cluster && props.node && this.entry.altNames?.(props.cluster, props.node),
@@ -64,10 +64,19 @@ export class KubeadmCertificate extends Construct {
       keyAlgorithm: props.keyAlgorithm,
       renewBeforeSeconds,
       propNames: { validitySeconds: 'validity' },
-    });
+    }));
     this.certificate = issued.certificate;
     this.certificatePem = issued.certificatePem;
     this.keyReference = issued.keyReference;
+  }
+}
+
+/** A SAN that kubeadm's rule derived is refused by the CA's name constraints: the CA is what to change. */
+function derivedSans<T>(certificate: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw err instanceof SpecError && err.field.startsWith('sans.') ? err.about('ca', `a SAN kubeadm gives ${certificate}`) : err;
   }
 }
 

@@ -7,7 +7,7 @@ import { Certificate } from '../src/engine/x509';
 import { KubeconfigContent, renderKubeconfig } from '../src/kubeadm/kubeconfig';
 import { KeyReference } from '../src/state/pki-state';
 import { ClusterCA, IssuedCertificate } from './cluster-ca';
-import { durationSeconds } from './durations';
+import { durationSeconds, renewBeforeWithin } from './durations';
 import { DEFAULT_CERTIFICATE_VALIDITY } from './tls-certificate';
 
 export interface KubeconfigProps {
@@ -44,7 +44,8 @@ export class Kubeconfig extends Construct {
     super(scope, id);
     const [validitySeconds, renewBeforeSeconds] = locateErrors(this.node.path, () => {
       checkHttpsUrl(props.server, 'server');
-      return [durationSeconds(props.validity ?? DEFAULT_CERTIFICATE_VALIDITY, 'validity'), props.renewBefore && durationSeconds(props.renewBefore, 'renewBefore')];
+      const validity = durationSeconds(props.validity ?? DEFAULT_CERTIFICATE_VALIDITY, 'validity');
+      return [validity, renewBeforeWithin(props.renewBefore, validity)];
     });
     const issued: IssuedCertificate = props.ca.issue(this, {
       spec: { subject: { commonName: props.userName, organizations: props.groups }, extendedKeyUsage: ['clientAuth'], validitySeconds },

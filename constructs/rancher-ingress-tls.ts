@@ -26,6 +26,8 @@ import { ClusterCA } from './cluster-ca';
 import { emitSecret, SecretOutput } from './secret-output';
 import { pkiStateOf, slotOf } from './state';
 import { TlsCertificate } from './tls-certificate';
+import { checkKnownProps } from '../src/engine/spec';
+import { RANCHER_INGRESS_TLS_PROPS } from './known-props';
 
 type ServingCertificateSource =
   | { readonly kind: 'cluster-ca'; readonly ca: ClusterCA; readonly validity?: Duration; readonly keyAlgorithm?: KeyAlgorithm }
@@ -152,6 +154,7 @@ export class RancherIngressTLS extends Construct {
 
   constructor(scope: Construct, id: string, props: RancherIngressTLSProps) {
     super(scope, id);
+    locateErrors(this.node.path, () => checkKnownProps(props, RANCHER_INGRESS_TLS_PROPS));
     const spec = locateErrors(this.node.path, () => {
       if (typeof props.version !== 'string' || props.version.trim() === '') throw new SpecError('version', 'is required: the chart version to install');
       const checked = checkRancherTlsSpec(props);

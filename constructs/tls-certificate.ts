@@ -2,11 +2,12 @@ import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { KeyAlgorithm } from '../src/engine/keys';
-import { ExtendedKeyUsageName } from '../src/engine/spec';
+import { checkKnownProps, ExtendedKeyUsageName } from '../src/engine/spec';
 import { Certificate } from '../src/engine/x509';
 import { KeyReference } from '../src/state/pki-state';
 import { ClusterCA, IssuedCertificate } from './cluster-ca';
-import { durationSeconds } from './durations';
+import { durationSeconds, renewBeforeWithin } from './durations';
+import { TLS_CERTIFICATE_PROPS } from './known-props';
 
 /** Engine spec fields → the TlsCertificate props they come from, so errors name the prop. */
 const TLS_PROP_FIELDS = {
@@ -66,10 +67,12 @@ export class TlsCertificate extends Construct {
 
   constructor(scope: Construct, id: string, props: TlsCertificateProps) {
     super(scope, id);
+    locateErrors(this.node.path, () => checkKnownProps(props, TLS_CERTIFICATE_PROPS));
     const usage = props.usage ?? 'server';
     const [validitySeconds, renewBeforeSeconds] = locateErrors(this.node.path, () => {
       if (!TLS_USAGES[usage]) throw new SpecError('usage', `must be one of ${Object.keys(TLS_USAGES).join(', ')} (got ${JSON.stringify(usage)})`);
-      return [durationSeconds(props.validity ?? DEFAULT_CERTIFICATE_VALIDITY, 'validity'), props.renewBefore && durationSeconds(props.renewBefore, 'renewBefore')];
+      const validity = durationSeconds(props.validity ?? DEFAULT_CERTIFICATE_VALIDITY, 'validity');
+      return [validity, renewBeforeWithin(props.renewBefore, validity)];
     });
     const issued: IssuedCertificate = props.ca.issue(this, {
       spec: {

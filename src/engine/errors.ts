@@ -43,6 +43,14 @@ export class SpecError extends Error {
     });
   }
 
+  /**
+   * The same error about `field` instead, for input the caller derived rather than took from a prop (kubeadm's SANs):
+   * the reason keeps the derived field's value and says where it came from.
+   */
+  about(field: string, origin: string): SpecError {
+    return this.map((e) => new SpecError(field, `${origin}: ${e.reason}`, e.where));
+  }
+
   private map(fn: (e: SpecError) => SpecError): SpecError {
     return SpecError.all(this.each.map(fn));
   }

@@ -202,3 +202,19 @@ function checkSubjectEncodable(subject: DistinguishedName): void {
     });
   }
 }
+
+/** Every prop of `T`, as the list checkKnownProps compares against (the type keeps the list complete). */
+export type PropNames<T> = { readonly [K in keyof Required<T>]: true };
+
+/**
+ * Refuses props that are not an object, and prop names the construct does not know (`commonNmae`): TypeScript
+ * catches those, but props from JavaScript or from JSON would otherwise be ignored without a word.
+ */
+export function checkKnownProps<T extends object>(props: T | undefined, known: PropNames<T>, field = ''): void {
+  if (props === undefined) return;
+  if (typeof props !== 'object' || props === null || Array.isArray(props)) {
+    throw new SpecError(field, `props must be an object (got ${JSON.stringify(props) ?? String(props)})`);
+  }
+  const unknown = Object.keys(props).filter((name) => !Object.hasOwn(known, name));
+  SpecError.throwIfAny(unknown.map((name) => new SpecError(field ? `${field}.${name}` : name, `is not a known prop (known: ${Object.keys(known).join(', ')})`)));
+}
