@@ -137,6 +137,25 @@ export function isValidSubjectText(value: unknown, max: number): boolean {
   return typeof value === 'string' && /\S/.test(value) && !/[\u0000-\u001f\u007f-\u009f]/.test(value) && !/\p{Cs}/u.test(value) && [...value].length <= max;
 }
 
+/** `address/prefix`: a network address (no host bits set), a prefix within the family without a leading zero. */
+export function isNetworkCidr(value: string): boolean {
+  const [address, prefix, extra] = value.split('/');
+  if (extra !== undefined || !/^(0|[1-9]\d*)$/.test(prefix ?? '') || net.isIP(address) === 0 || address.includes('%')) return false;
+  const bits = net.isIPv4(address) ? 32 : 128;
+  if (Number(prefix) > bits) return false;
+  const bytes = net.isIPv4(address) ? address.split('.').map(Number) : ipv6Bytes(address);
+  return bytes.every((b, i) => (b & (0xff >> Math.max(0, Math.min(8, Number(prefix) - i * 8)))) === 0);
+}
+
+/** The 16 bytes of an IPv6 address, through the WHATWG serializer (which expands nothing, so expand its "::"). */
+function ipv6Bytes(address: string): number[] {
+  const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  const [head, tail] = canonical.split('::');
+  const groups = (s?: string) => (s ? s.split(':') : []);
+  const all = tail === undefined ? groups(head) : [...groups(head), ...Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
+  return all.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pools of values, valid and not, judged by the oracles.
 

@@ -1,10 +1,9 @@
 // TlsCertificate and ClusterCA props: valid values are issued as asked (node's X509Certificate checks the
 // names and lifetime), invalid ones are refused naming the prop.
 import { X509Certificate } from 'node:crypto';
-import * as net from 'node:net';
 import fc from 'fast-check';
 import { ClusterCA, TlsCertificate, TlsCertificateProps, ClusterCAProps } from '../../constructs';
-import { checkFamily, dnsName, duration, ipAddress, Judged, listWith, mutate, mutateList, NOW, subjectText, validDnsName } from './props-harness';
+import { checkFamily, dnsName, duration, ipAddress, isNetworkCidr, Judged, listWith, mutate, mutateList, NOW, subjectText, validDnsName } from './props-harness';
 
 const CA_SECONDS = 87600 * 3600;
 
@@ -64,24 +63,6 @@ const cidr: fc.Arbitrary<Judged<unknown>> = fc
     fc.constantFrom('10.0.0.0/8', '10.0.0.1/8', '10.0.0.0/08', 'fd00::/8', 'fd00::1/64', 'fd00::/129', 'fd00::%eth0/64', '10.0.0.0', '0.0.0.0/0', '192.168.0.0/16'),
   )
   .map((value) => ({ value, valid: isNetworkCidr(value) }));
-
-function isNetworkCidr(value: string): boolean {
-  const [address, prefix, extra] = value.split('/');
-  if (extra !== undefined || !/^(0|[1-9]\d*)$/.test(prefix ?? '') || net.isIP(address) === 0 || address.includes('%')) return false;
-  const bits = net.isIPv4(address) ? 32 : 128;
-  if (Number(prefix) > bits) return false;
-  const bytes = net.isIPv4(address) ? address.split('.').map(Number) : ipv6Bytes(address);
-  return bytes.every((b, i) => (b & (0xff >> Math.max(0, Math.min(8, Number(prefix) - i * 8)))) === 0);
-}
-
-/** The 16 bytes of an IPv6 address, through the WHATWG serializer (which expands nothing, so expand its "::"). */
-function ipv6Bytes(address: string): number[] {
-  const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  const [head, tail] = canonical.split('::');
-  const groups = (s?: string) => (s ? s.split(':') : []);
-  const all = tail === undefined ? groups(head) : [...groups(head), ...Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
-  return all.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]);
-}
 
 const caCases = fc.oneof(
   mutate(validCa, { commonName: subjectText(64), country, pathLength, validity: duration(60, 400 * 365 * 86400), province: subjectText(128) }),
