@@ -79,7 +79,8 @@ export interface CertificateSpec {
   readonly validitySeconds: number;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true });
+// verbose: errors carry their schema, so an unknown field's message can list the known ones.
+const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
 ajv.addFormat('ip', isIpAddress);
 ajv.addFormat('cidr', isCidr);
 ajv.addFormat('dns-name', isDnsName);

@@ -178,15 +178,20 @@ export function loadClusterSpec(file: string, field = 'cluster'): Cluster {
   }
 }
 
-/** JSON.parse's verdict, with its character position turned into a line. */
+/**
+ * JSON.parse's verdict on a .json file, on the line it concerns. YAML (which reads the file for line numbers)
+ * takes a trailing comma; JSON does not, and Node 20's message gives no position for it, so it is found here.
+ */
 function checkStrictJson(text: string, file: string): void {
   try {
     JSON.parse(text);
   } catch (err) {
-    const message = (err as Error).message;
+    const lineAt = (offset: number) => text.slice(0, offset).split('\n').length;
+    const trailingComma = /,\s*[\]}]/.exec(text);
+    if (trailingComma) throw new SpecError('', 'not valid JSON: a trailing comma (JSON allows none before "]" or "}")', `${file}:${lineAt(trailingComma.index)}`);
+    const message = (err as Error).message.replace(/\s+/g, ' ');
     const position = /at position (\d+)/.exec(message);
-    const line = position ? text.slice(0, Number(position[1])).split('\n').length : 1;
-    throw new SpecError('', `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`, `${file}:${line}`);
+    throw new SpecError('', `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`, `${file}:${position ? lineAt(Number(position[1])) : 1}`);
   }
 }
 
