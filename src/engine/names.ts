@@ -61,57 +61,68 @@ function familyBits(address: string): number {
   return net.isIPv4(address) ? 32 : 128;
 }
 
-/** An address as an unsigned integer of 32 or 128 bits (an IPv4-mapped `::ffff:a.b.c.d` stays 128). */
-export function ipToBigInt(address: string): bigint {
-  if (!isIpAddress(address)) throw new RangeError(`not an IP address: ${JSON.stringify(address)}`);
-  if (net.isIPv4(address)) return address.split('.').reduce((v, octet) => (v << 8n) | BigInt(Number(octet)), 0n);
-  // An embedded dotted quad (::ffff:1.2.3.4) becomes two hex groups first.
-  const text = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
-  const [head, tail] = text.split('::');
-  const groups = (part: string | undefined) => (part ? part.split(':') : []);
-  const all = tail === undefined ? groups(head) : [...groups(head), ...Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
-  return all.reduce((v, group) => (v << 16n) | BigInt(parseInt(group, 16)), 0n);
+// ---------------------------------------------------------------------------------------------
+// Address bytes and arithmetic: one copy for certificates (iPAddress SANs, name constraints) and CIDR checks.
+
+
+/** IPv6 in its canonical RFC 5952 text, IPv4 unchanged: the form Go and OpenSSL print. */
+export function canonicalIp(ip: string): string {
+  if (net.isIP(ip) !== 6) return ip;
+  return ipToString(ipToBytes(ip));
 }
 
-/** The inverse of ipToBigInt; IPv6 comes out in its RFC 5952 text. */
-export function bigIntToIp(value: bigint, bits: 32 | 128): string {
-  if (bits === 32) return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 255n)).join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+/** The 4 or 16 bytes of an address (an IPv4-mapped `::ffff:a.b.c.d` stays 16). */
+export function ipToBytes(ip: string): Buffer {
+  if (net.isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
+  // Expand an embedded dotted quad (::ffff:1.2.3.4) to two hex groups first.
+  const text = ip.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
+  const [head, tail] = text.split('::');
+  const groups = (s?: string) => (s ? s.split(':') : []);
+  const missing = 8 - groups(head).length - groups(tail).length;
+  const all = tail === undefined ? groups(head) : [...groups(head), ...Array(missing).fill('0'), ...groups(tail)];
+  return Buffer.from(all.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+}
+
+/** The text of 4 or 16 address bytes; IPv6 in RFC 5952 form. */
+export function ipToString(bytes: Buffer): string {
+  if (bytes.length === 4) return [...bytes].join('.');
+  const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
   // RFC 5952: compress the longest run (first on a tie) of two or more zero groups.
   let best = { start: -1, length: 0 };
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 8; ) {
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > best.length) best = { start: i, length: j - i };
+    if (j - i > best.length && j - i > 1) best = { start: i, length: j - i };
+    i = j > i ? j : i + 1;
   }
   const hex = groups.map((g) => g.toString(16));
-  if (best.length < 2) return hex.join(':');
+  if (best.start < 0) return hex.join(':');
   return `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.length).join(':')}`;
 }
 
-/** A CIDR's network address, prefix length and number of addresses. */
-export function parseCidr(cidr: string): { network: bigint; prefix: number; bits: 32 | 128; size: bigint; hostBitsSet: boolean } {
+/** A CIDR's network address, prefix length and size, and whether the address as written had host bits set. */
+export function parseCidr(cidr: string): { network: Buffer; prefix: number; size: bigint; hostBitsSet: boolean } {
   if (!isCidr(cidr)) throw new RangeError(`not a CIDR: ${JSON.stringify(cidr)}`);
   const [address, prefixText] = cidr.split('/');
-  const bits = familyBits(address) as 32 | 128;
+  const bytes = ipToBytes(address);
   const prefix = Number(prefixText);
-  const value = ipToBigInt(address);
-  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
-  return { network: value & ~hostMask, prefix, bits, size: hostMask + 1n, hostBitsSet: (value & hostMask) !== 0n };
+  const network = Buffer.from(bytes.map((b, i) => b & (0xff << (8 - Math.max(0, Math.min(8, prefix - i * 8))))));
+  return { network, prefix, size: 1n << BigInt(bytes.length * 8 - prefix), hostBitsSet: !network.equals(bytes) };
 }
 
 /** Why a CIDR is not written as its network address (`10.0.0.1/8` → "… write 10.0.0.0/8"), or undefined if it is. */
 export function hostBitsReason(cidr: string): string | undefined {
   if (!isCidr(cidr)) return undefined;
-  const { network, bits, prefix, hostBitsSet } = parseCidr(cidr);
-  return hostBitsSet ? `${JSON.stringify(cidr)} has host bits set: write its network address, ${bigIntToIp(network, bits)}/${prefix}` : undefined;
+  const { network, prefix, hostBitsSet } = parseCidr(cidr);
+  return hostBitsSet ? `${JSON.stringify(cidr)} has host bits set: write its network address, ${ipToString(network)}/${prefix}` : undefined;
 }
 
 /** The `index`-th address of a CIDR (Kubernetes' utilnet.GetIndexedIP); a RangeError past its end. */
 export function indexedIp(cidr: string, index: number): string {
-  const { network, bits, size } = parseCidr(cidr);
+  const { network, size } = parseCidr(cidr);
   if (BigInt(index) >= size) throw new RangeError(`${cidr} has no address at index ${index}`);
-  return bigIntToIp(network + BigInt(index), bits);
+  const value = network.reduce((v, byte) => (v << 8n) | BigInt(byte), 0n) + BigInt(index);
+  return ipToString(Buffer.from(network.map((_, i) => Number((value >> BigInt(8 * (network.length - 1 - i))) & 0xffn))));
 }
 
 /**

@@ -252,7 +252,8 @@ function checkUniqueAddresses(nodes: NodeSpec[]): void {
 function checkServiceSubnet(cidr: string, field: string): void {
   const hostBits = hostBitsReason(cidr);
   if (hostBits) throw new SpecError(field, hostBits);
-  const { prefix, bits } = parseCidr(cidr);
+  const { prefix, network } = parseCidr(cidr);
+  const bits = network.length * 8;
   if (bits - prefix < 4) throw new SpecError(field, `${JSON.stringify(cidr)} is too small: a service CIDR needs room for the kubernetes Service and cluster DNS (at most /${bits - 4})`);
   if (bits - prefix > 20) throw new SpecError(field, `${JSON.stringify(cidr)} is too large: kube-apiserver takes at most 20 host bits (at least /${bits - 20})`);
 }
