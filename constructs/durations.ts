@@ -5,10 +5,10 @@ import { SpecError } from '../src/engine/errors';
  * A cdk8s Duration as the whole seconds the engine works in; `field` names the prop in errors. Read in
  * milliseconds, as cdk8s's own `toSeconds()` throws a stack trace for anything that is not whole seconds.
  */
-export function durationSeconds(duration: Duration, field: string, minimum = 60): number {
+export function durationSeconds(duration: Duration, field: string): number {
   const ms = durationMilliseconds(duration, field);
-  if (ms % 1000 !== 0 || ms < minimum * 1000 || !Number.isSafeInteger(ms / 1000)) {
-    throw new SpecError(field, `must be a whole number of seconds, at least ${minimum} (got ${describeDuration(ms)})`);
+  if (ms % 1000 !== 0 || ms < 60_000 || !Number.isSafeInteger(ms / 1000)) {
+    throw new SpecError(field, `must be a whole number of seconds, at least 60 (got ${describeDuration(ms)})`);
   }
   return ms / 1000;
 }

@@ -54,16 +54,11 @@ export function isIpAddress(value: string): boolean {
 /** `address/prefix` with an address `isIpAddress` accepts and a prefix within its family's bits (no leading zeros). */
 export function isCidr(value: string): boolean {
   const [address, prefix, extra] = value.split('/');
-  return extra === undefined && isIpAddress(address) && /^(0|[1-9]\d{0,2})$/.test(prefix ?? '') && Number(prefix) <= familyBits(address);
-}
-
-function familyBits(address: string): number {
-  return net.isIPv4(address) ? 32 : 128;
+  return extra === undefined && isIpAddress(address) && /^(0|[1-9]\d{0,2})$/.test(prefix ?? '') && Number(prefix) <= (net.isIPv4(address) ? 32 : 128);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Address bytes and arithmetic: one copy for certificates (iPAddress SANs, name constraints) and CIDR checks.
-
 
 /** IPv6 in its canonical RFC 5952 text, IPv4 unchanged: the form Go and OpenSSL print. */
 export function canonicalIp(ip: string): string {
