@@ -24,7 +24,9 @@ const endpoint: fc.Arbitrary<Judged<unknown>> = fc
     const bracketed = /^\[(.*)\]$/.exec(host)?.[1];
     const hostOk = bracketed !== undefined ? net.isIPv6(bracketed) : net.isIPv4(host) || (isValidDnsName(host) && !host.startsWith('*')) || (port === undefined && net.isIPv6(host));
     const portOk = port === undefined || (/^[1-9]\d{0,4}$/.test(port) && Number(port) <= 65535);
-    return { value: port === undefined ? host : `${host}:${port}`, valid: hostOk && portOk };
+    const value = port === undefined ? host : `${host}:${port}`;
+    // "fd00::1:6443" is a whole IPv6 address: read as kubeadm reads it (net.SplitHostPort fails, ParseIP succeeds).
+    return { value, valid: (hostOk && portOk) || net.isIPv6(value) };
   });
 
 /** Service CIDRs, judged: a network address, 4 to 20 host bits (kubeadm's limits), no leading zero in the prefix. */
@@ -102,7 +104,12 @@ const usageCases: fc.Arbitrary<PropCase<BootstrapTokenProps>> = fc.tuple(fc.bool
 });
 
 const tokenCases: fc.Arbitrary<PropCase<BootstrapTokenProps>> = fc.oneof(
-  mutate<BootstrapTokenProps>(fc.constant({}), { token, ttl: duration(60, 300 * 365 * 86400), expires }),
+  mutate<BootstrapTokenProps>(fc.constant({}), {
+    token,
+    // A ttl of zero, in any unit, is a token that never expires.
+    ttl: duration(60, 300 * 365 * 86400).map(({ value, valid }) => ({ value, valid: valid || (value as Duration).toMilliseconds({ integral: false }) === 0 })),
+    expires,
+  }),
   // ttl 0: never expires (valid); a positive ttl under a minute is refused.
   fc.constantFrom(0, 30).map((s) => ({ props: { ttl: Duration.seconds(s) }, refused: s === 0 ? undefined : 'ttl' })),
   mutateList(fc.constant<BootstrapTokenProps>({}), 'groups', groups),
