@@ -274,7 +274,7 @@ function parseEndpoint(value: string, defaultPort: number): { host: string; port
   const port = match[3] === undefined ? defaultPort : Number(match[3]);
   if (match[1] !== undefined && !isIpAddress(host)) throw refuse('has brackets around something that is not an IPv6 address (without zone)');
   if (match[1] !== undefined && !net.isIPv6(host)) throw refuse('has brackets around an IPv4 address');
-  if (!isIpAddress(host) && !isDnsName(host)) throw refuse('has a host that is neither an IP address nor a lower-case DNS name');
+  if (!isIpAddress(host) && (!isDnsName(host) || host.startsWith('*'))) throw refuse('has a host that is neither an IP address nor a lower-case DNS name (no wildcard)');
   return { host: isIpAddress(host) ? canonicalIp(host) : host, port };
 }
 
