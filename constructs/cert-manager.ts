@@ -310,7 +310,7 @@ export class Certificate extends Construct {
       checkDns1123Subdomain(this.name, 'name');
       checkCertificateSpec(cm.toJson_CertificateSpec(typed)!, issuer?.issuerType);
       return typed;
-    });
+    }, { issuerRef: 'issuer', isCA: 'isCA' }); // the spec's spelling → the props'
     this.apiObject = new cm.Certificate(this, 'Resource', {
       metadata: { name: this.name, namespace, annotations: syncWaveAnnotation(props.syncWave ?? SYNC_WAVES.certificate) },
       spec,

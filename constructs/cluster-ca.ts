@@ -248,6 +248,7 @@ function importExisting(props: ClusterCAProps): Issuer {
   const owned = ['commonName', 'organizations', 'organizationalUnits', 'country', 'province', 'locality', 'dnsNames', 'keyAlgorithm', 'validity', 'pathLength', 'nameConstraints', 'issuer'] as const;
   const conflicting = owned.find((name) => props[name] !== undefined);
   if (conflicting) throw new SpecError(conflicting, 'does not apply to an existing CA (its certificate already decides it)');
+  for (const pem of ['certificatePem', 'privateKeyPem'] as const) if (typeof props.existing![pem] !== 'string') throw new SpecError(`existing.${pem}`, 'is required, as PEM text');
   const [certificate, ...chain] = Certificate.allFromPem(props.existing!.certificatePem, 'existing.certificatePem');
   const privateKey = privateKeyFromPem(props.existing!.privateKeyPem, 'existing.privateKeyPem');
   checkCaPair(certificate, privateKey, 'existing');

@@ -1,7 +1,7 @@
-// Every prop name of the constructs that check them (checkKnownProps): a prop misspelled in JavaScript or JSON is
-// refused by name instead of ignored. `PropNames<T>` makes each list complete: a prop added to an interface and
-// not here is a compile error.
-import { PropNames } from '../src/engine/spec';
+// Every prop of the constructs that check them (checkKnownProps), with what it holds: a prop misspelled, or of the
+// wrong kind, in JavaScript or JSON is refused by name instead of ignored or failing deep inside. `PropNames<T>`
+// makes each list complete: a prop added to an interface and not here is a compile error.
+import { PropKind, PropNames } from '../src/engine/spec';
 import type { BootstrapTokenProps } from './bootstrap-token';
 import type { CertificateProps, ClusterIssuerProps, IssuerProps } from './cert-manager';
 import type { KubeCertificateSigningRequestProps } from './certificate-signing-request';
@@ -10,44 +10,52 @@ import type { ControlPlanePkiProps, TlsBootstrapOptions } from './control-plane-
 import type { RancherIngressTLSProps } from './rancher-ingress-tls';
 import type { TlsCertificateProps } from './tls-certificate';
 
+// Objects of this library, known by a member only they have.
+const CLUSTER_CA: PropKind = { has: 'issue', what: 'a ClusterCA' };
+const CERTIFICATE_ISSUER: PropKind = { has: 'issuer', what: 'a ClusterCA or an OfflineRootCA' };
+const PKI_STATE: PropKind = { has: 'ensure', what: 'a PkiState' };
+const SECRET_OUTPUT: PropKind = { has: 'policy', what: 'a SecretOutput (SecretOutput.omit(), .sealed(…), .plaintext())' };
+const SERVING_CERTIFICATE: PropKind = { has: 'source', what: 'a RancherServingCertificate (fromClusterCa or fromPem)' };
+
 export const CLUSTER_CA_PROPS: PropNames<ClusterCAProps> = {
-  commonName: true, organizations: true, organizationalUnits: true, country: true, province: true, locality: true, dnsNames: true,
-  keyAlgorithm: true, validity: true, renewBefore: true, pathLength: true, nameConstraints: true, issuer: true, existing: true,
-  bundleName: true, bundleNamespace: true, state: true, stateSlot: true,
+  commonName: 'string', organizations: 'strings', organizationalUnits: 'strings', country: 'string', province: 'string', locality: 'string',
+  dnsNames: 'strings', keyAlgorithm: 'string', validity: 'duration', renewBefore: 'duration', pathLength: 'number', nameConstraints: 'object',
+  issuer: CERTIFICATE_ISSUER, existing: 'object', bundleName: 'string', bundleNamespace: 'string', state: PKI_STATE, stateSlot: 'string',
 };
 
 export const TLS_CERTIFICATE_PROPS: PropNames<TlsCertificateProps> = {
-  ca: true, commonName: true, organizations: true, dnsNames: true, ipAddresses: true, usage: true, validity: true, renewBefore: true,
-  keyAlgorithm: true, keyPolicy: true,
+  ca: CLUSTER_CA, commonName: 'string', organizations: 'strings', dnsNames: 'strings', ipAddresses: 'strings', usage: 'string', validity: 'duration',
+  renewBefore: 'duration', keyAlgorithm: 'string', keyPolicy: 'string',
 };
 
 export const BOOTSTRAP_TOKEN_PROPS: PropNames<BootstrapTokenProps> = {
-  token: true, ttl: true, expires: true, usages: true, groups: true, description: true, secretOutput: true, state: true, stateSlot: true,
+  token: 'string', ttl: 'duration', expires: 'date-or-string', usages: 'strings', groups: 'strings', description: 'string',
+  secretOutput: SECRET_OUTPUT, state: PKI_STATE, stateSlot: 'string',
 };
 
-export const CONTROL_PLANE_PKI_PROPS: PropNames<ControlPlanePkiProps> = { cluster: true, tlsBootstrap: true };
+export const CONTROL_PLANE_PKI_PROPS: PropNames<ControlPlanePkiProps> = { cluster: 'string-or-object', tlsBootstrap: 'object' };
 
 export const TLS_BOOTSTRAP_OPTIONS: PropNames<TlsBootstrapOptions> = {
-  token: true, rbacPrefix: true, autoApprove: true, tokenAuthFile: true, serverTlsBootstrap: true, kubeletServingApprover: true,
+  token: 'object', rbacPrefix: 'string', autoApprove: 'boolean', tokenAuthFile: 'boolean', serverTlsBootstrap: 'boolean', kubeletServingApprover: 'object',
 };
 
 export const CSR_PROPS: PropNames<KubeCertificateSigningRequestProps> = {
-  signerName: true, commonName: true, organizations: true, dnsNames: true, ipAddresses: true, keyAlgorithm: true, csrPem: true,
-  usages: true, expirationSeconds: true, name: true, approver: true, state: true, stateSlot: true,
+  signerName: 'string', commonName: 'string', organizations: 'strings', dnsNames: 'strings', ipAddresses: 'strings', keyAlgorithm: 'string',
+  csrPem: 'string', usages: 'strings', expirationSeconds: 'number-or-duration', name: 'string', approver: 'object', state: PKI_STATE, stateSlot: 'string',
 };
 
-export const CLUSTER_ISSUER_PROPS: PropNames<ClusterIssuerProps> = { name: true, selfSigned: true, ca: true, acme: true, syncWave: true };
+export const CLUSTER_ISSUER_PROPS: PropNames<ClusterIssuerProps> = { name: 'string', selfSigned: 'boolean', ca: 'object', acme: 'object', syncWave: 'number' };
 
-export const ISSUER_PROPS: PropNames<IssuerProps> = { ...CLUSTER_ISSUER_PROPS, namespace: true };
+export const ISSUER_PROPS: PropNames<IssuerProps> = { ...CLUSTER_ISSUER_PROPS, namespace: 'string' };
 
 export const CERTIFICATE_PROPS: PropNames<CertificateProps> = {
-  issuer: true, name: true, namespace: true, secretName: true, secretTemplate: true, commonName: true, dnsNames: true, ipAddresses: true,
-  uris: true, emailAddresses: true, subject: true, literalSubject: true, duration: true, renewBefore: true, renewBeforePercentage: true,
-  isCA: true, usages: true, privateKey: true, syncWave: true,
+  issuer: 'object', name: 'string', namespace: 'string', secretName: 'string', secretTemplate: 'object', commonName: 'string', dnsNames: 'strings',
+  ipAddresses: 'strings', uris: 'strings', emailAddresses: 'strings', subject: 'object', literalSubject: 'string', duration: 'duration',
+  renewBefore: 'duration', renewBeforePercentage: 'number', isCA: 'boolean', usages: 'strings', privateKey: 'object', syncWave: 'number',
 };
 
 export const RANCHER_INGRESS_TLS_PROPS: PropNames<RancherIngressTLSProps> = {
-  hostname: true, allowHostnameChange: true, mode: true, email: true, environment: true, ingressClass: true, certificate: true,
-  cacertsPem: true, agentTLSMode: true, version: true, repoURL: true, chart: true, project: true, destinationServer: true,
-  applicationName: true, applicationNamespace: true, secretOutput: true,
+  hostname: 'string', allowHostnameChange: 'boolean', mode: 'string', email: 'string', environment: 'string', ingressClass: 'string',
+  certificate: SERVING_CERTIFICATE, cacertsPem: 'string', agentTLSMode: 'string', version: 'string', repoURL: 'string', chart: 'string',
+  project: 'string', destinationServer: 'string', applicationName: 'string', applicationNamespace: 'string', secretOutput: SECRET_OUTPUT,
 };

@@ -204,18 +204,65 @@ function checkSubjectEncodable(subject: DistinguishedName): void {
   }
 }
 
-/** Every prop of `T`, as the list checkKnownProps compares against (the type keeps the list complete). */
-export type PropNames<T> = { readonly [K in keyof Required<T>]: true };
+/**
+ * What a prop holds, as checkKnownProps checks it before anything reads it: a JavaScript type, or an object of this
+ * library known by a member it has (`{ has: 'issue', what: 'a ClusterCA' }`).
+ */
+export type PropKind =
+  | 'string'
+  | 'strings'
+  | 'number'
+  | 'boolean'
+  | 'object'
+  | 'objects'
+  | 'duration'
+  | 'number-or-duration'
+  | 'date-or-string'
+  | 'string-or-object'
+  | { readonly has: string; readonly what: string };
+
+/** Every prop of `T` with its kind (the type keeps the list complete). */
+export type PropNames<T> = { readonly [K in keyof Required<T>]: PropKind };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isDuration = (v: unknown) => isObject(v) && typeof v.toMilliseconds === 'function';
+const KIND_CHECKS: Record<Exclude<PropKind, object>, [(v: unknown) => boolean, string]> = {
+  'string': [(v) => typeof v === 'string', 'a string'],
+  'strings': [(v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), 'a list of strings'],
+  'number': [(v) => typeof v === 'number' && Number.isFinite(v), 'a finite number'],
+  'boolean': [(v) => typeof v === 'boolean', 'true or false'],
+  'object': [isObject, 'an object'],
+  'objects': [(v) => Array.isArray(v) && v.every(isObject), 'a list of objects'],
+  'duration': [isDuration, 'a Duration such as Duration.hours(24)'],
+  'number-or-duration': [(v) => (typeof v === 'number' && Number.isFinite(v)) || isDuration(v), 'a number of seconds or a Duration'],
+  'date-or-string': [(v) => v instanceof Date || typeof v === 'string', 'a Date or an RFC 3339 string'],
+  'string-or-object': [(v) => typeof v === 'string' || isObject(v), 'a string or an object'],
+};
 
 /**
- * Refuses props that are not an object, and prop names the construct does not know (`commonNmae`): TypeScript
- * catches those, but props from JavaScript or from JSON would otherwise be ignored without a word.
+ * Refuses props that are not an object, prop names the construct does not know (`commonNmae`) and values of the
+ * wrong kind (`dnsNames: "a.example"`): TypeScript catches those, but props from JavaScript or from JSON would
+ * otherwise be ignored without a word, or fail with a TypeError deep inside.
  */
 export function checkKnownProps<T extends object>(props: T | undefined, known: PropNames<T>, field = ''): void {
   if (props === undefined) return;
-  if (typeof props !== 'object' || props === null || Array.isArray(props)) {
-    throw new SpecError(field, `props must be an object (got ${JSON.stringify(props) ?? String(props)})`);
-  }
-  const unknown = Object.keys(props).filter((name) => !Object.hasOwn(known, name));
-  SpecError.throwIfAny(unknown.map((name) => new SpecError(field ? `${field}.${name}` : name, `is not a known prop (known: ${Object.keys(known).join(', ')})`)));
+  if (!isObject(props)) throw new SpecError(field, `props must be an object (got ${JSON.stringify(props) ?? String(props)})`);
+  const named = (name: string) => (field ? `${field}.${name}` : name);
+  SpecError.throwIfAny(
+    Object.entries(props).flatMap(([name, value]) => {
+      if (!Object.hasOwn(known, name)) return [new SpecError(named(name), `is not a known prop (known: ${Object.keys(known).join(', ')})`)];
+      if (value === undefined) return [];
+      const kind = (known as Record<string, PropKind>)[name];
+      const items: unknown[] = kind === 'strings' && Array.isArray(value) ? value : [];
+      const notString = items.findIndex((x) => typeof x !== 'string');
+      if (notString >= 0) return [new SpecError(`${named(name)}[${notString}]`, `must be a string (got ${describeValue(items[notString])})`)];
+      const [ok, what] = typeof kind === 'object' ? [isObject(value) && value[kind.has] !== undefined, kind.what] : [KIND_CHECKS[kind][0](value), KIND_CHECKS[kind][1]];
+      return ok ? [] : [new SpecError(named(name), `must be ${what} (got ${describeValue(value)})`)];
+    }),
+  );
+}
+
+function describeValue(value: unknown): string {
+  if (isObject(value) && value.constructor !== Object) return `a ${value.constructor?.name ?? 'object'}`;
+  return JSON.stringify(value) ?? String(value);
 }

@@ -107,7 +107,7 @@ const tokenCases: fc.Arbitrary<PropCase<BootstrapTokenProps>> = fc.oneof(
   mutate<BootstrapTokenProps>(fc.constant({}), {
     token,
     // A ttl of zero, in any unit, is a token that never expires.
-    ttl: duration(60, 300 * 365 * 86400).map(({ value, valid }) => ({ value, valid: valid || (value as Duration).toMilliseconds({ integral: false }) === 0 })),
+    ttl: duration(60, (LATEST - NOW.getTime()) / 1000).map(({ value, valid }) => ({ value, valid: valid || (value as Duration).toMilliseconds({ integral: false }) === 0 })),
     expires,
   }),
   // ttl 0: never expires (valid); a positive ttl under a minute is refused.
