@@ -1,7 +1,7 @@
 import { SpecError, StateError } from './engine/errors';
 
 /** What every clean error line starts with. */
-export const ERROR_PREFIX = 'cdk8s-pki: ';
+const ERROR_PREFIX = 'cdk8s-pki: ';
 
 // Messages our own validations handed to cdk8s, which reports them inside "Validation failed with the following
 // errors:"; only those are ours to print cleanly (another library's validation failure keeps its form).
