@@ -2,11 +2,13 @@ import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
   bootstrapUserName,
+  checkExpiration,
   checkTokenSecretSpec,
   BOOTSTRAPPERS_GROUP,
   DEFAULT_NODE_TOKEN_GROUP,
   DEFAULT_TOKEN_TTL_SECONDS,
   generateToken,
+  parseExpiration,
   parseToken,
   rfc3339Utc,
   TOKEN_SECRET_NAMESPACE,
@@ -18,10 +20,12 @@ import {
 } from '../src/bootstrap/token';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { PkiState } from '../src/state/pki-state';
-import { durationSeconds } from './durations';
+import { durationMilliseconds, durationSeconds } from './durations';
 import { PlannedContent } from '../src/content/planned-content';
 import { emitSecret, SecretOutput } from './secret-output';
 import { pkiStateOf, slotOf } from './state';
+import { checkKnownProps } from '../src/engine/spec';
+import { BOOTSTRAP_TOKEN_PROPS } from './known-props';
 
 export interface BootstrapTokenProps {
   /**
@@ -78,6 +82,7 @@ export class BootstrapToken extends Construct {
 
   constructor(scope: Construct, id: string, props: BootstrapTokenProps = {}) {
     super(scope, id);
+    locateErrors(this.node.path, () => checkKnownProps(props, BOOTSTRAP_TOKEN_PROPS));
     const state = props.state ?? pkiStateOf(this);
     this.stateSlot = props.stateSlot ?? slotOf(this);
     this.usages = props.usages ?? ['authentication', 'signing'];
@@ -93,6 +98,7 @@ export class BootstrapToken extends Construct {
       };
       const fixedExpiration = fixedExpirationOf(props);
       refuseExpired(fixedExpiration, 'expires');
+      if (props.ttl !== undefined) expirationAfterTtl(props.ttl, state.now());
       const stored = state.ensureSecret(this.stateSlot, { given: props.token, generate: generateToken });
       const expires = props.expires === undefined ? expirationAfterTtl(props.ttl, stored.createdAt) : fixedExpiration;
       refuseExpired(expires, 'ttl');
@@ -127,14 +133,12 @@ export class BootstrapToken extends Construct {
 function fixedExpirationOf(props: BootstrapTokenProps): Date | undefined {
   if (props.expires === undefined) return undefined;
   if (props.ttl !== undefined) throw new SpecError('expires', 'give either ttl or expires, not both');
-  const expires = typeof props.expires === 'string' ? new Date(props.expires) : props.expires;
-  if (Number.isNaN(expires.getTime())) throw new SpecError('expires', `"${String(props.expires)}" is not an RFC 3339 time`);
-  return expires;
+  return parseExpiration(props.expires, 'expires');
 }
 
 /** createdAt + ttl (kubeadm's 24h by default); a ttl of 0 never expires. */
 function expirationAfterTtl(ttl: Duration | undefined, createdAt: Date): Date | undefined {
-  if (ttl !== undefined && ttl.toSeconds() === 0) return undefined;
+  if (ttl !== undefined && durationMilliseconds(ttl, 'ttl') === 0) return undefined;
   const ttlSeconds = ttl === undefined ? DEFAULT_TOKEN_TTL_SECONDS : durationSeconds(ttl, 'ttl');
-  return new Date(createdAt.getTime() + ttlSeconds * 1000);
+  return checkExpiration(new Date(createdAt.getTime() + ttlSeconds * 1000), 'ttl');
 }

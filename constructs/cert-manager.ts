@@ -27,6 +27,9 @@ import {
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { ClusterCA, ICertificateAuthority } from './cluster-ca';
 import { emitSecret } from './secret-output';
+import { checkKnownProps } from '../src/engine/spec';
+import { durationMilliseconds } from './durations';
+import { CERTIFICATE_PROPS, CLUSTER_ISSUER_PROPS, ISSUER_PROPS } from './known-props';
 
 export * from '../src/cert-manager';
 
@@ -148,6 +151,7 @@ abstract class IssuerBase extends Construct implements ICertManagerIssuer {
 
   protected constructor(scope: Construct, id: string, kind: IssuerKind, props: IssuerProps) {
     super(scope, id);
+    locateErrors(this.node.path, () => checkKnownProps(props, kind === 'Issuer' ? ISSUER_PROPS : CLUSTER_ISSUER_PROPS));
     this.name = props.name ?? Names.toDnsLabel(this);
     const spec = locateErrors(this.node.path, () => {
       checkDns1123Subdomain(this.name, 'name');
@@ -272,6 +276,7 @@ export class Certificate extends Construct {
 
   constructor(scope: Construct, id: string, props: CertificateProps) {
     super(scope, id);
+    locateErrors(this.node.path, () => checkKnownProps(props, CERTIFICATE_PROPS));
     this.name = props.name ?? Names.toDnsLabel(this);
     this.secretName = props.secretName ?? this.name;
     const namespace = props.namespace ?? Chart.of(this).namespace;
@@ -309,7 +314,7 @@ export class Certificate extends Construct {
       checkDns1123Subdomain(this.name, 'name');
       checkCertificateSpec(cm.toJson_CertificateSpec(typed)!, issuer?.issuerType);
       return typed;
-    });
+    }, { issuerRef: 'issuer', isCA: 'isCA' }); // the spec's spelling → the props'
     this.apiObject = new cm.Certificate(this, 'Resource', {
       metadata: { name: this.name, namespace, annotations: syncWaveAnnotation(props.syncWave ?? SYNC_WAVES.certificate) },
       spec,
@@ -318,7 +323,7 @@ export class Certificate extends Construct {
 }
 
 function goDuration(duration: Duration, field: string): string {
-  return formatGoDuration(duration.toMilliseconds() / 1000, field);
+  return formatGoDuration(durationMilliseconds(duration, field) / 1000, field);
 }
 
 export interface CaBootstrapChainProps {

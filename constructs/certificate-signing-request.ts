@@ -19,9 +19,11 @@ import { CertificateSigningRequest as ParsedCsr, createCsr } from '../src/engine
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm } from '../src/engine/keys';
 import { sha256Hex } from '../src/engine/pem';
-import { isDnsName, validateCertificateSpec } from '../src/engine/spec';
+import { isDns1123Label, isDns1123Subdomain } from '../src/engine/names';
+import { checkKnownProps, validateCertificateSpec } from '../src/engine/spec';
 import { checkKeyAlgorithm, KeyReference, PkiState } from '../src/state/pki-state';
 import { pkiStateOf, slotOf } from './state';
+import { CSR_PROPS } from './known-props';
 
 /** Who may approve the request: an RBAC subject. */
 export interface CsrApprover {
@@ -113,8 +115,6 @@ const KEY_PROP_FIELDS = {
 };
 const PEM_PROP_FIELDS = { subject: 'csrPem.subject', sans: 'csrPem.sans', request: 'csrPem' };
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 /**
  * A certificates.k8s.io/v1 CertificateSigningRequest, checked at synth against what the API server, its admission
  * plugins and the built-in signers would do with it, so a request that would be rejected on create, or approved
@@ -129,7 +129,8 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 export class CertificateSigningRequest extends Construct {
   /** Carries a request made elsewhere; no key of it is in the state. */
   static fromCsrPem(scope: Construct, id: string, props: CsrFromPemProps): CertificateSigningRequest {
-    return new CertificateSigningRequest(scope, id, { ...props, [BROUGHT]: props.csrPem } as unknown as CertificateSigningRequestProps);
+    const { csrPem, ...options } = props;
+    return new CertificateSigningRequest(scope, id, { ...options, [BROUGHT]: csrPem } as unknown as CertificateSigningRequestProps);
   }
 
   /** The request as synthesized (spec.request, before base64). */
@@ -148,6 +149,7 @@ export class CertificateSigningRequest extends Construct {
 
   constructor(scope: Construct, id: string, props: CertificateSigningRequestProps) {
     super(scope, id);
+    locateErrors(this.node.path, () => checkKnownProps(props, CSR_PROPS));
     const where = this.node.path;
     const common = locateErrors(where, () => {
       checkSignerName(props.signerName);
@@ -157,7 +159,7 @@ export class CertificateSigningRequest extends Construct {
       }
       const expirationSeconds = props.expirationSeconds instanceof Duration ? props.expirationSeconds.toSeconds({ integral: false }) : props.expirationSeconds;
       if (props.approver) checkApprover(props.approver);
-      if (props.name !== undefined && (props.name.length > 253 || !DNS_SUBDOMAIN.test(props.name))) {
+      if (props.name !== undefined && !isDns1123Subdomain(props.name)) {
         throw new SpecError('name', `${JSON.stringify(props.name)} is not a lower-case RFC 1123 subdomain`);
       }
       return { signerName: props.signerName, usages: [...usages], expirationSeconds };
@@ -228,9 +230,9 @@ function checkApprover(approver: CsrApprover): void {
   }
   if (typeof approver.name !== 'string' || approver.name.length === 0) throw new SpecError('approver.name', 'is required');
   if (approver.kind === 'ServiceAccount') {
-    if (!isDnsName(approver.name) || approver.name.startsWith('*')) throw new SpecError('approver.name', `${JSON.stringify(approver.name)} is not a valid ServiceAccount name (a lower-case RFC 1123 subdomain)`);
+    if (!isDns1123Subdomain(approver.name)) throw new SpecError('approver.name', `${JSON.stringify(approver.name)} is not a valid ServiceAccount name (a lower-case RFC 1123 subdomain)`);
     if (approver.namespace === undefined) throw new SpecError('approver.namespace', 'is required for a ServiceAccount');
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(approver.namespace)) throw new SpecError('approver.namespace', `${JSON.stringify(approver.namespace)} is not a valid namespace (a lower-case RFC 1123 label)`);
+    if (!isDns1123Label(approver.namespace)) throw new SpecError('approver.namespace', `${JSON.stringify(approver.namespace)} is not a valid namespace (a lower-case RFC 1123 label)`);
   } else if (approver.namespace !== undefined) {
     throw new SpecError('approver.namespace', `applies to a ServiceAccount only (a ${approver.kind} is cluster-wide)`);
   }

@@ -5,11 +5,12 @@ import { Construct, IConstruct } from 'constructs';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { checkSignatureAlgorithm, DEFAULT_KEY_ALGORITHM, KeyAlgorithm, keyAlgorithmOf, privateKeyFromPem, samePublicKey } from '../src/engine/keys';
 import { rancherCaChecksum } from '../src/engine/pem';
-import { CertificateSpec, NameConstraintsSpec } from '../src/engine/spec';
+import { CertificateSpec, checkKnownProps, NameConstraintsSpec } from '../src/engine/spec';
 import { Certificate } from '../src/engine/x509';
 import { Issuer, KeyReference, PkiState } from '../src/state/pki-state';
-import { durationSeconds } from './durations';
+import { durationSeconds, renewBeforeWithin } from './durations';
 import { pkiStateOf, slotOf } from './state';
+import { CLUSTER_CA_PROPS } from './known-props';
 
 /** kubeadm's CA validity (caCertificateValidityPeriod): 87600h, ten years without leap days. */
 export const DEFAULT_CA_VALIDITY = Duration.hours(87600);
@@ -201,6 +202,7 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
 
   constructor(scope: Construct, id: string, props: ClusterCAProps = {}) {
     super(scope, id);
+    locateErrors(this.node.path, () => checkKnownProps(props, CLUSTER_CA_PROPS));
     this.state = props.state ?? pkiStateOf(this);
     const existing = (props as { [EXISTING]?: ExistingClusterCAProps })[EXISTING];
     const made: { signer: Issuer; keyReference?: KeyReference } = existing ? { signer: locateErrors(this.node.path, () => importExisting(existing)) } : this.makeInState(props);
@@ -227,6 +229,7 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
 
   /** A root from the state, or an intermediate its issuer signs; either way its key is the state's. */
   private makeInState(props: ClusterCAProps): { signer: Issuer; keyReference: KeyReference } {
+    const validitySeconds = locateErrors(this.node.path, () => durationSeconds(props.validity ?? DEFAULT_CA_VALIDITY, 'validity'));
     const request: CertificateRequest = {
       spec: {
         subject: {
@@ -239,10 +242,10 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
         },
         sans: props.dnsNames && { dnsNames: props.dnsNames },
         ca: { pathLength: props.pathLength, nameConstraints: props.nameConstraints },
-        validitySeconds: locateErrors(this.node.path, () => durationSeconds(props.validity ?? DEFAULT_CA_VALIDITY, 'validity')),
+        validitySeconds,
       },
       keyAlgorithm: props.keyAlgorithm,
-      renewBeforeSeconds: props.renewBefore && locateErrors(this.node.path, () => durationSeconds(props.renewBefore!, 'renewBefore')),
+      renewBeforeSeconds: locateErrors(this.node.path, () => renewBeforeWithin(props.renewBefore, validitySeconds)),
       stateSlot: props.stateSlot,
       state: this.state,
       propNames: CA_PROP_FIELDS,
@@ -300,6 +303,7 @@ const CA_PROP_FIELDS = {
 };
 
 function importExisting(props: ExistingClusterCAProps): Issuer {
+  for (const pem of ['certificatePem', 'privateKeyPem'] as const) if (typeof props[pem] !== 'string') throw new SpecError(pem, 'is required, as PEM text');
   const [certificate, ...chain] = Certificate.allFromPem(props.certificatePem, 'certificatePem');
   const privateKey = privateKeyFromPem(props.privateKeyPem, 'privateKeyPem');
   checkCaPair(certificate, privateKey, '');

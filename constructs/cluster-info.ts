@@ -2,7 +2,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CLUSTER_INFO_NAME, CLUSTER_INFO_NAMESPACE, clusterInfoKubeconfig, detachedJws, JWS_KEY_PREFIX } from '../src/bootstrap/cluster-info';
 import { parseToken } from '../src/bootstrap/token';
-import { locateErrors, SpecError } from '../src/engine/errors';
+import { locateErrors } from '../src/engine/errors';
+import { checkHttpsUrl } from '../src/engine/names';
 import { BootstrapToken } from './bootstrap-token';
 import { ClusterCA } from './cluster-ca';
 
@@ -33,7 +34,7 @@ export class ClusterInfo extends Construct {
   constructor(scope: Construct, id: string, props: ClusterInfoProps) {
     super(scope, id);
     this.kubeconfig = locateErrors(this.node.path, () => {
-      if (!/^https:\/\/[^/\s]+$/.test(props.server)) throw new SpecError('server', `"${props.server}" is not an https://host[:port] URL`);
+      checkHttpsUrl(props.server, 'server');
       return clusterInfoKubeconfig(props.server, props.ca.trustBundlePem);
     });
     this.signatures = Object.fromEntries(

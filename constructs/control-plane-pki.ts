@@ -17,6 +17,8 @@ import { Kubeconfig } from './kubeconfig';
 import { NodeBootstrapRbac } from './node-bootstrap-rbac';
 import { ServiceAccountKey } from './service-account-key';
 import { pkiStateOf, slotOf } from './state';
+import { checkKnownProps } from '../src/engine/spec';
+import { CONTROL_PLANE_PKI_PROPS, TLS_BOOTSTRAP_OPTIONS } from './known-props';
 
 export interface ControlPlanePkiProps {
   /**
@@ -102,6 +104,7 @@ export class ControlPlanePki extends Construct {
 
   constructor(scope: Construct, id: string, props: ControlPlanePkiProps) {
     super(scope, id);
+    locateErrors(this.node.path, () => [checkKnownProps(props, CONTROL_PLANE_PKI_PROPS), checkKnownProps(props.tlsBootstrap, TLS_BOOTSTRAP_OPTIONS, 'tlsBootstrap')]);
     const cluster = (this.cluster = locateErrors(this.node.path, () =>
       typeof props.cluster === 'string' ? loadClusterSpec(props.cluster) : resolveCluster(props.cluster),
     ));

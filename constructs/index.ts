@@ -1,6 +1,11 @@
 // The public API, name by name: the constructs, the state a test or an app binds, and the types their props
 // and outputs use. Engine helpers (keys, PEM, X.509, CSRs) are under `engine`; kubeadm's catalog, the
 // bootstrap-token, certificates-API and Rancher rules under their own namespaces.
+import { installErrorReporter } from '../src/report';
+
+// A bad prop under `cdk8s synth` prints `cdk8s-pki: path: field: reason`, not a stack trace.
+installErrorReporter();
+
 export { ClusterCA, ClusterCAProps, ClusterCABundleProps, ExistingClusterCAProps, OfflineRootCA, ICertificateAuthority, CertificateRequest, IssuedCertificate, DEFAULT_CA_VALIDITY } from './cluster-ca';
 export { SignedCertificate, SignedCertificateOptions, SignedCertificateRequest, DEFAULT_CERTIFICATE_VALIDITY } from './signed-certificate';
 export { TlsCertificate, TlsCertificateProps, TlsSecretOptions, TLS_USAGES } from './tls-certificate';
@@ -43,3 +48,4 @@ export * as kubeadm from '../src/kubeadm';
 export * as bootstrap from '../src/bootstrap';
 export * as certificatesApi from '../src/certificates-api';
 export * as rancher from '../src/rancher';
+export { reportErrors } from '../src/report';

@@ -25,17 +25,23 @@ export class KubeadmCertificate extends SignedCertificate {
 
   constructor(scope: Construct, id: string, props: KubeadmCertificateProps) {
     const entry = CERTIFICATES[props.certificate];
-    super(scope, id, props, () => {
-      const perNode = entry.altNames !== undefined || entry.commonName === commonNameIsNodeName;
-      if (perNode && (!props.node || !props.cluster)) throw new SpecError('node', `is required for ${entry.id}: its name or SANs come from the node and the cluster`);
-      return {
-        spec: {
-          subject: { commonName: commonNameOf(entry, props.node ?? { name: '', role: 'control-plane' }), organizations: entry.organizations },
-          sans: props.cluster && props.node && entry.altNames?.(props.cluster, props.node),
-          extendedKeyUsage: entry.usages,
-        },
-      };
-    });
+    // A SAN kubeadm's rule derived and the CA's name constraints refuse: the CA is what to change.
+    const aboutDerivedSans = (err: unknown) => (err instanceof SpecError && err.field.startsWith('sans.') ? err.about('ca', `a SAN kubeadm gives ${entry.id}`) : err);
+    try {
+      super(scope, id, props, () => {
+        const perNode = entry.altNames !== undefined || entry.commonName === commonNameIsNodeName;
+        if (perNode && (!props.node || !props.cluster)) throw new SpecError('node', `is required for ${entry.id}: its name or SANs come from the node and the cluster`);
+        return {
+          spec: {
+            subject: { commonName: commonNameOf(entry, props.node ?? { name: '', role: 'control-plane' }), organizations: entry.organizations },
+            sans: props.cluster && props.node && entry.altNames?.(props.cluster, props.node),
+            extendedKeyUsage: entry.usages,
+          },
+        };
+      });
+    } catch (err) {
+      throw aboutDerivedSans(err);
+    }
     this.entry = entry;
   }
 }

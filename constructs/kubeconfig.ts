@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { SpecError } from '../src/engine/errors';
+import { checkHttpsUrl } from '../src/engine/names';
 import { KubeconfigContent } from '../src/content/kubeconfig';
 import { renderContent } from '../src/content/planned-content';
 import { SignedCertificate, SignedCertificateOptions } from './signed-certificate';
@@ -26,7 +26,7 @@ export class Kubeconfig extends SignedCertificate {
 
   constructor(scope: Construct, id: string, props: KubeconfigProps) {
     super(scope, id, props, () => {
-      if (!/^https:\/\/[^/]+$/.test(props.server)) throw new SpecError('server', `must be https://host:port without a path (got ${JSON.stringify(props.server)})`);
+      checkHttpsUrl(props.server, 'server');
       return {
         spec: { subject: { commonName: props.userName, organizations: props.groups }, extendedKeyUsage: ['clientAuth'] },
         propNames: { 'subject.commonName': 'userName', 'subject.organizations': 'groups' },

@@ -27,6 +27,8 @@ import { ICertificateAuthority } from './cluster-ca';
 import { emitSecret, SecretOutput } from './secret-output';
 import { pkiStateOf, slotOf } from './state';
 import { TlsCertificate } from './tls-certificate';
+import { checkKnownProps } from '../src/engine/spec';
+import { RANCHER_INGRESS_TLS_PROPS } from './known-props';
 
 type ServingCertificateSource =
   | { readonly kind: 'cluster-ca'; readonly ca: ICertificateAuthority; readonly validity?: Duration; readonly keyAlgorithm?: KeyAlgorithm }
@@ -52,7 +54,11 @@ export class RancherServingCertificate {
     return new RancherServingCertificate({ kind: 'pem', ...props });
   }
 
+  /** Where the certificate comes from: issued by a CA of the app, or brought as PEM. */
+  readonly origin: ServingCertificateSource['kind'];
+
   private constructor(source: ServingCertificateSource) {
+    this.origin = source.kind;
     SOURCES.set(this, source);
   }
 }
@@ -158,6 +164,7 @@ export class RancherIngressTLS extends Construct {
 
   constructor(scope: Construct, id: string, props: RancherIngressTLSProps) {
     super(scope, id);
+    locateErrors(this.node.path, () => checkKnownProps(props, RANCHER_INGRESS_TLS_PROPS));
     const spec = locateErrors(this.node.path, () => {
       if (typeof props.version !== 'string' || props.version.trim() === '') throw new SpecError('version', 'is required: the chart version to install');
       const checked = checkRancherTlsSpec(props);

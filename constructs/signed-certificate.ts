@@ -2,11 +2,11 @@ import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { locateErrors } from '../src/engine/errors';
 import { KeyAlgorithm } from '../src/engine/keys';
-import { CertificateSpec } from '../src/engine/spec';
+import { CertificateSpec, checkKnownProps, PropNames } from '../src/engine/spec';
 import { Certificate } from '../src/engine/x509';
 import { KeyReference } from '../src/state/pki-state';
 import { CertificateRequest, ICertificateAuthority } from './cluster-ca';
-import { durationSeconds } from './durations';
+import { durationSeconds, renewBeforeWithin } from './durations';
 
 /** kubeadm's leaf validity (certificateValidityPeriod): 8760h. */
 export const DEFAULT_CERTIFICATE_VALIDITY = Duration.hours(8760);
@@ -42,14 +42,23 @@ export abstract class SignedCertificate extends Construct {
   /** Where the key lives in the state; sinks (node plans, Secret plans, export commands) read it from there. */
   readonly keyReference: KeyReference;
 
-  /** `describe` may throw a SpecError for a bad prop: it is located at this construct. */
-  protected constructor(scope: Construct, id: string, options: SignedCertificateOptions, describe: () => SignedCertificateRequest) {
+  /**
+   * `describe` may throw a SpecError for a bad prop: it is located at this construct. `knownProps`, the subclass's
+   * whole prop list, refuses a misspelled or mistyped prop (from JavaScript or JSON) before anything is issued.
+   */
+  protected constructor(
+    scope: Construct,
+    id: string,
+    options: SignedCertificateOptions,
+    describe: () => SignedCertificateRequest,
+    knownProps?: PropNames<Record<string, unknown>>,
+  ) {
     super(scope, id);
-    const { request, validitySeconds, renewBeforeSeconds } = locateErrors(this.node.path, () => ({
-      request: describe(),
-      validitySeconds: durationSeconds(options.validity ?? DEFAULT_CERTIFICATE_VALIDITY, 'validity'),
-      renewBeforeSeconds: options.renewBefore && durationSeconds(options.renewBefore, 'renewBefore'),
-    }));
+    const { request, validitySeconds, renewBeforeSeconds } = locateErrors(this.node.path, () => {
+      if (knownProps) checkKnownProps(options as unknown as Record<string, unknown>, knownProps);
+      const validity = durationSeconds(options.validity ?? DEFAULT_CERTIFICATE_VALIDITY, 'validity');
+      return { request: describe(), validitySeconds: validity, renewBeforeSeconds: renewBeforeWithin(options.renewBefore, validity) };
+    });
     const issued = options.ca.issue(this, {
       ...request,
       spec: { ...request.spec, validitySeconds },

@@ -4,6 +4,7 @@ import { SpecError } from '../src/engine/errors';
 import { ExtendedKeyUsageName } from '../src/engine/spec';
 import { emitSecret, SecretOutput } from './secret-output';
 import { SignedCertificate, SignedCertificateOptions } from './signed-certificate';
+import { TLS_CERTIFICATE_PROPS } from './known-props';
 
 /** Engine spec fields → the TlsCertificate props they come from, so errors name the prop. */
 const TLS_PROP_FIELDS = {
@@ -77,7 +78,7 @@ export class TlsCertificate extends SignedCertificate {
         keyPolicy: props.keyPolicy,
         propNames: TLS_PROP_FIELDS,
       };
-    });
+    }, TLS_CERTIFICATE_PROPS);
     if (props.secret === false) return;
     const options = props.secret ?? {};
     this.secret = emitSecret(

@@ -111,3 +111,27 @@ export function tokenAuthFileLine(token: string, user: string, uid: string, grou
 export function rfc3339Utc(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/** The last instant Go's time.RFC3339 writes and reads back (a four-digit year), as the Secret's expiration. */
+const LATEST_EXPIRATION = Date.UTC(9999, 11, 31, 23, 59, 59);
+const RFC3339 = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/**
+ * A token expiration given as a Date or an RFC 3339 string (`2026-05-01T00:00:00Z`), checked to be a time the
+ * Secret can carry; a string JavaScript's Date would guess at ("May 1", "2026") is refused.
+ */
+export function parseExpiration(value: unknown, field: string): Date {
+  if (typeof value === 'string') {
+    if (!RFC3339.test(value) || Number.isNaN(new Date(value).getTime())) throw new SpecError(field, `${JSON.stringify(value)} is not an RFC 3339 time such as "2026-05-01T00:00:00Z"`);
+    return checkExpiration(new Date(value), field);
+  }
+  if (!(value instanceof Date)) throw new SpecError(field, `must be a Date or an RFC 3339 string (got ${JSON.stringify(value) ?? String(value)})`);
+  if (Number.isNaN(value.getTime())) throw new SpecError(field, 'is an invalid Date');
+  return checkExpiration(value, field);
+}
+
+/** An expiration no later than year 9999 (what RFC 3339 can write); `field` names the prop that set it. */
+export function checkExpiration(date: Date, field: string): Date {
+  if (!(date.getTime() <= LATEST_EXPIRATION)) throw new SpecError(field, 'puts the expiration after 9999-12-31T23:59:59Z, which RFC 3339 cannot write');
+  return date;
+}

@@ -1,9 +1,9 @@
 // A cert-manager Certificate's spec (cert-manager.io/v1) and the rules cert-manager's webhook applies to it
 // (internal/apis/certmanager/validation/certificate.go), so that synth fails where `kubectl apply` would. Field paths
 // are relative to `spec`, in cert-manager's spelling (`privateKey.size`, `usages[2]`).
-import * as net from 'node:net';
 import { KUBERNETES_KEY_USAGES } from '../certificates-api/csr-policy';
 import { SpecError } from '../engine/errors';
+import { isAbsoluteUri, isDnsName, isIpAddress } from '../engine/names';
 import { formatGoDuration, parseGoDuration } from '../engine/go-duration';
 import { CERT_MANAGER_GROUP, ISSUER_KINDS, ISSUER_TYPES, IssuerType } from './issuers';
 import { checkDns1123Subdomain, isPlainEmailAddress } from './names';
@@ -74,7 +74,15 @@ export function checkCertificateSpec(spec: CertificateSpec, issuerType?: IssuerT
   if (commonName && Buffer.byteLength(commonName) > 64) throw new SpecError('commonName', `may not be more than 64 bytes (got ${Buffer.byteLength(commonName)})`);
   spec.ipAddresses?.forEach((ip, i) => {
     // Go's net.ParseIP takes no zone (fe80::1%eth0) and no prefix length.
-    if (net.isIP(ip) === 0 || ip.includes('%')) throw new SpecError(`ipAddresses[${i}]`, `"${ip}": invalid IP address`);
+    if (typeof ip !== 'string' || !isIpAddress(ip)) throw new SpecError(`ipAddresses[${i}]`, `${JSON.stringify(ip)}: invalid IP address`);
+  });
+  // The webhook lets these through, but the issued certificate would not serve them: a name no client matches
+  // (or that browsers read as an IPv4 address), a URI that is not one.
+  spec.dnsNames?.forEach((name, i) => {
+    if (typeof name !== 'string' || !isDnsName(name)) throw new SpecError(`dnsNames[${i}]`, `${JSON.stringify(name)} is not a valid DNS name (lower-case RFC 1123, optional leading "*.", not ending in a number)`);
+  });
+  spec.uris?.forEach((uri, i) => {
+    if (typeof uri !== 'string' || !isAbsoluteUri(uri)) throw new SpecError(`uris[${i}]`, `${JSON.stringify(uri)} is not an absolute URI (scheme:…, ASCII without spaces)`);
   });
   spec.emailAddresses?.forEach((email, i) => {
     if (!isPlainEmailAddress(email)) {

@@ -2,6 +2,7 @@
 // applies to their spec (internal/apis/certmanager/validation/issuer.go), so that synth fails where `kubectl apply`
 // would. Field paths are relative to `spec`, in cert-manager's spelling (`acme.privateKeySecretRef.name`).
 import { SpecError } from '../engine/errors';
+import { isHttpsUrl } from '../engine/names';
 import { DNS1123_SUBDOMAIN_MESSAGE, isDns1123Subdomain, isPlainEmailAddress } from './names';
 
 export const CERT_MANAGER_GROUP = 'cert-manager.io';
@@ -38,7 +39,7 @@ export type LetsEncryptServerName = keyof typeof LETS_ENCRYPT_SERVERS;
 /** The directory URL of an ACME server given by name (`letsencrypt-production`) or by its https:// URL. */
 export function acmeServerUrl(server: string): string {
   if (Object.hasOwn(LETS_ENCRYPT_SERVERS, server)) return LETS_ENCRYPT_SERVERS[server as LetsEncryptServerName];
-  if (!URL.canParse(server) || new URL(server).protocol !== 'https:') {
+  if (!isHttpsUrl(server, { path: true })) {
     throw new SpecError('acme.server', `"${server}" is neither a known server (${Object.keys(LETS_ENCRYPT_SERVERS).join(', ')}) nor an https:// directory URL`);
   }
   return server;

@@ -8,6 +8,7 @@
  */
 import { CertificateSigningRequest } from '../engine/csr';
 import { SpecError } from '../engine/errors';
+import { isDns1123Label, isDns1123Subdomain } from '../engine/names';
 import { checkSignatureAlgorithm } from '../engine/keys';
 import { pemBlocks } from '../engine/pem';
 import { DistinguishedName, SubjectAltNames } from '../engine/spec';
@@ -151,7 +152,6 @@ export interface CertificateSigningRequestCheck {
   readonly csr: CertificateSigningRequest | RequestedNames;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SIGNER_FORM = "must be a fully qualified domain and path of the form 'example.com/signer-name'";
 
 /**
@@ -219,10 +219,10 @@ export function checkSignerName(signerName: string): void {
   const [domain, path] = segments;
   if (domain.length > 253) throw invalid(`the domain of ${JSON.stringify(signerName)} is longer than 253 characters`);
   const domainLabels = domain.split('.');
-  const badDomainLabel = domainLabels.find((label) => label.length > 63 || !DNS_LABEL.test(label));
+  const badDomainLabel = domainLabels.find((label) => !isDns1123Label(label));
   if (badDomainLabel !== undefined) throw invalid(`${JSON.stringify(signerName)}: domain label ${JSON.stringify(badDomainLabel)} is not a lower-case RFC 1123 label; it ${SIGNER_FORM}`);
   if (domainLabels.length < 2) throw invalid(`${JSON.stringify(signerName)}: the domain must have at least two segments separated by dots; it ${SIGNER_FORM}`);
-  const badPathLabel = path.split('.').find((label) => label.length > 253 || !DNS_LABEL.test(label));
+  const badPathLabel = path.split('.').find((label) => !isDns1123Subdomain(label)) // one label of at most 253 characters;
   if (badPathLabel !== undefined) throw invalid(`${JSON.stringify(signerName)}: path segment ${JSON.stringify(badPathLabel)} is not lower-case RFC 1123 (letters, digits, "-")`);
   if (signerName.length > 571) throw invalid(`${JSON.stringify(signerName)} is longer than 571 characters`);
   if (domain === 'kubernetes.io' && !entry) {

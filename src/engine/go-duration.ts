@@ -11,6 +11,8 @@ const GO_DURATION_TERM = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g;
  */
 export function formatGoDuration(seconds: number, field: string): string {
   if (!Number.isInteger(seconds) || seconds < 0) throw new SpecError(field, `must be a whole, non-negative number of seconds (got ${seconds})`);
+  // Go's time.Duration is an int64 of nanoseconds: a longer one does not parse.
+  if (seconds > 9_223_372_036) throw new SpecError(field, `must be at most 2562047h47m16s, the longest Go duration (got ${seconds} s)`);
   const hours = Math.floor(seconds / 3600);
   const minutes = Math.floor((seconds % 3600) / 60);
   const rest = seconds % 60;

@@ -1,6 +1,6 @@
-import * as net from 'node:net';
 import Ajv, { ErrorObject } from 'ajv';
 import { SpecError } from './errors';
+import { controlCharacterIndex, hostBitsReason, isAbsoluteUri, isCidr, isDnsName, isIpAddress } from './names';
 import certificateSpecSchema from './schemas/certificate-spec.schema.json';
 
 /** A certificate subject. Only these attributes are written; Go and OpenSSL read them all. */
@@ -79,29 +79,20 @@ export interface CertificateSpec {
   readonly validitySeconds: number;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-ajv.addFormat('ip', (v: string) => net.isIP(v) !== 0);
+// verbose: errors carry their schema, so an unknown field's message can list the known ones.
+const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
+ajv.addFormat('ip', isIpAddress);
 ajv.addFormat('cidr', isCidr);
 ajv.addFormat('dns-name', isDnsName);
 ajv.addFormat('dns-domain', (v: string) => isDnsName(v) && !v.startsWith('*'));
-// SAN URIs and emails are IA5String: ASCII only (RFC 5280 §4.2.1.6).
-const IA5 = /^[\x00-\x7f]*$/;
-ajv.addFormat('uri', (v: string) => IA5.test(v) && URL.canParse(v) && /^[a-z][a-z0-9+.-]*:/i.test(v));
-ajv.addFormat('email', (v: string) => IA5.test(v) && /^[^\s@]+@[^\s@]+$/.test(v));
-
-const DNS_LABEL = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?';
-const DNS_NAME = new RegExp(`^(\\*\\.)?${DNS_LABEL}(\\.${DNS_LABEL})*$`);
-
-/** A lower-case RFC 1123 subdomain (kubeadm's IsDNS1123Subdomain), optionally behind a `*.` wildcard. */
-export function isDnsName(value: string): boolean {
-  return value.length <= 253 && DNS_NAME.test(value);
-}
-
-export function isCidr(value: string): boolean {
-  const [address, prefix, extra] = value.split('/');
-  const family = net.isIP(address);
-  return extra === undefined && family !== 0 && /^\d{1,3}$/.test(prefix ?? '') && Number(prefix) <= (family === 4 ? 32 : 128);
-}
+ajv.addFormat('uri', isAbsoluteUri);
+// A subject value is printed by every tool that shows the certificate: no control characters, not blank.
+ajv.addFormat('subject-text', (v: string) => /\S/.test(v) && controlCharacterIndex(v) < 0);
+ajv.addFormat('country', /^[A-Z]{2}$/);
+// Name constraints compare the masked address: host bits set would say one range and mean another.
+ajv.addFormat('network-cidr', (v: string) => isCidr(v) && !hostBitsReason(v));
+// SAN emails are IA5String: ASCII only (RFC 5280 §4.2.1.6).
+ajv.addFormat('email', (v: string) => /^[\x21-\x7e]*$/.test(v) && /^[^\s@]+@[^\s@]+$/.test(v));
 
 /** Turns ajv's JSON-pointer paths into the dotted form users write (`/sans/ipAddresses/2` → `sans.ipAddresses[2]`). */
 export function fieldOf(instancePath: string): string {
@@ -114,18 +105,31 @@ export function fieldOf(instancePath: string): string {
 
 function describeAjvError(error: ErrorObject, data: unknown): SpecError {
   let field = fieldOf(error.instancePath);
+  const value = error.instancePath.split('/').slice(1).reduce<any>((v, k) => v?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], data);
   let reason = error.message ?? 'is invalid';
   if (error.keyword === 'additionalProperties') {
     const extra = (error.params as { additionalProperty: string }).additionalProperty;
     field = field ? `${field}.${extra}` : extra;
-    reason = 'is not a known field';
+    const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+    reason = `is not a known field${known.length ? ` (known: ${known.join(', ')})` : ''}`;
   } else if (error.keyword === 'required') {
     const missing = (error.params as { missingProperty: string }).missingProperty;
     field = field ? `${field}.${missing}` : missing;
     reason = 'is required';
+  } else if (error.keyword === 'format' && typeof value === 'string' && isIpAddress(value.split('%')[0]) && value.includes('%')) {
+    reason = `${JSON.stringify(value)} has a zone ID, which no certificate can carry: write the bare address`;
+  } else if (error.keyword === 'format' && typeof value === 'string' && controlCharacterIndex(value) >= 0) {
+    reason = `${JSON.stringify(value)} holds the control character U+${value.charCodeAt(controlCharacterIndex(value)).toString(16).toUpperCase().padStart(4, '0')}`;
+  } else if (error.keyword === 'format' && typeof value === 'string' && hostBitsReason(value)) {
+    reason = hostBitsReason(value)!;
   } else if (error.keyword === 'format') {
-    const value = error.instancePath.split('/').slice(1).reduce<any>((v, k) => v?.[k], data);
     reason = `${JSON.stringify(value)} is not a valid ${FORMAT_NAMES[(error.params as { format: string }).format] ?? 'value'}`;
+  } else if (error.keyword === 'enum') {
+    reason = `${JSON.stringify(value)} is not one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (error.keyword === 'const') {
+    reason = `${JSON.stringify(value)} is not ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
+  } else {
+    reason = `${reason} (got ${JSON.stringify(value) ?? String(value)})`;
   }
   return new SpecError(field, reason);
 }
@@ -133,22 +137,37 @@ function describeAjvError(error: ErrorObject, data: unknown): SpecError {
 const FORMAT_NAMES: Record<string, string> = {
   'ip': 'IPv4 or IPv6 address',
   'cidr': 'CIDR range (address/prefix)',
-  'dns-name': 'DNS name (lower-case RFC 1123, optional leading "*.")',
-  'dns-domain': 'DNS domain (lower-case RFC 1123)',
+  'dns-name': 'DNS name (lower-case RFC 1123, optional leading "*.", not ending in a number)',
+  'dns-domain': 'DNS domain (lower-case RFC 1123, not ending in a number)',
   'uri': 'absolute URI',
   'email': 'email address',
+  'subject-text': 'subject value (not blank)',
+  'country': 'country code (two capital letters, ISO 3166-1 alpha-2)',
+  'network-cidr': 'CIDR range (address/prefix)',
 };
 
+/** ajv's own words for what only wraps other errors: said only when nothing more specific was found at that place. */
+const WRAPPERS = new Set(['anyOf', 'oneOf', 'if']);
+
 /**
- * Checks data against a compiled JSON Schema, throwing the first error as a SpecError that names the field.
+ * Checks data against a compiled JSON Schema, throwing a SpecError that names the field of every error (one per
+ * field: a bad value inside a field beats "must match a schema in anyOf").
  * The schema is the contract for input that arrives as data (YAML, JSON, props from JavaScript).
  */
 export function checkSchema<T>(validate: ReturnType<typeof ajv.compile>, data: unknown): T {
   if (!validate(data)) {
     const errors = validate.errors ?? [];
-    // Prefer the most specific message: a bad value inside a field beats "must match a schema in anyOf".
-    const best = errors.find((e) => e.keyword === 'format') ?? errors.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'if') ?? errors[0];
-    throw best ? describeAjvError(best, data) : new SpecError('', 'is invalid');
+    const specific = errors.filter((e) => !WRAPPERS.has(e.keyword));
+    // anyOf of formats: each branch fails with its own format error; one "format" line says it best.
+    const byField = new Map<string, { error: SpecError; order: number }>();
+    for (const error of [...specific.filter((e) => e.keyword === 'format'), ...specific.filter((e) => e.keyword !== 'format'), ...errors]) {
+      const described = describeAjvError(error, data);
+      const place = error.keyword === 'additionalProperties' || error.keyword === 'required' ? described.field : fieldOf(error.instancePath);
+      const covered = [...byField.keys()].some((f) => f === place || f.startsWith(`${place}.`) || f.startsWith(`${place}[`));
+      if (!byField.has(place) && !(covered && WRAPPERS.has(error.keyword))) byField.set(place, { error: described, order: errors.indexOf(error) });
+    }
+    const found = [...byField.values()].sort((a, b) => a.order - b.order).map((e) => e.error);
+    throw found.length ? SpecError.all(found) : new SpecError('', 'is invalid');
   }
   return data as T;
 }
@@ -183,4 +202,69 @@ function checkSubjectEncodable(subject: DistinguishedName): void {
       }
     });
   }
+}
+
+/**
+ * What a prop holds, as checkKnownProps checks it before anything reads it: a JavaScript type, or an object of this
+ * library known by a member it has (`{ has: 'issue', what: 'a ClusterCA' }`).
+ */
+export type PropKind =
+  | 'string'
+  | 'strings'
+  | 'number'
+  | 'boolean'
+  | 'object'
+  | 'objects'
+  | 'duration'
+  | 'number-or-duration'
+  | 'date-or-string'
+  | 'string-or-object'
+  | 'object-or-false'
+  | { readonly has: string; readonly what: string };
+
+/** Every prop of `T` with its kind (the type keeps the list complete). */
+export type PropNames<T> = { readonly [K in keyof Required<T>]: PropKind };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isDuration = (v: unknown) => isObject(v) && typeof v.toMilliseconds === 'function';
+const KIND_CHECKS: Record<Exclude<PropKind, object>, [(v: unknown) => boolean, string]> = {
+  'string': [(v) => typeof v === 'string', 'a string'],
+  'strings': [(v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), 'a list of strings'],
+  'number': [(v) => typeof v === 'number' && Number.isFinite(v), 'a finite number'],
+  'boolean': [(v) => typeof v === 'boolean', 'true or false'],
+  'object': [isObject, 'an object'],
+  'objects': [(v) => Array.isArray(v) && v.every(isObject), 'a list of objects'],
+  'duration': [isDuration, 'a Duration such as Duration.hours(24)'],
+  'number-or-duration': [(v) => (typeof v === 'number' && Number.isFinite(v)) || isDuration(v), 'a number of seconds or a Duration'],
+  'date-or-string': [(v) => v instanceof Date || typeof v === 'string', 'a Date or an RFC 3339 string'],
+  'string-or-object': [(v) => typeof v === 'string' || isObject(v), 'a string or an object'],
+  'object-or-false': [(v) => v === false || isObject(v), 'an object or false'],
+};
+
+/**
+ * Refuses props that are not an object, prop names the construct does not know (`commonNmae`) and values of the
+ * wrong kind (`dnsNames: "a.example"`): TypeScript catches those, but props from JavaScript or from JSON would
+ * otherwise be ignored without a word, or fail with a TypeError deep inside.
+ */
+export function checkKnownProps<T extends object>(props: T | undefined, known: PropNames<T>, field = ''): void {
+  if (props === undefined) return;
+  if (!isObject(props)) throw new SpecError(field, `props must be an object (got ${JSON.stringify(props) ?? String(props)})`);
+  const named = (name: string) => (field ? `${field}.${name}` : name);
+  SpecError.throwIfAny(
+    Object.entries(props).flatMap(([name, value]) => {
+      if (!Object.hasOwn(known, name)) return [new SpecError(named(name), `is not a known prop (known: ${Object.keys(known).join(', ')})`)];
+      if (value === undefined) return [];
+      const kind = (known as Record<string, PropKind>)[name];
+      const items: unknown[] = kind === 'strings' && Array.isArray(value) ? value : [];
+      const notString = items.findIndex((x) => typeof x !== 'string');
+      if (notString >= 0) return [new SpecError(`${named(name)}[${notString}]`, `must be a string (got ${describeValue(items[notString])})`)];
+      const [ok, what] = typeof kind === 'object' ? [isObject(value) && value[kind.has] !== undefined, kind.what] : [KIND_CHECKS[kind][0](value), KIND_CHECKS[kind][1]];
+      return ok ? [] : [new SpecError(named(name), `must be ${what} (got ${describeValue(value)})`)];
+    }),
+  );
+}
+
+function describeValue(value: unknown): string {
+  if (isObject(value) && value.constructor !== Object) return `a ${value.constructor?.name ?? 'object'}`;
+  return JSON.stringify(value) ?? String(value);
 }

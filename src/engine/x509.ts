@@ -1,10 +1,10 @@
 import * as crypto from 'node:crypto';
-import * as net from 'node:net';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as asn from '@peculiar/asn1-x509';
 import { systemEntropy } from './entropy';
 import { SpecError } from './errors';
 import { keyAlgorithmOf, publicKeyOf, sign, signatureSchemeFor, spkiDer, verify } from './keys';
+import { canonicalIp, ipToBytes, ipToString } from './names';
 import { pemBlocks, sha256Hex, toPem } from './pem';
 import {
   CertificateSpec,
@@ -83,40 +83,9 @@ export function decodeName(name: asn.Name): DistinguishedName {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Subject alternative names
+// Subject alternative names (address bytes: names.ts)
 
-/** IPv6 in its canonical RFC 5952 text, IPv4 unchanged: the form Go and OpenSSL print. */
-export function canonicalIp(ip: string): string {
-  if (net.isIP(ip) !== 6) return ip;
-  return ipToString(ipToBytes(ip));
-}
-
-function ipToBytes(ip: string): Buffer {
-  if (net.isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
-  // Expand an embedded dotted quad (::ffff:1.2.3.4) to two hex groups first.
-  const text = ip.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
-  const [head, tail] = text.split('::');
-  const groups = (s?: string) => (s ? s.split(':') : []);
-  const missing = 8 - groups(head).length - groups(tail).length;
-  const all = tail === undefined ? groups(head) : [...groups(head), ...Array(missing).fill('0'), ...groups(tail)];
-  return Buffer.from(all.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
-}
-
-function ipToString(bytes: Buffer): string {
-  if (bytes.length === 4) return [...bytes].join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
-  // RFC 5952: compress the longest run (first on a tie) of two or more zero groups.
-  let best = { start: -1, length: 0 };
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > best.length && j - i > 1) best = { start: i, length: j - i };
-    i = j > i ? j : i + 1;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best.start < 0) return hex.join(':');
-  return `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.length).join(':')}`;
-}
+export { canonicalIp };
 
 function cidrToBytes(cidr: string): Buffer {
   const [address, prefix] = cidr.split('/');

@@ -5,7 +5,7 @@
  */
 import * as net from 'node:net';
 import { ExtendedKeyUsageName, SubjectAltNames } from '../engine/spec';
-import { canonicalIp } from '../engine/x509';
+import { canonicalIp, indexedIp } from '../engine/names';
 import { Cluster, ControlPlaneNode, hostPort, NodeSpec } from './cluster-spec';
 import { BOOTSTRAP_TOKEN_USER } from '../content/kubeconfig';
 import { BOOTSTRAP_KUBECONFIG_FILE, KUBELET_CONFIG_FILE, MANIFESTS_DIR, TOKEN_AUTH_FILE } from './layout';
@@ -31,7 +31,6 @@ export type CaId = 'ca' | 'etcd-ca' | 'front-proxy-ca';
 
 export interface CaEntry {
   readonly id: CaId;
-  readonly longName: string;
   /** File base under pki/ (`<base>.crt`, `<base>.key`). */
   readonly baseName: string;
   /** Subject CN; kubeadm also puts it into the CA's DNS SANs. */
@@ -48,15 +47,15 @@ export interface CaEntry {
 
 export const CERTIFICATE_AUTHORITIES: Record<CaId, CaEntry> = {
   'ca': {
-    id: 'ca', longName: 'self-signed Kubernetes CA', baseName: 'ca', commonName: 'kubernetes', dnsNames: ['kubernetes'],
+    id: 'ca', baseName: 'ca', commonName: 'kubernetes', dnsNames: ['kubernetes'],
     bundleName: 'kubernetes-ca-bundle', certificateOn: 'every-node', keyOn: 'control-plane-nodes',
   },
   'etcd-ca': {
-    id: 'etcd-ca', longName: 'self-signed CA for etcd', baseName: 'etcd/ca', commonName: 'etcd-ca', dnsNames: ['etcd-ca'],
+    id: 'etcd-ca', baseName: 'etcd/ca', commonName: 'etcd-ca', dnsNames: ['etcd-ca'],
     bundleName: 'etcd-ca-bundle', certificateOn: 'control-plane-nodes', keyOn: 'control-plane-nodes',
   },
   'front-proxy-ca': {
-    id: 'front-proxy-ca', longName: 'self-signed CA for the front proxy', baseName: 'front-proxy-ca', commonName: 'front-proxy-ca', dnsNames: ['front-proxy-ca'],
+    id: 'front-proxy-ca', baseName: 'front-proxy-ca', commonName: 'front-proxy-ca', dnsNames: ['front-proxy-ca'],
     bundleName: 'front-proxy-ca-bundle', certificateOn: 'control-plane-nodes', keyOn: 'control-plane-nodes',
   },
 };
@@ -83,7 +82,6 @@ export type CertificateId =
 
 export interface CertificateEntry {
   readonly id: CertificateId;
-  readonly longName: string;
   readonly baseName: string;
   readonly ca: CaId;
   readonly scope: Scope;
@@ -105,31 +103,31 @@ export const commonNameIsNodeName = Symbol('commonNameIsNodeName');
 
 export const CERTIFICATES: Record<CertificateId, CertificateEntry> = {
   'apiserver': {
-    id: 'apiserver', longName: 'certificate for serving the Kubernetes API', baseName: 'apiserver', ca: 'ca', scope: 'control-plane-node',
+    id: 'apiserver', baseName: 'apiserver', ca: 'ca', scope: 'control-plane-node',
     commonName: 'kube-apiserver', usages: ['serverAuth'], altNames: apiServerAltNames,
   },
   'apiserver-kubelet-client': {
-    id: 'apiserver-kubelet-client', longName: 'certificate for the API server to connect to kubelet', baseName: 'apiserver-kubelet-client', ca: 'ca', scope: 'cluster',
+    id: 'apiserver-kubelet-client', baseName: 'apiserver-kubelet-client', ca: 'ca', scope: 'cluster',
     commonName: 'kube-apiserver-kubelet-client', organizations: [CLUSTER_ADMINS.group], usages: ['clientAuth'],
   },
   'front-proxy-client': {
-    id: 'front-proxy-client', longName: 'certificate for the front proxy client', baseName: 'front-proxy-client', ca: 'front-proxy-ca', scope: 'cluster',
+    id: 'front-proxy-client', baseName: 'front-proxy-client', ca: 'front-proxy-ca', scope: 'cluster',
     commonName: 'front-proxy-client', usages: ['clientAuth'],
   },
   'etcd-server': {
-    id: 'etcd-server', longName: 'certificate for serving etcd', baseName: 'etcd/server', ca: 'etcd-ca', scope: 'control-plane-node',
+    id: 'etcd-server', baseName: 'etcd/server', ca: 'etcd-ca', scope: 'control-plane-node',
     commonName: commonNameIsNodeName, usages: ['serverAuth', 'clientAuth'], altNames: (cluster, node) => etcdAltNames(node, cluster.etcdServerCertSANs),
   },
   'etcd-peer': {
-    id: 'etcd-peer', longName: 'certificate for etcd nodes to communicate with each other', baseName: 'etcd/peer', ca: 'etcd-ca', scope: 'control-plane-node',
+    id: 'etcd-peer', baseName: 'etcd/peer', ca: 'etcd-ca', scope: 'control-plane-node',
     commonName: commonNameIsNodeName, usages: ['serverAuth', 'clientAuth'], altNames: (cluster, node) => etcdAltNames(node, cluster.etcdPeerCertSANs),
   },
   'etcd-healthcheck-client': {
-    id: 'etcd-healthcheck-client', longName: 'certificate for liveness probes to healthcheck etcd', baseName: 'etcd/healthcheck-client', ca: 'etcd-ca', scope: 'control-plane-node',
+    id: 'etcd-healthcheck-client', baseName: 'etcd/healthcheck-client', ca: 'etcd-ca', scope: 'control-plane-node',
     commonName: 'kube-etcd-healthcheck-client', usages: ['clientAuth'],
   },
   'apiserver-etcd-client': {
-    id: 'apiserver-etcd-client', longName: 'certificate the apiserver uses to access etcd', baseName: 'apiserver-etcd-client', ca: 'etcd-ca', scope: 'cluster',
+    id: 'apiserver-etcd-client', baseName: 'apiserver-etcd-client', ca: 'etcd-ca', scope: 'cluster',
     commonName: 'kube-apiserver-etcd-client', usages: ['clientAuth'],
   },
 };
@@ -213,10 +211,7 @@ export function isOnNode(scope: Scope, cluster: Cluster, node: NodeSpec): boolea
  * (kubeadm's GetAPIServerVirtualIP), 10 the cluster DNS (GetDNSIP).
  */
 export function serviceIp(cidr: string, index: number): string {
-  const [address, prefix] = cidr.split('/');
-  const bits = net.isIPv4(address) ? 32 : 128;
-  const network = ipToBigInt(address) & (((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - Number(prefix))) - 1n));
-  return bigIntToIp(network + BigInt(index), bits);
+  return indexedIp(cidr, index);
 }
 
 /**
@@ -253,18 +248,4 @@ export function controlPlaneServer(cluster: Cluster): string {
 /** https://advertise-address:port of one control-plane node, for its controller-manager and scheduler. */
 export function localServer(cluster: Cluster, node: ControlPlaneNode): string {
   return `https://${hostPort(canonicalIp(node.ip), cluster.bindPort)}`;
-}
-
-function ipToBigInt(address: string): bigint {
-  if (net.isIPv4(address)) return address.split('.').reduce((v, octet) => (v << 8n) | BigInt(Number(octet)), 0n);
-  const [head, tail] = canonicalIp(address).split('::');
-  const groups = (part: string | undefined) => (part ? part.split(':') : []);
-  const full = tail === undefined ? groups(head) : [...groups(head), ...Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
-  return full.reduce((v, group) => (v << 16n) | BigInt(parseInt(group, 16)), 0n);
-}
-
-function bigIntToIp(value: bigint, bits: number): string {
-  if (bits === 32) return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 255n)).join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
-  return canonicalIp(groups.join(':'));
 }

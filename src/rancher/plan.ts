@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { isPlainEmailAddress } from '../cert-manager/names';
 import { SpecError } from '../engine/errors';
 import { rancherCaChecksum } from '../engine/pem';
-import { isDnsName } from '../engine/spec';
+import { isDns1123Subdomain, isDnsName } from '../engine/names';
 import { PkiState } from '../state/pki-state';
 import {
   AgentTlsMode,
@@ -93,7 +93,7 @@ export function checkRancherTlsSpec(spec: RancherTlsSpec): CheckedRancherTlsSpec
     if (spec.environment !== undefined && !LETS_ENCRYPT_ENVIRONMENTS.includes(spec.environment)) {
       throw new SpecError('environment', `must be "production" or "staging" (got ${JSON.stringify(spec.environment)}); the chart would silently take any other value for staging`);
     }
-    if (spec.ingressClass !== undefined && (typeof spec.ingressClass !== 'string' || !isDnsName(spec.ingressClass) || spec.ingressClass.startsWith('*'))) {
+    if (spec.ingressClass !== undefined && (typeof spec.ingressClass !== 'string' || !isDns1123Subdomain(spec.ingressClass))) {
       throw new SpecError('ingressClass', `${JSON.stringify(spec.ingressClass)} is not an ingress class name (lower-case RFC 1123)`);
     }
   }

@@ -381,8 +381,8 @@ describe("cert-manager's webhook rules, refused at synth naming the construct pa
     ['isCA without a subject', { isCA: true }, /^test\/web: commonName: a CA certificate needs a subject \(commonName, subject or literalSubject\)/],
     ['a secretName that is not a DNS subdomain', { secretName: 'Web_TLS' }, /^test\/web: secretName: "Web_TLS": a lowercase RFC 1123 subdomain must consist of/],
     ['a cert-manager.io annotation in secretTemplate', { secretTemplate: { annotations: { 'cert-manager.io/issuer-name': 'x' } } }, /^test\/web: secretTemplate.annotations: "cert-manager.io\/issuer-name": cert-manager.io\/\* annotations are not allowed$/],
-    ['an external issuer kind without its group', { issuer: { name: 'pca', kind: 'AWSPCAClusterIssuer' } }, /^test\/web: issuerRef.kind: "AWSPCAClusterIssuer": must be one of Issuer or ClusterIssuer \(did you forget to set spec.issuerRef.group\?\)$/],
-    ['an issuerRef without a name', { issuer: { name: '' } }, /^test\/web: issuerRef.name: must be specified$/],
+    ['an external issuer kind without its group', { issuer: { name: 'pca', kind: 'AWSPCAClusterIssuer' } }, /^test\/web: issuer.kind: "AWSPCAClusterIssuer": must be one of Issuer or ClusterIssuer \(did you forget to set spec.issuerRef.group\?\)$/],
+    ['an issuerRef without a name', { issuer: { name: '' } }, /^test\/web: issuer.name: must be specified$/],
   ])('Certificate: %s', (_case, change, message) => {
     const chart = chartWithState();
     expect(() => new Certificate(chart, 'web', { ...VALID, ...change })).toThrow(message);

@@ -181,7 +181,7 @@ describe('ClusterCA', () => {
     const cases: [string, (chart: Chart) => void, RegExp][] = [
       ['an IP that is not an IP', (c) => new TlsCertificate(c, 'srv', { ca: new ClusterCA(c, 'ca'), commonName: 's', ipAddresses: ['10.0.0.1', '10.0.0.300'] }), /^test\/srv: ipAddresses\[1\]: "10.0.0.300" is not a valid IPv4 or IPv6 address$/],
       ['an upper-case DNS name', (c) => new TlsCertificate(c, 'srv', { ca: new ClusterCA(c, 'ca'), commonName: 's', dnsNames: ['Kubernetes'] }), /^test\/srv: dnsNames\[0\]: "Kubernetes" is not a valid DNS name/],
-      ['an empty common name', (c) => new ClusterCA(c, 'ca', { commonName: '' }), /^test\/ca: commonName: must NOT have fewer than 1 characters$/],
+      ['an empty common name', (c) => new ClusterCA(c, 'ca', { commonName: '' }), /^test\/ca: commonName: "" is not a valid subject value \(not blank\)$/],
       ['a validity beyond the CA', (c) => new TlsCertificate(c, 'srv', { ca: new ClusterCA(c, 'ca', { validity: Duration.days(30) }), commonName: 's', validity: Duration.days(365) }), /^test\/srv: validity: the certificate would end 2027-01-15T09:00:00.000Z, after its issuer "kubernetes" ends/],
       ['a sub-minute validity', (c) => new ClusterCA(c, 'ca', { validity: Duration.seconds(30) }), /^test\/ca: validity: must be a whole number of seconds, at least 60/],
       ['an unknown usage', (c) => new TlsCertificate(c, 'srv', { ca: new ClusterCA(c, 'ca'), commonName: 's', usage: 'both' as never }), /^test\/srv: usage: must be one of server, client, peer/],

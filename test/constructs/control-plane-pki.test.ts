@@ -205,7 +205,7 @@ describe('the building blocks on their own', () => {
     expect(parsed.users[0].name).toBe('ops');
     expect(Buffer.from(parsed.users[0].user['client-key-data'], 'base64').toString()).toMatch(/^-----BEGIN (EC )?PRIVATE KEY-----/);
     expect(JSON.stringify(kubeconfig.content)).not.toContain('PRIVATE KEY');
-    expect(() => new Kubeconfig(chart, 'bad', { ca, server: 'api.example.com', userName: 'x' })).toThrow('test/bad: server: must be https://host:port without a path (got "api.example.com")');
+    expect(() => new Kubeconfig(chart, 'bad', { ca, server: 'api.example.com', userName: 'x' })).toThrow('test/bad: server: "api.example.com" is not an https://host[:port] URL without a path; the host is an IP address or a lower-case DNS name, the port 1-65535');
   });
 
   test('ServiceAccountKey is made once and never replaced by another algorithm', () => {
