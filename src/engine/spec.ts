@@ -103,7 +103,7 @@ export function fieldOf(instancePath: string): string {
     .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
 }
 
-function describeAjvError(error: ErrorObject, data: unknown): SpecError {
+function describeAjvError(error: ErrorObject, data: unknown, quoteValues: boolean): SpecError {
   let field = fieldOf(error.instancePath);
   const value = error.instancePath.split('/').slice(1).reduce<any>((v, k) => v?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], data);
   let reason = error.message ?? 'is invalid';
@@ -116,6 +116,8 @@ function describeAjvError(error: ErrorObject, data: unknown): SpecError {
     const missing = (error.params as { missingProperty: string }).missingProperty;
     field = field ? `${field}.${missing}` : missing;
     reason = 'is required';
+  } else if (!quoteValues) {
+    // The value may be a secret (a state record's key or token): only the field and the rule are said.
   } else if (error.keyword === 'format' && typeof value === 'string' && isIpAddress(value.split('%')[0]) && value.includes('%')) {
     reason = `${JSON.stringify(value)} has a zone ID, which no certificate can carry: write the bare address`;
   } else if (error.keyword === 'format' && typeof value === 'string' && controlCharacterIndex(value) >= 0) {
@@ -152,16 +154,17 @@ const WRAPPERS = new Set(['anyOf', 'oneOf', 'if']);
 /**
  * Checks data against a compiled JSON Schema, throwing a SpecError that names the field of every error (one per
  * field: a bad value inside a field beats "must match a schema in anyOf").
- * The schema is the contract for input that arrives as data (YAML, JSON, props from JavaScript).
+ * The schema is the contract for input that arrives as data (YAML, JSON, props from JavaScript). Messages quote
+ * the offending value unless `quoteValues` is false (data that may hold secrets).
  */
-export function checkSchema<T>(validate: ReturnType<typeof ajv.compile>, data: unknown): T {
+export function checkSchema<T>(validate: ReturnType<typeof ajv.compile>, data: unknown, options: { quoteValues?: boolean } = {}): T {
   if (!validate(data)) {
     const errors = validate.errors ?? [];
     const specific = errors.filter((e) => !WRAPPERS.has(e.keyword));
     // anyOf of formats: each branch fails with its own format error; one "format" line says it best.
     const byField = new Map<string, { error: SpecError; order: number }>();
     for (const error of [...specific.filter((e) => e.keyword === 'format'), ...specific.filter((e) => e.keyword !== 'format'), ...errors]) {
-      const described = describeAjvError(error, data);
+      const described = describeAjvError(error, data, options.quoteValues ?? true);
       const place = error.keyword === 'additionalProperties' || error.keyword === 'required' ? described.field : fieldOf(error.instancePath);
       const covered = [...byField.keys()].some((f) => f === place || f.startsWith(`${place}.`) || f.startsWith(`${place}[`));
       if (!byField.has(place) && !(covered && WRAPPERS.has(error.keyword))) byField.set(place, { error: described, order: errors.indexOf(error) });

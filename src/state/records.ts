@@ -148,7 +148,7 @@ export function serializeRecord<K extends RecordKind>(kind: K, record: RecordOf[
 
 function checkRecord<K extends RecordKind>(kind: K, value: unknown, file: string): RecordOf[K] {
   try {
-    return checkSchema<RecordOf[K]>(validators[kind], value);
+    return checkSchema<RecordOf[K]>(validators[kind], value, { quoteValues: false });
   } catch (err) {
     // The schemas use no `format`, whose message would quote the value: only the field and the rule are said.
     throw new StateError(`${file} is corrupt (${(err as Error).message}); ${RECORD_ADVICE}`);

@@ -27,7 +27,7 @@ describe('the export list', () => {
     'ENV_STATE_DIR', 'EtcdHealthcheckClientCert', 'EtcdPeerCert', 'EtcdServerCert', 'FrontProxyClientCert', 'KubeadmCertificate', 'Kubeconfig',
     'MemoryStore', 'NodeBootstrapRbac', 'OfflineRootCA', 'PLAINTEXT_SECRET_ANNOTATION', 'PkiState', 'RancherIngressTLS',
     'RancherServingCertificate', 'SecretOutput', 'ServiceAccountKey', 'SignedCertificate', 'SpecError', 'StateError', 'TLS_USAGES',
-    'TlsCertificate', 'bootstrap', 'certManager', 'certificatesApi', 'engine', 'kubeadm', 'pkiStateOf', 'rancher', 'synthApp', 'usePkiState',
+    'TlsCertificate', 'bootstrap', 'certManager', 'certificatesApi', 'engine', 'kubeadm', 'pkiStateOf', 'rancher', 'reportErrors', 'synthApp', 'usePkiState',
     'useSecretOutput',
   ];
   const TYPES = [
