@@ -5,6 +5,9 @@ import fc from 'fast-check';
 import { ClusterCA, TlsCertificate, TlsCertificateProps, ClusterCAProps } from '../../constructs';
 import { checkFamily, dnsName, duration, ipAddress, isNetworkCidr, Judged, listWith, mutate, mutateList, NOW, subjectText, validDnsName } from './props-harness';
 
+// X.509 times end at 9999-12-31T23:59:59Z (RFC 5280 §4.1.2.5): the longest validity a certificate issued now can have.
+const LAST_X509_SECONDS = (Date.UTC(9999, 11, 31, 23, 59, 59) - NOW.getTime()) / 1000;
+
 const CA_SECONDS = 87600 * 3600;
 
 const validLeaf: fc.Arbitrary<Omit<TlsCertificateProps, 'ca'>> = fc.record(
@@ -65,7 +68,7 @@ const cidr: fc.Arbitrary<Judged<unknown>> = fc
   .map((value) => ({ value, valid: isNetworkCidr(value) }));
 
 const caCases = fc.oneof(
-  mutate(validCa, { commonName: subjectText(64), country, pathLength, validity: duration(60, 400 * 365 * 86400), province: subjectText(128) }),
+  mutate(validCa, { commonName: subjectText(64), country, pathLength, validity: duration(60, LAST_X509_SECONDS), province: subjectText(128) }),
   mutateList(validCa, 'dnsNames', listWith(validDnsName, dnsName)),
   mutateList(validCa, 'organizations', listWith(fc.constant('ops'), subjectText(64))),
   fc.tuple(validCa, listWith(fc.constant('10.0.0.0/8'), cidr)).map(([props, { value, valid, index }]) => ({
