@@ -4,7 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { sha256Hex } from '../src/engine/pem';
 import { controllerFingerprint, encryptionLabel, hybridEncrypt, readControllerCertificate, scopeAnnotations, SealingScope } from '../src/secrets/sealed-secrets';
-import { PlannedSecret, recordOmittedSecret, sealedCacheName } from '../src/secrets/secret-plan';
+import { PlannedSecret, readSealedCache, recordOmittedSecret, recordSealedCache, SealedEntry } from '../src/secrets/secret-plan';
 import { renderContent } from '../src/content/planned-content';
 import { pkiStateOf, slotOf } from './state';
 
@@ -80,9 +80,8 @@ export function emitSecret(scope: Construct, id: string, secret: PlannedSecret, 
       const publicKey = locateErrors(where, () => readControllerCertificate(certificatePem(chosen.controllerCertificate), 'secretOutput.controllerCertificate'));
       const scopeOfSeal = chosen.scope ?? 'strict';
       const label = encryptionLabel(scopeOfSeal, secret.namespace, secret.name);
-      const cacheName = sealedCacheName(slot);
-      const cached = state.readDocument<Record<string, { fingerprint: string; ciphertext: string }>>(cacheName) ?? {};
-      const sealedEntries: Record<string, { fingerprint: string; ciphertext: string }> = {};
+      const cached = readSealedCache(state, slot);
+      const sealedEntries: Record<string, SealedEntry> = {};
       for (const [key, content] of Object.entries(secret.data)) {
         const plaintext = renderContent(state, content);
         // Re-encrypted only when the plaintext, the controller key, the scope or the name changed: sealing is
@@ -91,7 +90,7 @@ export function emitSecret(scope: Construct, id: string, secret: PlannedSecret, 
         const previous = cached[key];
         sealedEntries[key] = previous?.fingerprint === fingerprint ? previous : { fingerprint, ciphertext: hybridEncrypt(publicKey, label, Buffer.from(plaintext)).toString('base64') };
       }
-      state.putDocument(cacheName, sealedEntries);
+      recordSealedCache(state, slot, sealedEntries);
       const annotations = scopeAnnotations(scopeOfSeal);
       return new ApiObject(scope, id, {
         apiVersion: 'bitnami.com/v1alpha1',

@@ -175,7 +175,9 @@ export function checkSchema<T>(validate: ReturnType<typeof ajv.compile>, data: u
   return data as T;
 }
 
-export function compileSchema(schema: object) {
+/** `schema` compiled; `references` are the schemas its `$ref`s name by `$id`, added once. */
+export function compileSchema(schema: object, references: { $id: string }[] = []) {
+  for (const reference of references) if (!ajv.getSchema(reference.$id)) ajv.addSchema(reference);
   return ajv.compile(schema);
 }
 

@@ -6,10 +6,13 @@
 import { SpecError } from '../engine/errors';
 import { writeTree } from '../output-tree';
 import { joinCommand } from '../bootstrap/cluster-info';
+import { schemaCheck } from '../state/documents';
 import { PkiState } from '../state/pki-state';
 import { KUBECONFIGS } from './catalog';
 import { BOOTSTRAP_KUBECONFIG_FILE, KUBELET_CERT_DIR, KUBELET_CONFIG_FILE, KUBERNETES_DIR } from './layout';
 import { PlannedContent, renderContent } from '../content/planned-content';
+import plannedContentSchema from '../content/schemas/planned-content.schema.json';
+import nodePlanSchema from './schemas/node-plan.schema.json';
 
 /** What `cdk8s-pki join-command` prints for a node. */
 export interface JoinPlan {
@@ -45,6 +48,7 @@ export interface NodePlan {
 export type ClusterNodePlan = NodePlan & { readonly cluster: string };
 
 const PLAN_PREFIX = 'nodes';
+const checkNodePlan = schemaCheck<NodePlan>(nodePlanSchema, plannedContentSchema);
 
 /**
  * Plans are kept per cluster, `nodes/<cluster slot>/<node>`: two clusters may have nodes of the same name.
@@ -56,7 +60,7 @@ export function nodePlanName(clusterSlot: string, node: string): string {
 
 /** Stages `plan` in the state (written with the keys when the app synthesizes). */
 export function recordNodePlan(state: PkiState, plan: ClusterNodePlan): void {
-  state.putDocument(nodePlanName(plan.cluster, plan.node), plan);
+  state.putDocument<NodePlan>(nodePlanName(plan.cluster, plan.node), plan, checkNodePlan);
 }
 
 /** A plan's place: the cluster slot ('' for a plan of an older synth) and the node. */
@@ -90,7 +94,7 @@ export function readNodePlan(state: PkiState, node: string, cluster?: string): N
   const wantedNode = slash >= 0 ? node.slice(slash + 1) : node;
   const known = plannedNodes(state);
   const matches = known.filter((p) => p.node === wantedNode && (wantedCluster === undefined || p.cluster === wantedCluster));
-  if (matches.length === 1) return state.readDocument<NodePlan>(matches[0].document)!;
+  if (matches.length === 1) return state.readDocument(matches[0].document, checkNodePlan)!;
   const label = (p: PlannedNodeName) => (p.cluster ? `${p.cluster}/${p.node}` : p.node);
   if (matches.length > 1) {
     throw new SpecError('node', `"${wantedNode}" is a node of ${matches.length} clusters (${matches.map((p) => p.cluster).join(', ')}); name one with --cluster <path> or as ${label(matches[0])}`);

@@ -8,6 +8,7 @@ import { isPlainEmailAddress } from '../cert-manager/names';
 import { SpecError } from '../engine/errors';
 import { rancherCaChecksum } from '../engine/pem';
 import { isDns1123Subdomain, isDnsName } from '../engine/names';
+import { schemaCheck } from '../state/documents';
 import { PkiState } from '../state/pki-state';
 import {
   AgentTlsMode,
@@ -21,6 +22,7 @@ import {
   RancherTlsMode,
   runsWithoutCacerts,
 } from './modes';
+import hostnameRecordSchema from './schemas/hostname-record.schema.json';
 import { checkCacerts, checkServingCertificate, ServingCertificateInput } from './serving-certificate';
 
 /** What is asked of Rancher's TLS; field names are the construct's prop names, which errors name. */
@@ -180,6 +182,7 @@ export function renderValuesFile(plan: RancherTlsPlan, header: string[]): string
 }
 
 const HOSTNAME_RECORDS = 'rancher-hostname';
+const checkHostnameRecord = schemaCheck<{ hostname: string }>(hostnameRecordSchema);
 
 /**
  * Records Rancher's hostname in the state under `slot`, refusing a change from the recorded one unless
@@ -187,7 +190,7 @@ const HOSTNAME_RECORDS = 'rancher-hostname';
  */
 export function recordHostname(state: PkiState, slot: string, hostname: string, allowChange: boolean): void {
   const name = `${HOSTNAME_RECORDS}/${slot}`;
-  const recorded = state.readDocument<{ hostname: string }>(name)?.hostname;
+  const recorded = state.readDocument(name, checkHostnameRecord)?.hostname;
   if (recorded !== undefined && recorded !== hostname && !allowChange) {
     throw new SpecError(
       'hostname',
@@ -195,5 +198,5 @@ export function recordHostname(state: PkiState, slot: string, hostname: string, 
         `and kubeconfigs point at it); to reinstall or migrate on purpose, set allowHostnameChange: true for this synth`,
     );
   }
-  state.putDocument(name, { hostname });
+  state.putDocument(name, { hostname }, checkHostnameRecord);
 }

@@ -6,8 +6,12 @@
 import { stringify } from 'yaml';
 import { SpecError } from '../engine/errors';
 import { writeTree } from '../output-tree';
+import { schemaCheck } from '../state/documents';
 import { PkiState } from '../state/pki-state';
 import { PlannedContent, renderContent } from '../content/planned-content';
+import plannedContentSchema from '../content/schemas/planned-content.schema.json';
+import sealedCacheSchema from './schemas/sealed-cache.schema.json';
+import secretPlanSchema from './schemas/secret-plan.schema.json';
 
 export interface PlannedSecret {
   readonly name: string;
@@ -17,8 +21,16 @@ export interface PlannedSecret {
   readonly data: Record<string, PlannedContent>;
 }
 
+/** One sealed value: its ciphertext, and the fingerprint of what it was sealed from. */
+export interface SealedEntry {
+  readonly fingerprint: string;
+  readonly ciphertext: string;
+}
+
 const OMITTED_PREFIX = 'secrets';
 const SEALED_CACHE_PREFIX = 'sealed';
+const checkPlannedSecret = schemaCheck<PlannedSecret>(secretPlanSchema, plannedContentSchema);
+const checkSealedCache = schemaCheck<Record<string, SealedEntry>>(sealedCacheSchema);
 
 /**
  * Plans and sealed ciphertext are kept per emitting construct (its state slot), not per namespace/name: two
@@ -26,19 +38,29 @@ const SEALED_CACHE_PREFIX = 'sealed';
  * its Secret's name changes, so the new plan replaces the old one instead of leaving it to be exported.
  */
 export function recordOmittedSecret(state: PkiState, slot: string, secret: PlannedSecret): void {
-  state.putDocument(`${OMITTED_PREFIX}/${slot}`, secret);
+  state.putDocument(`${OMITTED_PREFIX}/${slot}`, secret, checkPlannedSecret);
 }
 
 /** The name of the document holding the sealed values of the Secret emitted at `slot`. */
-export function sealedCacheName(slot: string): string {
+function sealedCacheName(slot: string): string {
   return `${SEALED_CACHE_PREFIX}/${slot}`;
+}
+
+/** The sealed values recorded for the Secret emitted at `slot`, by data key (none when it was never sealed). */
+export function readSealedCache(state: PkiState, slot: string): Record<string, SealedEntry> {
+  return state.readDocument(sealedCacheName(slot), checkSealedCache) ?? {};
+}
+
+/** Stages the sealed values of the Secret emitted at `slot`. */
+export function recordSealedCache(state: PkiState, slot: string, entries: Record<string, SealedEntry>): void {
+  state.putDocument(sealedCacheName(slot), entries, checkSealedCache);
 }
 
 /** The omitted Secrets of the state, in `namespace` when given. */
 export function omittedSecrets(state: PkiState, namespace?: string): PlannedSecret[] {
   return state
     .documentNames(OMITTED_PREFIX)
-    .map((name) => state.readDocument<PlannedSecret>(name)!)
+    .map((name) => state.readDocument(name, checkPlannedSecret)!)
     .filter((secret) => namespace === undefined || secret.namespace === namespace);
 }
 

@@ -4,14 +4,29 @@
  */
 import stableStringify from 'fast-json-stable-stringify';
 import { SpecError, StateError } from '../engine/errors';
+import { checkSchema, compileSchema } from '../engine/spec';
 import { StateContext } from './context';
 import { documentFileName, isStateName, parseJson } from './records';
 
 /**
  * Checks a document read back, throwing (any error) when it does not have the shape its owner wrote; the
- * state turns that into a StateError naming the file. Owners with a JSON Schema pass `checkSchema` bound to it.
+ * state turns that into a StateError naming the file. Owners with a JSON Schema pass `schemaCheck(schema)`.
  */
 export type DocumentCheck<T> = (document: unknown) => T;
+
+/**
+ * A check against a JSON Schema (and the schemas its `$ref`s name): errors say the field and the rule, never
+ * the value, since a document may hold ciphertext or a key brought as PEM.
+ */
+export function schemaCheck<T>(schema: object, ...references: { $id: string }[]): DocumentCheck<T> {
+  const validate = compileSchema(schema, references);
+  return (document) => checkSchema<T>(validate, document, { quoteValues: false });
+}
+
+/** What a failed check says: the owner's field and reason, any quoted value masked. */
+function checkFailure(err: unknown): string {
+  return err instanceof SpecError ? `${err.field ? `${err.field}: ` : ''}${err.reason.replace(/"[^"]*"/g, '…')}` : 'unexpected content';
+}
 
 const ADVICE = 'restore it from a backup or remove it to have synth write it again';
 
@@ -19,11 +34,21 @@ function checkName(name: string): void {
   if (!isStateName(name)) throw new SpecError('name', `"${name}" is not a valid state name`);
 }
 
-export function putDocument(ctx: StateContext, name: string, document: unknown): void {
+/** Stages `document` as `name`; with `check`, a document that would not read back is refused before it is staged. */
+export function putDocument<T>(ctx: StateContext, name: string, document: T, check?: DocumentCheck<T>): void {
   checkName(name);
   if (document === null || typeof document !== 'object') throw new SpecError('document', `a state document is a JSON object or array (got ${document === null ? 'null' : typeof document})`);
-  const data = Buffer.from(`${stableStringify(document)}\n`);
+  const text = stableStringify(document);
   const file = documentFileName(name);
+  if (check) {
+    try {
+      check(JSON.parse(text));
+    } catch (err) {
+      // A bug in the owner, not bad input: it keeps its stack trace.
+      throw new Error(`${ctx.txn.store.locate(file)} would not read back (${checkFailure(err)}); not written`);
+    }
+  }
+  const data = Buffer.from(`${text}\n`);
   const current = ctx.txn.read(file);
   if (!current?.equals(data)) ctx.txn.stage(name, file, data, false, [current ? 'plan changed' : 'new plan']);
 }
@@ -41,9 +66,7 @@ export function readDocument<T>(ctx: StateContext, name: string, check?: Documen
   try {
     return check(document);
   } catch (err) {
-    // The owner's message names a field; a SpecError's reason never quotes the value of a state document here.
-    const reason = err instanceof SpecError ? `${err.field ? `${err.field}: ` : ''}${err.reason.replace(/"[^"]*"/g, '…')}` : 'unexpected content';
-    throw new StateError(`${file} is corrupt (${reason}); ${ADVICE}`);
+    throw new StateError(`${file} is corrupt (${checkFailure(err)}); ${ADVICE}`);
   }
 }
 

@@ -128,9 +128,12 @@ export class PkiState {
     return readKeyFile(this.context, slot, generation, 'a plan of this state').privateKey;
   }
 
-  /** A small JSON document kept beside the keys (a node's file plan); staged only when its content changes. */
-  putDocument(name: string, document: unknown): void {
-    putDocument(this.context, name, document);
+  /**
+   * A small JSON document kept beside the keys (a node's file plan); staged only when its content changes.
+   * With `check` (the one `readDocument` is given), a document that would not read back is never staged.
+   */
+  putDocument<T>(name: string, document: T, check?: DocumentCheck<T>): void {
+    putDocument(this.context, name, document, check);
   }
 
   /** The document `name`, checked by `check` when given (its failure is a StateError naming the file). */
