@@ -6,6 +6,7 @@ import { recordNodePlan } from '../src/kubeadm/node-bundle';
 import { recordOmittedSecret } from '../src/secrets/secret-plan';
 import { PkiState } from '../src/state/pki-state';
 import { run, runOk, tempDir } from './support/programs';
+import { issueCaAndLeaf } from './support/mini-pki';
 
 const CLI = path.resolve(__dirname, '../lib/src/cli.js'); // built by `npm test` (tsc) before jest runs
 const DAY = 86400;
@@ -17,13 +18,7 @@ describe('cdk8s-pki CLI', () => {
 
   const synth = () => {
     const state = PkiState.inDirectory(stateDir);
-    const ca = state.ensure({ slot: 'cluster/ca', keyAlgorithm: 'ecdsa-p256', spec: { subject: { commonName: 'kubernetes' }, ca: {}, validitySeconds: 3650 * DAY } });
-    const leaf = state.ensure({
-      slot: 'cluster/apiserver',
-      keyAlgorithm: 'ecdsa-p256',
-      spec: { subject: { commonName: 'kube-apiserver' }, extendedKeyUsage: ['serverAuth'], validitySeconds: 365 * DAY },
-      issuer: { certificate: ca.certificate, privateKey: ca.privateKey, chain: [] },
-    });
+    const { ca, leaf } = issueCaAndLeaf(state);
     state.commit();
     return { state, ca, leaf };
   };

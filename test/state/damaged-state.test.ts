@@ -7,8 +7,8 @@ import { frozenFromEnvironment } from '../../src/state/environment';
 import { PkiState } from '../../src/state/pki-state';
 import { EncryptedDirectoryStore, reencryptState } from '../../src/state/store';
 import { run, runOk, snapshotDir, tempDir } from '../support/programs';
+import { issueCaAndLeaf } from '../support/mini-pki';
 
-const DAY = 86400;
 const START = new Date('2026-03-01T12:00:00Z');
 const TOKEN = 'ipz2wy.4zd7kq0mbr3xv8ts';
 const escape = (text: string) => text.replace(/[/.*+?^${}()|[\]\\]/g, '\\$&');
@@ -20,13 +20,7 @@ const compiled = (name: string) => {
 
 /** The miniature synth: a CA, a leaf under it, a service-account key, a token and a node plan. */
 function synth(state: PkiState) {
-  const ca = state.ensure({ slot: 'cluster/ca', keyAlgorithm: 'ecdsa-p256', spec: { subject: { commonName: 'kubernetes' }, ca: {}, validitySeconds: 3650 * DAY } });
-  const leaf = state.ensure({
-    slot: 'cluster/apiserver',
-    keyAlgorithm: 'ecdsa-p256',
-    spec: { subject: { commonName: 'kube-apiserver' }, extendedKeyUsage: ['serverAuth'], validitySeconds: 365 * DAY },
-    issuer: { certificate: ca.certificate, privateKey: ca.privateKey, chain: [] },
-  });
+  const { ca, leaf } = issueCaAndLeaf(state);
   const sa = state.ensureKey('cluster/sa', 'ecdsa-p256');
   state.ensureSecret('cluster/token', { given: TOKEN, generate: () => TOKEN });
   state.putDocument('nodes/cp-1', { node: 'cp-1', files: [] });
