@@ -7,6 +7,7 @@ import {
   BOOTSTRAPPERS_GROUP,
   DEFAULT_NODE_TOKEN_GROUP,
   DEFAULT_TOKEN_TTL_SECONDS,
+  defaultTokenRenewBeforeSeconds,
   generateToken,
   parseExpiration,
   parseToken,
@@ -19,7 +20,7 @@ import {
   TokenUsage,
 } from '../src/bootstrap/token';
 import { locateErrors, SpecError } from '../src/engine/errors';
-import { PkiState } from '../src/state/pki-state';
+import { PkiState, SecretExpiry } from '../src/state/pki-state';
 import { durationMilliseconds, durationSeconds } from './durations';
 import { PlannedContent } from '../src/content/planned-content';
 import { emitSecret, SecretOutput } from './secret-output';
@@ -35,11 +36,23 @@ export interface BootstrapTokenProps {
   readonly token?: string;
   /**
    * How long the token is accepted, counted from when it was made (recorded in the state, so later synths do
-   * not move the expiration). `Duration.seconds(0)`: it never expires. Not with `expires`.
-   * @default - 24 hours (kubeadm's default)
+   * not move the expiration). Synth replaces the token (new id and secret) once less than `renewBefore`
+   * remains, so an unchanged app keeps synthesizing while a leaked token stays valid at most this long.
+   * `Duration.hours(24)` is kubeadm's value: the state and the token Secret then change about every 16 hours of
+   * synths. `Duration.seconds(0)`: it never expires, and is never renewed. Not with `expires`.
+   * @default - 30 days (720h): a new token about every 20 days
    */
   readonly ttl?: Duration;
-  /** A fixed expiration instead of `ttl` (a Date or an RFC 3339 string). @default - `ttl` decides */
+  /**
+   * Renew the token once less than this remains of its `ttl`; shorter than the `ttl`. Not with `expires`.
+   * @default - a third of the ttl (as certificates)
+   */
+  readonly renewBefore?: Duration;
+  /**
+   * A fixed expiration instead of `ttl` (a Date or an RFC 3339 string). Such a token is never renewed: after the
+   * date, synth stops until the date is moved or removed.
+   * @default - `ttl` decides
+   */
   readonly expires?: Date | string;
   /** @default - ["authentication", "signing"] (kubeadm's default) */
   readonly usages?: TokenUsage[];
@@ -65,7 +78,8 @@ export interface BootstrapTokenProps {
 
 /**
  * A bootstrap token (kubeadm's `kubeadm token create`): made once and kept in the state, with the Secret the
- * API server's bootstrap authenticator and the controller-manager's bootstrapsigner read.
+ * API server's bootstrap authenticator and the controller-manager's bootstrapsigner read. A generated token
+ * with a ttl is replaced by synth inside its renewal window, as certificates are.
  */
 export class BootstrapToken extends Construct {
   readonly tokenId: string;
@@ -91,17 +105,20 @@ export class BootstrapToken extends Construct {
       // Everything that can be refused is checked before the state is asked for a token.
       if (props.token !== undefined) parseToken(props.token);
       checkTokenSecretSpec({ usages: this.usages, extraGroups: this.groups });
-      const refuseExpired = (expires: Date | undefined, field: 'expires' | 'ttl') => {
-        if (expires && expires.getTime() <= state.now().getTime()) {
-          throw new SpecError(field, `the token expired at ${rfc3339Utc(expires)}; give a later expiration, or replace the token with \`cdk8s-pki rotate ${this.stateSlot}\``);
-        }
-      };
       const fixedExpiration = fixedExpirationOf(props);
-      refuseExpired(fixedExpiration, 'expires');
-      if (props.ttl !== undefined) expirationAfterTtl(props.ttl, state.now());
-      const stored = state.ensureSecret(this.stateSlot, { given: props.token, generate: generateToken });
-      const expires = props.expires === undefined ? expirationAfterTtl(props.ttl, stored.createdAt) : fixedExpiration;
-      refuseExpired(expires, 'ttl');
+      if (fixedExpiration && fixedExpiration.getTime() <= state.now().getTime()) {
+        throw new SpecError(
+          'expires',
+          `the token expired at ${rfc3339Utc(fixedExpiration)}, and a token with a fixed expiration is never renewed; give a later \`expires\` (with \`cdk8s-pki rotate ${this.stateSlot}\` for a new token too), or remove \`expires\` so that synth renews the token every ttl`,
+        );
+      }
+      const expiry = fixedExpiration ? { fixed: fixedExpiration } : expiryAfterTtl(props, state.now());
+      const stored = state.ensureSecret(this.stateSlot, { given: props.token, generate: generateToken, expiry });
+      // Only a given token can still be expired here: a generated one was renewed.
+      if (stored.expiresAt && stored.expiresAt.getTime() <= state.now().getTime()) {
+        throw new SpecError('token', `the given token expired at ${rfc3339Utc(stored.expiresAt)}, and a given token is never renewed; give a new \`token\`, or remove \`token\` so that synth makes and renews one`);
+      }
+      const expires = stored.expiresAt;
       const secretData = tokenSecretData({ token: parseToken(stored.value), usages: this.usages, extraGroups: this.groups, expiration: expires, description: props.description });
       return { token: stored.value, expiration: expires, data: secretData };
     });
@@ -133,12 +150,26 @@ export class BootstrapToken extends Construct {
 function fixedExpirationOf(props: BootstrapTokenProps): Date | undefined {
   if (props.expires === undefined) return undefined;
   if (props.ttl !== undefined) throw new SpecError('expires', 'give either ttl or expires, not both');
+  if (props.renewBefore !== undefined) throw new SpecError('renewBefore', 'a token with a fixed expires is never renewed; remove renewBefore, or give a ttl instead of expires');
   return parseExpiration(props.expires, 'expires');
 }
 
-/** createdAt + ttl (kubeadm's 24h by default); a ttl of 0 never expires. */
-function expirationAfterTtl(ttl: Duration | undefined, createdAt: Date): Date | undefined {
-  if (ttl !== undefined && durationMilliseconds(ttl, 'ttl') === 0) return undefined;
-  const ttlSeconds = ttl === undefined ? DEFAULT_TOKEN_TTL_SECONDS : durationSeconds(ttl, 'ttl');
-  return checkExpiration(new Date(createdAt.getTime() + ttlSeconds * 1000), 'ttl');
+/**
+ * The ttl and renewal window of a token (30 days, renewed in its last third, by default); undefined for a ttl
+ * of 0 (never expires). Checked against `now` first, so an expiration past year 9999 is refused before the
+ * state is asked.
+ */
+function expiryAfterTtl(props: BootstrapTokenProps, now: Date): SecretExpiry | undefined {
+  if (props.ttl !== undefined && durationMilliseconds(props.ttl, 'ttl') === 0) {
+    if (props.renewBefore !== undefined) throw new SpecError('renewBefore', 'a token with a ttl of 0 never expires, so it is never renewed; remove renewBefore, or give a ttl');
+    return undefined;
+  }
+  const ttlSeconds = props.ttl === undefined ? DEFAULT_TOKEN_TTL_SECONDS : durationSeconds(props.ttl, 'ttl');
+  checkExpiration(new Date(now.getTime() + ttlSeconds * 1000), 'ttl');
+  if (props.renewBefore === undefined) return { ttlSeconds, renewBeforeSeconds: defaultTokenRenewBeforeSeconds(ttlSeconds) };
+  const renewBeforeSeconds = durationSeconds(props.renewBefore, 'renewBefore');
+  if (renewBeforeSeconds >= ttlSeconds) {
+    throw new SpecError('renewBefore', `must be shorter than the ttl (${renewBeforeSeconds} s is not under ${ttlSeconds} s), or every synth makes a new token`);
+  }
+  return { ttlSeconds, renewBeforeSeconds };
 }

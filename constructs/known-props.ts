@@ -29,7 +29,7 @@ export const TLS_CERTIFICATE_PROPS: PropNames<TlsCertificateProps> = {
 };
 
 export const BOOTSTRAP_TOKEN_PROPS: PropNames<BootstrapTokenProps> = {
-  token: 'string', ttl: 'duration', expires: 'date-or-string', usages: 'strings', groups: 'strings', description: 'string',
+  token: 'string', ttl: 'duration', renewBefore: 'duration', expires: 'date-or-string', usages: 'strings', groups: 'strings', description: 'string',
   secretOutput: SECRET_OUTPUT, state: PKI_STATE, stateSlot: 'string',
 };
 

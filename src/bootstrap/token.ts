@@ -12,8 +12,16 @@ export const EXTRA_GROUP_PATTERN = /^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0
 export const BOOTSTRAPPERS_GROUP = 'system:bootstrappers';
 /** kubeadm's default extra group for node join tokens. */
 export const DEFAULT_NODE_TOKEN_GROUP = 'system:bootstrappers:kubeadm:default-node-token';
-/** kubeadm's DefaultTokenDuration. */
-export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 3600;
+/**
+ * The default ttl, 30 days rather than kubeadm's DefaultTokenDuration (24h): synth renews tokens, and with 24h the
+ * state would change about daily; 30 days still bounds how long a leaked token is accepted.
+ */
+export const DEFAULT_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+
+/** Renew once a third of the ttl remains, as certificates (cert-manager's default). */
+export function defaultTokenRenewBeforeSeconds(ttlSeconds: number): number {
+  return Math.floor(ttlSeconds / 3);
+}
 export const TOKEN_SECRET_NAMESPACE = 'kube-system';
 export const TOKEN_SECRET_TYPE = 'bootstrap.kubernetes.io/token';
 

@@ -109,7 +109,7 @@ export function readNodePlan(state: PkiState, node: string, cluster?: string): N
 /** The plan's join token must not have expired: a kubelet or kubeadm would be refused with it. */
 function checkTokenUnexpired(state: PkiState, plan: NodePlan): void {
   if (plan.join?.tokenExpiration && Date.parse(plan.join.tokenExpiration) <= state.now().getTime()) {
-    throw new SpecError('node', `the join token expired at ${plan.join.tokenExpiration}; \`cdk8s-pki rotate ${plan.join.tokenSlot}\`, synth, then ask again`);
+    throw new SpecError('node', `the join token expired at ${plan.join.tokenExpiration}; run \`cdk8s synth\` (it renews the token ${plan.join.tokenSlot}), then ask again`);
   }
 }
 

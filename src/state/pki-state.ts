@@ -8,12 +8,12 @@ import { checkSlot, StateContext } from './context';
 import { DocumentCheck, documentNames, putDocument, readDocument } from './documents';
 import { bareKeyInventory, ensureBareKey, readKeyFile, requestBareKeyRotation } from './keys';
 import { certificateRecordName, certificatesOf, serializeRecord } from './records';
-import { ensureSecret, requestSecretRotation, secretInventory, StoredSecret, storedSecret } from './secrets';
+import { ensureSecret, requestSecretRotation, secretInventory, SecretInventoryEntry, SecretRequest, StoredSecret, storedSecret } from './secrets';
 import { DirectoryStore, MemoryStore, StateStore } from './store';
 import { PendingChange, StateTransaction } from './transaction';
 
 export { checkKeyAlgorithm, Credential, CredentialRequest, Issuer } from './certificates';
-export { StoredSecret } from './secrets';
+export { SecretChange, SecretExpiry, SecretInventoryEntry, SecretRequest, StoredSecret } from './secrets';
 export { PendingChange } from './transaction';
 
 /** A private key in the state, by slot and generation: how a node plan names a key without copying it. */
@@ -111,9 +111,9 @@ export class PkiState {
 
   /**
    * The secret of `slot`: `given` when the user supplies it, else the stored one, else a new one from
-   * `generate` (fed by the state's entropy).
+   * `generate` (fed by the state's entropy); renewed with a new value once inside the window of `expiry`.
    */
-  ensureSecret(slot: string, options: { given?: string; generate: (randomBytes: (count: number) => Buffer) => string }): StoredSecret {
+  ensureSecret(slot: string, options: SecretRequest): StoredSecret {
     return this.atomically(() => ensureSecret(this.context, slot, options));
   }
 
@@ -166,13 +166,7 @@ export class PkiState {
    * a key written without its record.
    */
   commit(): void {
-    if (this.frozen && !this.context.txn.isEmpty) {
-      const lines = this.pendingChanges().map((c) => `  - ${c.slot}: ${c.reasons.join('; ')}`);
-      throw new StateError(
-        `the PKI state (${this.store.location}) is frozen, but this synth needs to change it:\n${lines.join('\n')}\n` +
-          'Run synth without CDK8S_PKI_FROZEN, commit the state change with dist/, and run CI again.',
-      );
-    }
+    if (this.frozen && !this.context.txn.isEmpty) throw frozenRefusal(this.store.location, this.pendingChanges());
     if (!this.frozen) this.context.txn.commit();
     for (const hook of this.committedHooks) hook();
   }
@@ -207,7 +201,7 @@ export class PkiState {
   }
 
   /** Every secret string (bootstrap token) in the state, without its value, for `cdk8s-pki list`. */
-  secretInventory(): { slot: string; generation: number; createdAt: Date; rotationRequested: boolean }[] {
+  secretInventory(): SecretInventoryEntry[] {
     return secretInventory(this.context);
   }
 
@@ -249,4 +243,28 @@ export class PkiState {
       throw err;
     }
   }
+}
+
+/** A change that only renews: every reason is a renewal window that opened, or the new key it brings. */
+const isRenewal = (change: PendingChange) => change.reasons.every((r) => r.startsWith('renewal due (') || /^new key \(generation \d+\)$/.test(r));
+/** A plan document (node files, a Secret's data) rewritten because what it names changed. */
+const isPlanChange = (change: PendingChange) => change.reasons.length === 1 && change.reasons[0] === 'plan changed';
+
+/**
+ * The frozen-mode failure: each slot and why, then the command to run. When time alone made changes due
+ * (renewals, and the plans that follow them), the first line says so, so that a CI log reads as "renew" rather
+ * than as a broken change.
+ */
+function frozenRefusal(location: string, changes: PendingChange[]): StateError {
+  const material = changes.filter((c) => !isPlanChange(c));
+  const renewalsOnly = material.length > 0 && material.every(isRenewal);
+  return new StateError(
+    [
+      renewalsOnly
+        ? `the PKI state (${location}) is frozen, and renewals came due: each certificate and token change below is a renewal inside its window (plans follow)`
+        : `the PKI state (${location}) is frozen, but this synth needs to change it:`,
+      ...changes.map((c) => `  - ${c.slot}: ${c.reasons.join('; ')}`),
+      `Run \`cdk8s synth\` without CDK8S_PKI_FROZEN (it ${renewalsOnly ? 'renews what is due' : 'makes these changes'}), commit the state with dist/, and re-run CI.`,
+    ].join('\n'),
+  );
 }

@@ -49,6 +49,8 @@ export interface SecretRecord {
   readonly value: string;
   readonly generation: number;
   readonly createdAt: string;
+  /** When the value stops being accepted (ISO 8601); absent: never, or recorded before expirations were. */
+  readonly expiresAt?: string;
   readonly given: boolean;
   readonly seeded?: boolean;
   readonly rotationRequested?: boolean;

@@ -78,14 +78,14 @@ describe('bootstrap tokens', () => {
     const second = new BootstrapToken(chart, 'join', { secretOutput: SecretOutput.plaintext() });
     expect(state.pendingChanges()).toEqual([]);
     expect(second.token).toBe(first.token);
-    expect(second.expiration).toEqual(new Date(T0.getTime() + 24 * HOUR));
+    expect(second.expiration).toEqual(new Date(T0.getTime() + 720 * HOUR));
     const secret = synth(chart).find((m) => m.kind === 'Secret')!;
     expectValidManifests([secret]);
     expect(secret.metadata).toEqual({ name: `bootstrap-token-${first.tokenId}`, namespace: 'kube-system', annotations: { 'pki.cdk8s.io/plaintext-secret': 'true' } });
     expect(secret.type).toBe('bootstrap.kubernetes.io/token');
     const decoded = Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
     expect(`${decoded['token-id']}.${decoded['token-secret']}`).toBe(first.token);
-    expect(decoded.expiration).toBe('2026-03-02T12:00:00Z');
+    expect(decoded.expiration).toBe('2026-03-31T12:00:00Z');
     expect(decoded['auth-extra-groups']).toBe('system:bootstrappers:kubeadm:default-node-token');
   });
 
@@ -109,7 +109,7 @@ describe('bootstrap tokens', () => {
       expectValidManifests([secret]);
       expect(secret.type).toBe('bootstrap.kubernetes.io/token');
       expect(Buffer.from(secret.data['token-secret'], 'base64').toString()).toBe(parseToken(token.token).secret);
-      expect(Buffer.from(secret.data.expiration, 'base64').toString()).toBe('2026-03-02T12:00:00Z');
+      expect(Buffer.from(secret.data.expiration, 'base64').toString()).toBe('2026-03-31T12:00:00Z');
       // After a rotation only the new token's Secret is exported: the old one must not come back.
       state.requestRotation('test/join', { newKey: false });
       const rotated = new BootstrapToken(chartOn(state).chart, 'join');
@@ -120,19 +120,114 @@ describe('bootstrap tokens', () => {
     }
   });
 
-  test('an expired token fails synth naming the construct and ttl; a rotation makes a new one', () => {
+  test('a generated token is renewed inside its window: a new id and secret, the next generation, the expiration recorded', () => {
+    let now = T0;
+    const state = PkiState.inMemory({ clock: () => now, seed: 'renewal' });
+    const make = () => new BootstrapToken(chartOn(state).chart, 'join', { secretOutput: SecretOutput.plaintext() });
+    const first = make();
+    state.commit();
+    const record = () => JSON.parse(state.store.read('test/join/secret.json')!.toString());
+    expect(record()).toMatchObject({ generation: 1, createdAt: '2026-03-01T12:00:00.000Z', expiresAt: '2026-03-31T12:00:00.000Z' });
+    expect(state.secretInventory()).toEqual([{ slot: 'test/join', generation: 1, createdAt: T0, expiresAt: new Date('2026-03-31T12:00:00Z'), rotationRequested: false }]);
+    // 30 days, renewed in the last third: kept until day 20, the edge itself renews.
+    now = new Date(T0.getTime() + 480 * HOUR - 1000);
+    expect(make().token).toBe(first.token);
+    expect(state.pendingChanges()).toEqual([]);
+    now = new Date(T0.getTime() + 480 * HOUR);
+    const second = make();
+    expect(state.pendingChanges()).toEqual([{ slot: 'test/join', reasons: ['renewal due (expires 2026-03-31T12:00:00.000Z)'] }]);
+    expect(second.tokenId).not.toBe(first.tokenId);
+    expect(second.token.split('.')[1]).not.toBe(first.token.split('.')[1]);
+    expect(second.expiration).toEqual(new Date('2026-04-20T12:00:00Z'));
+    state.commit();
+    expect(record()).toMatchObject({ generation: 2, createdAt: '2026-03-21T12:00:00.000Z', expiresAt: '2026-04-20T12:00:00.000Z' });
+    expect(make().token).toBe(second.token);
+    expect(state.pendingChanges()).toEqual([]);
+  });
+
+  test('the state reports what the call did: issue, renew (with the expiration), rotate', () => {
     let now = T0;
     const state = PkiState.inMemory({ clock: () => now });
-    const first = new BootstrapToken(chartOn(state).chart, 'join', { ttl: Duration.hours(1) });
+    const request = { generate: generateToken, expiry: { ttlSeconds: 3600, renewBeforeSeconds: 1200 } };
+    expect(state.ensureSecret('app/token', request).change).toEqual({ action: 'issue', reasons: ['new secret'] });
     state.commit();
-    now = new Date(T0.getTime() + 2 * HOUR);
-    expect(() => new BootstrapToken(chartOn(state).chart, 'join', { ttl: Duration.hours(1) })).toThrow(
-      `test/join: ttl: the token expired at 2026-03-01T13:00:00Z; give a later expiration, or replace the token with \`cdk8s-pki rotate test/join\``,
+    expect(state.ensureSecret('app/token', request).change).toBeUndefined();
+    now = new Date(T0.getTime() + 2400_000);
+    expect(state.ensureSecret('app/token', request).change).toEqual({ action: 'renew', reasons: ['renewal due (expires 2026-03-01T13:00:00.000Z)'] });
+    state.commit();
+    state.requestRotation('app/token', { newKey: false });
+    expect(state.ensureSecret('app/token', request).change).toEqual({ action: 'rotate', reasons: ['rotation requested'] });
+  });
+
+  test('a token past its whole ttl (a synth after a long pause) is renewed, not refused; ttl 24h is kubeadm\'s value', () => {
+    let now = T0;
+    const state = PkiState.inMemory({ clock: () => now });
+    const first = new BootstrapToken(chartOn(state).chart, 'join', { ttl: Duration.hours(24) });
+    expect(first.expiration).toEqual(new Date(T0.getTime() + 24 * HOUR));
+    state.commit();
+    // Renewed once 16h passed (a third of 24h remains)...
+    now = new Date(T0.getTime() + 15 * HOUR);
+    expect(new BootstrapToken(chartOn(state).chart, 'join', { ttl: Duration.hours(24) }).token).toBe(first.token);
+    now = new Date(T0.getTime() + 16 * HOUR);
+    expect(new BootstrapToken(chartOn(state).chart, 'join', { ttl: Duration.hours(24) }).token).not.toBe(first.token);
+    // ...and long after it expired, too.
+    const later = PkiState.inMemory({ clock: () => now });
+    now = T0;
+    const old = new BootstrapToken(chartOn(later).chart, 'join', { ttl: Duration.hours(1), renewBefore: Duration.minutes(10) });
+    later.commit();
+    now = new Date(T0.getTime() + 365 * 24 * HOUR);
+    const renewed = new BootstrapToken(chartOn(later).chart, 'join', { ttl: Duration.hours(1), renewBefore: Duration.minutes(10) });
+    expect(renewed.token).not.toBe(old.token);
+    expect(renewed.expiration).toEqual(new Date(now.getTime() + HOUR));
+  });
+
+  test('changing the ttl keeps the token and records its new expiration; frozen, only renewals say so first', () => {
+    let now = T0;
+    const store = PkiState.inMemory({ clock: () => now }).store;
+    const state = new PkiState({ store, clock: () => now });
+    const first = new BootstrapToken(chartOn(state).chart, 'join');
+    state.commit();
+    const longer = new BootstrapToken(chartOn(state).chart, 'join', { ttl: Duration.days(60) });
+    expect(longer.token).toBe(first.token);
+    expect(state.pendingChanges()).toEqual([
+      { slot: 'test/join', reasons: ['expiration 2026-03-31T12:00:00.000Z → 2026-04-30T12:00:00.000Z'] },
+      { slot: 'secrets/test/join/secret', reasons: ['plan changed'] }, // the Secret's expiration
+    ]);
+    state.commit();
+
+    now = new Date(T0.getTime() + 50 * 24 * HOUR);
+    const frozen = new PkiState({ store, clock: () => now, frozen: true });
+    new BootstrapToken(chartOn(frozen).chart, 'join', { ttl: Duration.days(60) });
+    expect(() => frozen.commit()).toThrow(
+      new RegExp(
+        '^the PKI state \\(in-memory state\\) is frozen, and renewals came due: each certificate and token change below is a renewal inside its window \\(plans follow\\)\n' +
+          '  - test/join: renewal due \\(expires 2026-04-30T12:00:00.000Z\\)\n' +
+          '  - secrets/test/join/secret: plan changed\n' +
+          'Run `cdk8s synth` without CDK8S_PKI_FROZEN \\(it renews what is due\\), commit the state with dist/, and re-run CI.$',
+      ),
     );
-    state.requestRotation('test/join', { newKey: false });
-    const rotated = new BootstrapToken(chartOn(state).chart, 'join', { ttl: Duration.hours(1) });
-    expect(rotated.token).not.toBe(first.token);
-    expect(rotated.expiration).toEqual(new Date(now.getTime() + HOUR));
+    // Anything else than a renewal (here a new token) is not called one.
+    const changed = new PkiState({ store, clock: () => now, frozen: true });
+    new BootstrapToken(chartOn(changed).chart, 'other');
+    expect(() => changed.commit()).toThrow(/^the PKI state \(in-memory state\) is frozen, but this synth needs to change it:\n {2}- test\/other: new secret\n(.*\n)*Run `cdk8s synth` without CDK8S_PKI_FROZEN \(it makes these changes\), commit the state with dist\/, and re-run CI\.$/);
+  });
+
+  test('a token with a fixed expires or a given token is never renewed: past its date, synth stops and says the fix', () => {
+    let now = T0;
+    const state = PkiState.inMemory({ clock: () => now });
+    const fixed = new BootstrapToken(chartOn(state).chart, 'fixed', { expires: '2026-03-02T00:00:00Z' });
+    const given = new BootstrapToken(chartOn(state).chart, 'given', { token: 'abcdef.0123456789abcdef', ttl: Duration.hours(1) });
+    state.commit();
+    now = new Date('2026-03-01T23:00:00Z');
+    expect(new BootstrapToken(chartOn(state).chart, 'fixed', { expires: '2026-03-02T00:00:00Z' }).token).toBe(fixed.token);
+    expect(() => new BootstrapToken(chartOn(state).chart, 'given', { token: given.token, ttl: Duration.hours(1) })).toThrow(
+      'test/given: token: the given token expired at 2026-03-01T13:00:00Z, and a given token is never renewed; give a new `token`, or remove `token` so that synth makes and renews one',
+    );
+    now = new Date('2026-03-02T00:00:00Z');
+    expect(() => new BootstrapToken(chartOn(state).chart, 'fixed', { expires: '2026-03-02T00:00:00Z' })).toThrow(
+      'test/fixed: expires: the token expired at 2026-03-02T00:00:00Z, and a token with a fixed expiration is never renewed; give a later `expires` (with `cdk8s-pki rotate test/fixed` for a new token too), or remove `expires` so that synth renews the token every ttl',
+    );
+    expect(state.pendingChanges()).toEqual([]);
   });
 
   test('a given token is used as is; ttl 0 means no expiration', () => {
@@ -151,6 +246,11 @@ describe('bootstrap tokens', () => {
     [{ ttl: Duration.hours(1), expires: '2027-01-01T00:00:00Z' }, 'test/join: expires: give either ttl or expires, not both'],
     [{ expires: 'soon' }, 'test/join: expires: "soon" is not an RFC 3339 time'],
     [{ expires: '2026-03-01T11:00:00Z' }, 'test/join: expires: the token expired at 2026-03-01T11:00:00Z'],
+    [{ renewBefore: Duration.days(30) }, 'test/join: renewBefore: must be shorter than the ttl (2592000 s is not under 2592000 s), or every synth makes a new token'],
+    [{ ttl: Duration.hours(1), renewBefore: Duration.hours(2) }, 'test/join: renewBefore: must be shorter than the ttl (7200 s is not under 3600 s), or every synth makes a new token'],
+    [{ expires: '2027-01-01T00:00:00Z', renewBefore: Duration.days(1) }, 'test/join: renewBefore: a token with a fixed expires is never renewed; remove renewBefore, or give a ttl instead of expires'],
+    [{ ttl: Duration.seconds(0), renewBefore: Duration.days(1) }, 'test/join: renewBefore: a token with a ttl of 0 never expires, so it is never renewed; remove renewBefore, or give a ttl'],
+    [{ renewBefore: Duration.seconds(5) }, 'test/join: renewBefore: must be a whole number of seconds, at least 60 (got 5 s)'],
   ])('invalid input %j is refused before anything is written', (props, message) => {
     const state = PkiState.inMemory({ clock: () => T0 });
     expect(() => new BootstrapToken(chartOn(state).chart, 'join', props)).toThrow(message);
@@ -310,7 +410,7 @@ describe('ControlPlanePki with TLS bootstrapping', () => {
       new ControlPlanePki(new Chart(oldApp, 'example'), 'pki', { cluster: REFERENCE_CLUSTER, tlsBootstrap: {} });
       oldApp.synth();
       const expired = run(process.execPath, [CLI, '--state', old, 'join-command', 'worker-1']);
-      expect([expired.status, expired.stderr]).toEqual([1, 'cdk8s-pki: node: the join token expired at 2026-03-02T12:00:00Z; `cdk8s-pki rotate example/pki/join-token`, synth, then ask again\n']);
+      expect([expired.status, expired.stderr]).toEqual([1, 'cdk8s-pki: node: the join token expired at 2026-03-31T12:00:00Z; run `cdk8s synth` (it renews the token example/pki/join-token), then ask again\n']);
 
       const noToken = path.join(tmp.dir, 'no-token');
       const other = new App({ outdir: path.join(tmp.dir, 'dist2') });

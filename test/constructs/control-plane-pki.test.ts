@@ -280,8 +280,8 @@ describe('node bundles', () => {
     new ExampleCluster(app, 'example');
     state.commit();
     expect(renderNode(state, 'worker-1').files.map((f) => f.path)).toContain('bootstrap-kubelet.conf');
-    now = new Date(now.getTime() + 25 * 3600_000); // kubeadm's 24h ttl
-    expect(() => renderNode(state, 'worker-1')).toThrow('node: the join token expired at 2026-03-02T12:00:00Z; `cdk8s-pki rotate example/pki/join-token`, synth, then ask again');
+    now = new Date(now.getTime() + 31 * 24 * 3600_000); // the default 30-day ttl, with no synth since
+    expect(() => renderNode(state, 'worker-1')).toThrow('node: the join token expired at 2026-03-31T12:00:00Z; run `cdk8s synth` (it renews the token example/pki/join-token), then ask again');
     expect(renderNode(state, 'cp-1').files).toHaveLength(32);
   });
 
