@@ -132,6 +132,8 @@ export class ControlPlanePki extends Construct {
     }).addSubjects(kplus.Group.fromName(this, CHILD_IDS.clusterAdminsGroup, CLUSTER_ADMINS.group));
     const bootstrap = props.tlsBootstrap;
     const options: PlannerOptions = { tlsBootstrap: bootstrap !== undefined, tokenAuthFile: bootstrap?.tokenAuthFile, serverTlsBootstrap: bootstrap?.serverTlsBootstrap };
+    // The progress bar's total: every certificate issued here (CAs, leaves, kubeconfigs) and the service-account key.
+    pkiStateOf(this).expectWork(Object.keys(cas).length + certificateInstances(cluster).length + kubeconfigInstances(cluster, options).length + 1);
     if (bootstrap) {
       this.joinToken = new BootstrapToken(this, CHILD_IDS.joinToken, bootstrap.token);
       new NodeBootstrapRbac(this, CHILD_IDS.nodeBootstrap, {

@@ -1,6 +1,7 @@
 import { IConstruct } from 'constructs';
 import { frozenFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from '../src/state/environment';
 import { PkiState } from '../src/state/pki-state';
+import { progressFromEnvironment } from '../src/progress';
 
 const bound = new WeakMap<IConstruct, PkiState>();
 
@@ -45,7 +46,7 @@ export function pkiStateOf(scope: IConstruct): PkiState {
   if (existing) return existing;
   const store = stateStoreFromEnvironment();
   warnIfPlaintextStateTracked(store);
-  return usePkiState(scope, new PkiState({ store, frozen: frozenFromEnvironment() }));
+  return usePkiState(scope, new PkiState({ store, frozen: frozenFromEnvironment(), progress: progressFromEnvironment() }));
 }
 
 /** A state slot from a construct path: each segment kept to the characters a file name can hold everywhere. */

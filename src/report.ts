@@ -1,4 +1,5 @@
 import { SpecError, StateError } from './engine/errors';
+import { stopProgress } from './progress';
 
 /** What every clean error line starts with. */
 const ERROR_PREFIX = 'cdk8s-pki: ';
@@ -40,6 +41,7 @@ export function reportErrors(fn: () => void): void {
   try {
     fn();
   } catch (err) {
+    stopProgress();
     const lines = cleanErrorLines(err);
     if (!lines) throw err;
     process.stderr.write(lines.map((line) => `${line}\n`).join(''));
@@ -60,6 +62,7 @@ export function installErrorReporter(): void {
   installed = true;
   const handler = (err: unknown): void => {
     if (otherHandlers().length > 0) return; // the app handles uncaught errors itself
+    stopProgress();
     const lines = cleanErrorLines(err);
     if (lines) {
       process.stderr.write(lines.map((line) => `${line}\n`).join(''));

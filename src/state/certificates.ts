@@ -122,6 +122,7 @@ export function ensureCertificate(ctx: StateContext, request: CredentialRequest,
     serial: ctx.entropy.serial(`${slot}:${specHash}:${now.toISOString()}:${key.generation}`),
     deterministicSignature: ctx.entropy.deterministicSignatures,
   });
+  ctx.progress.step();
   const chain = request.issuer ? [request.issuer.certificate, ...request.issuer.chain] : [];
   const newRecord: CertificateRecord = {
     version: 1,

@@ -1,4 +1,5 @@
 import { Entropy } from '../engine/entropy';
+import { Progress } from '../progress';
 import { SpecError } from '../engine/errors';
 import { isStateName } from './records';
 import { StateTransaction } from './transaction';
@@ -7,6 +8,8 @@ import { StateTransaction } from './transaction';
 export interface StateContext {
   readonly txn: StateTransaction;
   readonly entropy: Entropy;
+  /** Told of each slow step (a certificate issued, a bare key drawn), for the progress bar. */
+  readonly progress: Progress;
   now(): Date;
 }
 

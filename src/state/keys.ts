@@ -86,6 +86,7 @@ export function ensureBareKey(ctx: StateContext, slot: string, keyAlgorithm: Key
   } else {
     const adopted = record ? unrecordedKey(ctx, slot, record.keyGeneration, recordFile) : latestUnrecorded(ctx, slot);
     key = adopted ?? drawKey(ctx, slot, keyAlgorithm, (keyGenerations(ctx, slot).pop() ?? 0) + 1);
+    ctx.progress.step();
     reason = record ? 'key rotation requested' : adopted ? 'record of an existing key' : 'new key';
   }
   const stored = keyAlgorithmOf(key.privateKey);

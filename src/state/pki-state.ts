@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import { Entropy, seededEntropy, systemEntropy } from '../engine/entropy';
 import { StateError } from '../engine/errors';
+import { NO_PROGRESS, Progress } from '../progress';
 import { KeyAlgorithm } from '../engine/keys';
 import { Credential, CredentialRequest, ensureCertificate, readCertificateRecord } from './certificates';
 import { checkSlot, StateContext } from './context';
@@ -51,6 +52,8 @@ export interface PkiStateOptions {
   readonly frozen?: boolean;
   /** @default the system CSPRNG */
   readonly entropy?: Entropy;
+  /** Told of slow steps, and stopped before commit() writes or prints. @default - nothing shown */
+  readonly progress?: Progress;
 }
 
 /**
@@ -83,11 +86,16 @@ export class PkiState {
     this.clock = options.clock ?? (() => new Date());
     this.frozen = options.frozen ?? false;
     const txn = new StateTransaction(this.store);
-    this.context = { txn, entropy: options.entropy ?? systemEntropy, now: () => this.clock() };
+    this.context = { txn, entropy: options.entropy ?? systemEntropy, progress: options.progress ?? NO_PROGRESS, now: () => this.clock() };
   }
 
   now(): Date {
     return this.clock();
+  }
+
+  /** Announces `units` more slow steps (certificates to issue, keys to draw), for the progress bar's total. */
+  expectWork(units: number): void {
+    this.context.progress.expect(units);
   }
 
   /**
@@ -166,6 +174,7 @@ export class PkiState {
    * a key written without its record.
    */
   commit(): void {
+    this.context.progress.stop();
     if (this.frozen && !this.context.txn.isEmpty) throw frozenRefusal(this.store.location, this.pendingChanges());
     if (!this.frozen) this.context.txn.commit();
     for (const hook of this.committedHooks) hook();
