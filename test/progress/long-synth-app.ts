@@ -1,0 +1,23 @@
+// A synth long enough for the progress bar (about a hundred RSA-2048 keys): three control-plane nodes and
+// forty workers, each worker with a kubelet.conf issued here. Run from the project root with ts-node, as cdk8s.yaml runs the example.
+import { App, Chart } from 'cdk8s';
+import { ControlPlanePki } from '../../constructs';
+import { reportErrors } from '../../src/report';
+
+const workers = Array.from({ length: 150 }, (_, i) => ({ name: `worker-${i + 1}`, role: 'worker' as const }));
+
+reportErrors(() => {
+  const app = new App();
+  new ControlPlanePki(new Chart(app, 'big'), 'pki', {
+    cluster: {
+      controlPlaneEndpoint: 'api.big.example.internal:6443',
+      nodes: [
+        { name: 'cp-1', role: 'control-plane', ip: '10.0.0.11' },
+        { name: 'cp-2', role: 'control-plane', ip: '10.0.0.12' },
+        { name: 'cp-3', role: 'control-plane', ip: '10.0.0.13' },
+        ...workers,
+      ],
+    },
+  });
+  app.synth();
+});
