@@ -36,7 +36,7 @@ export interface ControlPlanePkiProps {
 }
 
 export interface TlsBootstrapOptions {
-  /** The join token. @default a token generated once, kubeadm's defaults (24h, authentication + signing, default-node-token group) */
+  /** The join token. @default a token generated and kept in the state: a 30-day ttl renewed by synth, kubeadm's usages (authentication + signing) and default-node-token group */
   readonly token?: BootstrapTokenProps;
   /** Prefix of the RBAC object names. @default "kubeadm:" */
   readonly rbacPrefix?: string;
