@@ -1,5 +1,6 @@
-// A synth long enough for the progress bar (about a hundred RSA-2048 keys): three control-plane nodes and
-// forty workers, each worker with a kubelet.conf issued here. Run from the project root with ts-node, as cdk8s.yaml runs the example.
+// A synth long enough for the progress bar (180 certificates and keys, several seconds): three control-plane nodes
+// and 150 workers, each with a kubelet.conf issued here. Run from the project root with ts-node, as cdk8s.yaml runs
+// the example.
 import { App, Chart } from 'cdk8s';
 import { ControlPlanePki } from '../../constructs';
 import { reportErrors } from '../../src/report';
