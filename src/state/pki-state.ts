@@ -8,12 +8,12 @@ import { checkSlot, StateContext } from './context';
 import { DocumentCheck, documentNames, putDocument, readDocument } from './documents';
 import { bareKeyInventory, ensureBareKey, readKeyFile, requestBareKeyRotation } from './keys';
 import { certificateRecordName, certificatesOf, serializeRecord } from './records';
-import { ensureSecret, requestSecretRotation, secretInventory, StoredSecret, storedSecret } from './secrets';
+import { ensureSecret, requestSecretRotation, secretInventory, SecretInventoryEntry, StoredSecret, storedSecret } from './secrets';
 import { DirectoryStore, MemoryStore, StateStore } from './store';
 import { PendingChange, StateTransaction } from './transaction';
 
 export { checkKeyAlgorithm, Credential, CredentialRequest, Issuer } from './certificates';
-export { StoredSecret } from './secrets';
+export { SecretInventoryEntry, StoredSecret } from './secrets';
 export { PendingChange } from './transaction';
 
 /** A private key in the state, by slot and generation: how a node plan names a key without copying it. */
@@ -207,7 +207,7 @@ export class PkiState {
   }
 
   /** Every secret string (bootstrap token) in the state, without its value, for `cdk8s-pki list`. */
-  secretInventory(): { slot: string; generation: number; createdAt: Date; rotationRequested: boolean }[] {
+  secretInventory(): SecretInventoryEntry[] {
     return secretInventory(this.context);
   }
 

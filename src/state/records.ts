@@ -52,6 +52,8 @@ export interface SecretRecord {
   readonly given: boolean;
   readonly seeded?: boolean;
   readonly rotationRequested?: boolean;
+  /** When the secret stops being accepted (a bootstrap token's expiration), RFC 3339 UTC; absent when not recorded. */
+  readonly expiresAt?: string;
 }
 
 const SLOT = /^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/;

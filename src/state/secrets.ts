@@ -54,13 +54,29 @@ export function requestSecretRotation(ctx: StateContext, slot: string): boolean 
   return true;
 }
 
+/** A secret of the state without its value, for `cdk8s-pki list` and `check-expiration`. */
+export interface SecretInventoryEntry {
+  readonly slot: string;
+  readonly generation: number;
+  readonly createdAt: Date;
+  readonly rotationRequested: boolean;
+  /** When it stops being accepted; absent when the record does not say. */
+  readonly expiresAt?: Date;
+}
+
 /** Every secret, without its value, for `cdk8s-pki list`. */
-export function secretInventory(ctx: StateContext): { slot: string; generation: number; createdAt: Date; rotationRequested: boolean }[] {
+export function secretInventory(ctx: StateContext): SecretInventoryEntry[] {
   return ctx.txn
     .names()
     .filter((name) => name.endsWith('/secret.json'))
     .map((name) => {
       const record = readSecretRecord(ctx, name.slice(0, -'/secret.json'.length))!;
-      return { slot: name.slice(0, -'/secret.json'.length), generation: record.generation, createdAt: new Date(record.createdAt), rotationRequested: record.rotationRequested === true };
+      return {
+        slot: name.slice(0, -'/secret.json'.length),
+        generation: record.generation,
+        createdAt: new Date(record.createdAt),
+        rotationRequested: record.rotationRequested === true,
+        ...(record.expiresAt === undefined ? {} : { expiresAt: new Date(record.expiresAt) }),
+      };
     });
 }
