@@ -25,7 +25,7 @@ export interface ExpiryItem {
 }
 
 /** `expiring`: inside the `--warn` window; `missing` and `unknown` never fail the check. */
-export type ExpiryStatus = 'valid' | 'expiring' | 'expired' | 'missing' | 'unknown';
+export type ExpirationStatus = 'valid' | 'expiring' | 'expired' | 'missing' | 'unknown';
 
 /** One row of the machine output; kubeadm's field names (`kubeadm certs check-expiration -o json`) where it has them. */
 export interface ExpirationEntry {
@@ -38,7 +38,7 @@ export interface ExpirationEntry {
   readonly caName?: string;
   readonly externallyManaged?: boolean;
   readonly missing?: boolean;
-  readonly status: ExpiryStatus;
+  readonly status: ExpirationStatus;
 }
 
 /** The machine output of `check-expiration` (`src/expiry/schemas/check-expiration.schema.json`). */
@@ -61,7 +61,7 @@ function entryOf(item: ExpiryItem, now: Date, warnSeconds: number | undefined): 
   const extra = item.kind === 'token' ? {} : { ...(leaf && item.caName !== undefined ? { caName: item.caName } : {}), externallyManaged: item.externallyManaged === true, missing: item.notAfter === undefined };
   if (!item.notAfter) return { name: item.name, source: item.source, expirationDate: null, residualTime: null, ...extra, status: item.kind === 'token' ? 'unknown' : 'missing' };
   const left = item.notAfter.getTime() - now.getTime();
-  const status: ExpiryStatus = left <= 0 ? 'expired' : warnSeconds !== undefined && left < warnSeconds * 1000 ? 'expiring' : 'valid';
+  const status: ExpirationStatus = left <= 0 ? 'expired' : warnSeconds !== undefined && left < warnSeconds * 1000 ? 'expiring' : 'valid';
   return { name: item.name, source: item.source, expirationDate: rfc3339(item.notAfter), residualTime: residualSeconds(item.notAfter, now), ...extra, status };
 }
 

@@ -2,7 +2,7 @@
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isMap, isSeq, parseDocument } from 'yaml';
+import { parseDocument } from 'yaml';
 import { SpecError } from '../engine/errors';
 import { PkiState } from '../state/pki-state';
 import { ExpiryItem } from './check-expiration';
@@ -74,19 +74,25 @@ function pkiCertificates(dir: string): (TreeCertificate & { keyPresent: boolean 
  */
 function kubeconfigCertificates(dir: string, file: string): (Omit<TreeCertificate, 'certificate'> & { certificate?: X509Certificate })[] {
   const full = path.join(dir, file);
-  const document = parseDocument(readFile(full).toString('utf8'), { uniqueKeys: false });
+  const document = parseDocument(readFile(full).toString('utf8'));
   // The parser's message quotes the text around the fault, which here may be a private key: only the line is said.
   if (document.errors.length > 0) throw new SpecError('', `is not YAML (line ${document.errors[0].linePos?.[0].line ?? '?'})`, full);
-  const users = document.get('users');
+  let config: unknown;
+  try {
+    config = document.toJS(); // bounded alias expansion: a resource-exhaustion document is refused
+  } catch {
+    throw new SpecError('', 'is not YAML data a kubeconfig can be (its aliases expand too far)', full);
+  }
+  const users = typeof config === 'object' && config !== null ? (config as { users?: unknown }).users : undefined;
   if (users === undefined || users === null) return [];
-  if (!isSeq(users)) throw new SpecError('users', 'must be a list of named users', full);
-  const withCertificates = users.items.flatMap((entry, i) => {
-    const user = isMap(entry) ? entry.get('user') : undefined;
-    if (!isMap(user)) return [];
-    const data = user.get('client-certificate-data');
-    const reference = user.get('client-certificate');
+  if (!Array.isArray(users)) throw new SpecError('users', 'must be a list of named users', full);
+  const withCertificates = users.flatMap((entry: unknown, i) => {
+    const { name, user } = (typeof entry === 'object' && entry !== null ? entry : {}) as { name?: unknown; user?: Record<string, unknown> };
+    if (typeof user !== 'object' || user === null) return [];
+    const data = user['client-certificate-data'];
+    const reference = user['client-certificate'];
     if (data === undefined && reference === undefined) return [];
-    return [{ i, userName: String(entry && isMap(entry) ? entry.get('name') : i), data, reference }];
+    return [{ i, userName: String(name ?? i), data, reference }];
   });
   return withCertificates.map(({ i, userName, data, reference }) => {
     const name = withCertificates.length === 1 ? file : `${file}/${userName}`;
