@@ -45,9 +45,10 @@ describe('check-expiration on an exported node tree', () => {
     new ExampleCluster(app, 'example', { cluster: REFERENCE_CLUSTER });
     state.commit();
     exportNode(state, 'cp-1', tree);
-    // etcd-server re-signed by hand with the node's etcd CA for 10 days: the one certificate about to expire.
+    // etcd-server re-signed by hand with the node's etcd CA for 10 days from an hour ago (faketime), so 9d 23h are
+    // left: the one certificate about to expire, far from a day's boundary.
     const csr = runOk('openssl', ['req', '-new', '-key', file('pki/etcd/server.key'), '-subj', '/CN=cp-1']);
-    runOk('openssl', ['x509', '-req', '-CA', file('pki/etcd/ca.crt'), '-CAkey', file('pki/etcd/ca.key'), '-set_serial', '4242', '-days', '10', '-out', file('pki/etcd/server.crt')], { input: csr });
+    runOk('faketime', ['-f', '-1h', 'openssl', 'x509', '-req', '-CA', file('pki/etcd/ca.crt'), '-CAkey', file('pki/etcd/ca.key'), '-set_serial', '4242', '-days', '10', '-out', file('pki/etcd/server.crt')], { input: csr });
     // kubelet.conf pointing at its certificate by file, as kubeadm's kubelet-finalize phase leaves it.
     const kubelet = parse(fs.readFileSync(file('kubelet.conf'), 'utf8'));
     const user = kubelet.users[0].user;
@@ -65,7 +66,7 @@ describe('check-expiration on an exported node tree', () => {
   };
 
   test("kubeadm's two tables, every EXPIRES and RESIDUAL TIME as openssl reads the same files", () => {
-    const before = Date.now() / 1000;
+    const before = Math.floor(Date.now() / 1000); // the command counts from its clock to the second
     const result = cli('check-expiration', '--dir', tree);
     const after = Date.now() / 1000;
     expect([result.status, result.stderr]).toEqual([0, '']);
