@@ -17,10 +17,11 @@ const validate = new Ajv({ strict: true, allErrors: true }).compile(schema);
 const cli = (...args: string[]) => run(process.execPath, [CLI, ...args]);
 
 /** openssl's notAfter of a PEM certificate: the oracle for every date and residual time below. */
-function opensslEndDate(pem: string): { expires: string; epochSeconds: number } {
+function opensslEndDate(pem: string): { expires: string; epochSeconds: number; rfc3339: string } {
   const line = runOk('openssl', ['x509', '-noout', '-enddate'], { input: pem }).trim(); // notAfter=Dec 11 22:40:00 2026 GMT
   const [, month, day, hour, minute, second, year] = /^notAfter=(\w{3}) +(\d+) (\d\d):(\d\d):(\d\d) (\d{4}) GMT$/.exec(line)!;
-  return { expires: `${month} ${day.padStart(2, '0')}, ${year} ${hour}:${minute} UTC`, epochSeconds: Date.parse(`${month} ${day} ${year} ${hour}:${minute}:${second} GMT`) / 1000 };
+  const epochSeconds = Date.parse(`${month} ${day} ${year} ${hour}:${minute}:${second} GMT`) / 1000;
+  return { expires: `${month} ${day.padStart(2, '0')}, ${year} ${hour}:${minute} UTC`, epochSeconds, rfc3339: new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z') };
 }
 
 /** kubeadm's RESIDUAL TIME for what is left at `nowSeconds`, over the range these certificates fall in (days, then years). */
@@ -37,6 +38,7 @@ describe('check-expiration on an exported node tree', () => {
   const stateDir = path.join(tmp.dir, '.pki');
   const tree = path.join(tmp.dir, 'etc-kubernetes');
   const file = (relative: string) => path.join(tree, relative);
+  const workerTree = path.join(tmp.dir, 'worker-1');
   afterAll(() => tmp.cleanup());
 
   beforeAll(() => {
@@ -45,6 +47,7 @@ describe('check-expiration on an exported node tree', () => {
     new ExampleCluster(app, 'example', { cluster: REFERENCE_CLUSTER });
     state.commit();
     exportNode(state, 'cp-1', tree);
+    exportNode(state, 'worker-1', workerTree);
     // etcd-server re-signed by hand with the node's etcd CA for 10 days from an hour ago (faketime), so 9d 23h are
     // left: the one certificate about to expire, far from a day's boundary.
     const csr = runOk('openssl', ['req', '-new', '-key', file('pki/etcd/server.key'), '-subj', '/CN=cp-1']);
@@ -113,7 +116,7 @@ describe('check-expiration on an exported node tree', () => {
     expect(report.warn).toEqual({ within: '30d', seconds: 30 * DAY });
     const etcdServer = report.certificates.find((c: { name: string }) => c.name === 'etcd-server');
     const end = opensslEndDate(pemOf('etcd-server')).epochSeconds;
-    expect(etcdServer).toEqual({ name: 'etcd-server', source: 'pki/etcd/server.crt', expirationDate: new Date(end * 1000).toISOString().replace('.000Z', 'Z'), residualTime: expect.any(Number), caName: 'etcd-ca', externallyManaged: false, missing: false, status: 'expiring' });
+    expect(etcdServer).toEqual({ name: 'etcd-server', source: 'pki/etcd/server.crt', expirationDate: opensslEndDate(pemOf('etcd-server')).rfc3339, residualTime: expect.any(Number), caName: 'etcd-ca', externallyManaged: false, missing: false, status: 'expiring' });
     // residualTime counts from checkedAt, the check's clock to the second.
     expect(etcdServer.residualTime).toBe(end - Date.parse(report.checkedAt) / 1000);
     expect(report.certificates.filter((c: { status: string }) => c.status !== 'valid').map((c: { name: string }) => c.name)).toEqual(['etcd-server']);
@@ -159,7 +162,7 @@ describe('check-expiration on an exported node tree', () => {
       const admin = parse(fs.readFileSync(file('admin.conf'), 'utf8')).users[0];
       other.file('two.conf', stringify({ users: [{ ...admin, name: 'first' }, { name: 'token-only', user: { token: 'abcdef.0123456789abcdef' } }, { ...admin, name: 'second' }] }));
       const two = JSON.parse(cli('check-expiration', '--dir', other.dir, '-o', 'json').stdout).certificates.slice(1);
-      const end = new Date(opensslEndDate(pemOf('admin.conf')).epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
+      const end = opensslEndDate(pemOf('admin.conf')).rfc3339;
       expect(two.map((c: { name: string; expirationDate: string; caName: string; externallyManaged: boolean }) => [c.name, c.expirationDate, c.caName, c.externallyManaged])).toEqual([
         ['two.conf/first', end, 'kubernetes', true],
         ['two.conf/second', end, 'kubernetes', true],
@@ -167,6 +170,16 @@ describe('check-expiration on an exported node tree', () => {
     } finally {
       other.cleanup();
     }
+  });
+
+  test("a worker's tree: its CA without the key is externally managed, as kubeadm says; its token kubeconfig has no row", () => {
+    const result = cli('check-expiration', '--dir', workerTree, '-o', 'json');
+    expect([result.status, result.stderr]).toEqual([0, '']);
+    const report = JSON.parse(result.stdout);
+    expect(fs.existsSync(path.join(workerTree, 'bootstrap-kubelet.conf'))).toBe(true);
+    expect(report.certificates).toEqual([]);
+    expect(report.certificateAuthorities.map((c: { name: string; externallyManaged: boolean }) => [c.name, c.externallyManaged])).toEqual([['ca', true]]);
+    expect(report.certificateAuthorities[0].expirationDate).toBe(opensslEndDate(fs.readFileSync(path.join(workerTree, 'pki/ca.crt'), 'utf8')).rfc3339);
   });
 
   test('a directory that is not a node tree says so', () => {
@@ -193,7 +206,7 @@ describe('check-expiration on an exported node tree', () => {
     expect([apiserver.caName, apiserver.externallyManaged]).toEqual(['example/pki/ca', false]);
     expect(report.certificates.find((c: { name: string }) => c.name === 'example/pki/apiserver-etcd-client').caName).toBe('example/pki/etcd-ca');
     // The certificate of a slot, as the state's own export wrote it, read by openssl.
-    expect(apiserver.expirationDate).toBe(new Date(opensslEndDate(fs.readFileSync(file('pki/apiserver.crt'), 'utf8')).epochSeconds * 1000).toISOString().replace('.000Z', 'Z'));
+    expect(apiserver.expirationDate).toBe(opensslEndDate(fs.readFileSync(file('pki/apiserver.crt'), 'utf8')).rfc3339);
     const table = cli('--state', stateDir, 'check-expiration').stdout.trimEnd().split('\n\n');
     expect(table).toHaveLength(3);
     expect(cells(table[2].split('\n')[0])).toEqual(['TOKEN', 'EXPIRES', 'RESIDUAL TIME']);
