@@ -14,6 +14,9 @@ import { parseRecipient } from './state/age';
 import { reencryptState } from './state/store';
 import { InventoryEntry, PkiState } from './state/pki-state';
 import { reportErrors } from './report';
+import { attentionLines, exitCodeOf, expirationReport, renderReport } from './expiry/check-expiration';
+import { parseWarnDuration } from './expiry/format';
+import { stateExpiryItems, treeExpiryItems } from './expiry/sources';
 
 const DAY_MS = 86_400_000;
 
@@ -131,6 +134,25 @@ export function buildCli(): Command {
         const made = token.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
         out(`token ${token.slot}: generation ${token.generation}, made ${made}${token.rotationRequested ? ', rotation requested' : ''}\n`);
       }
+    });
+
+  program
+    .command('check-expiration')
+    .description("print when every certificate, CA and bootstrap token expires, in kubeadm certs check-expiration's tables, from the state or (--dir) a node's /etc/kubernetes; exit 2 when anything has expired or expires within --warn")
+    .option('--dir <path>', "an exported tree (a node's /etc/kubernetes: pki/, pki/etcd/, *.conf) instead of the state")
+    .option('--warn <duration>', 'exit 2 when anything expires within this window (30d, 720h, 1d12h), naming each')
+    .addOption(new Option('-o, --output <format>', 'table for people, json or yaml for programs').choices(['table', 'json', 'yaml']).default('table'))
+    .action((options: { dir?: string; warn?: string; output: 'table' | 'json' | 'yaml' }) => {
+      const warn = options.warn === undefined ? undefined : { within: options.warn, seconds: parseWarnDuration(options.warn, '--warn') };
+      const items = options.dir === undefined ? stateExpiryItems(state()) : treeExpiryItems(options.dir);
+      const source = options.dir === undefined ? { state: stateDirectory() } : { dir: path.resolve(options.dir) };
+      const report = expirationReport(items, { now: new Date(), source, warn });
+      out(renderReport(report, options.output));
+      const lines = attentionLines(report);
+      if (lines.length === 0) return;
+      const fix = options.dir === undefined ? 'renew with `cdk8s-pki rotate <slot>` and `cdk8s synth`' : 'renew in the state, then `cdk8s-pki export-node` the node again';
+      process.stderr.write(`${lines.map((line) => `cdk8s-pki: ${line}`).join('\n')}\ncdk8s-pki: ${fix}\n`);
+      process.exitCode = exitCodeOf(report);
     });
 
   program
