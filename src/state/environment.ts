@@ -111,7 +111,8 @@ export function stateStoreFromEnvironment(directory?: string, env: Environment =
   const keys = ageKeysFromEnvironment(env);
   const absolute = path.resolve(directory ?? stateDirectoryFromEnvironment(env));
   const store = keys ? new EncryptedDirectoryStore(absolute, keys) : new DirectoryStore(absolute);
-  store.ensureGitignore();
+  // A plan (`cdk8s-pki plan` sets the variable, see src/plan/report.ts) writes nothing, not even this.
+  if (!env.CDK8S_PKI_PLAN_FILE) store.ensureGitignore();
   return store;
 }
 

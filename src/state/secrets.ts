@@ -9,6 +9,8 @@ export interface StoredSecret {
   readonly generation: number;
   /** When this generation was made (or first given): a TTL counts from here, so synths do not move it. */
   readonly createdAt: Date;
+  /** Set when this synth staged a new value: `issue` (none stored), `rotate` (requested, or the given value changed). */
+  readonly change?: { readonly action: 'issue' | 'renew' | 'rotate'; readonly reasons: string[] };
 }
 
 export function readSecretRecord(ctx: StateContext, slot: string): SecretRecord | undefined {
@@ -35,7 +37,7 @@ export function ensureSecret(ctx: StateContext, slot: string, options: { given?:
   const reason = !record ? 'new secret' : record.rotationRequested ? 'rotation requested' : 'given value changed';
   const name = secretRecordName(slot);
   ctx.txn.stage(slot, name, serializeRecord('secret', updated, ctx.txn.store.locate(name)), false, [reason]);
-  return { value, generation, createdAt };
+  return { value, generation, createdAt, change: { action: record ? 'rotate' : 'issue', reasons: [reason] } };
 }
 
 /** The stored secret of `slot`, for commands that print or export it; a missing one is a StateError. */
