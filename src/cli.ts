@@ -175,9 +175,9 @@ export function buildCli(): Command {
     .option('--all', 'every certificate of the state that is not a CA')
     .option('--rotate-keys', 'also give each a new key (the old key files are kept)')
     .action((slots: string[], options: { all?: boolean; rotateKeys?: boolean }) => {
-      if (options.all === (slots.length > 0)) throw new SpecError('renew', options.all ? 'give slots or --all, not both' : 'name the certificates to renew, or --all');
-      const current = state();
-      const requested = current.requestRenewal(options.all ? 'all' : slots, { newKey: options.rotateKeys === true });
+      const all = options.all === true;
+      if (all === slots.length > 0) throw new SpecError('renew', all ? 'give slots or --all, not both' : 'name the certificates to renew, or --all');
+      const requested = state().requestRenewal(all ? 'all' : slots, { newKey: options.rotateKeys === true });
       out(`${requested.length} certificate${requested.length === 1 ? '' : 's'}: ${options.rotateKeys ? 'key rotation' : 'renewal'} requested; run \`cdk8s synth\` to carry it out (\`cdk8s-pki plan\` shows it)\n`);
     });
 

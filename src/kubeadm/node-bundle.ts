@@ -190,11 +190,13 @@ export function nodeBundleChanges(state: PkiState, decisions: ReadonlyMap<string
   return nodes.map((p) => {
     const plan = state.readDocument(p.document, checkNodePlan)!;
     const reasons = [...(pending.get(p.document) ?? [])];
-    // A new node is exported whole: what it names is not news.
+    // A new node is exported whole: what it names is not news. Else by action, counted when there are many.
+    const slotsByAction = new Map<string, string[]>();
     if (!reasons.includes('new plan')) for (const slot of referencedSlots(plan)) {
       const action = decisions.get(slot)?.action;
-      if (action !== undefined && action !== 'keep') reasons.push(`${slot}: ${action}`);
+      if (action !== undefined && action !== 'keep') slotsByAction.set(action, [...(slotsByAction.get(action) ?? []), slot]);
     }
+    for (const [action, slots] of slotsByAction) reasons.push(`${action} ${slots.length > 3 ? `${slots.length} slots` : slots.join(', ')}`);
     const ambiguous = nodes.some((other) => other !== p && other.node === p.node);
     return { cluster: p.cluster, node: p.node, label: ambiguous ? `${p.cluster}/${p.node}` : p.node, reexport: reasons.length > 0, reasons };
   });
