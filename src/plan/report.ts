@@ -4,10 +4,8 @@
  */
 import * as fs from 'node:fs';
 import { nodeBundleChanges, NodeBundleChange } from '../kubeadm/node-bundle';
+import { ENV_PLAN_FILE } from '../state/environment';
 import { PkiState, SlotDecision } from '../state/pki-state';
-
-/** Set by `cdk8s-pki plan` for the app it runs: where the app writes its report instead of committing the state. */
-export const ENV_PLAN_FILE = 'CDK8S_PKI_PLAN_FILE';
 
 /** The plan file the environment names, or undefined when this is a synth. */
 export function planFileFromEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {

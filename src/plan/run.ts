@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { SpecError, StateError } from '../engine/errors';
-import { ENV_PLAN_FILE, exportCommand, PlanReport, slotDetail } from './report';
+import { ENV_PLAN_FILE } from '../state/environment';
+import { exportCommand, PlanReport, slotDetail } from './report';
 
 /** A file of the output directory that the synth would add or change. */
 export interface OutputFileChange {
@@ -91,7 +92,10 @@ export function formatPlan(plan: Plan, options: { verbose?: boolean } = {}): str
     else if (options.verbose) rows.push(['keep', s.slot, s.renewAt ? `renewal from ${s.renewAt}` : '']);
   }
   for (const d of plan.documents) rows.push(['write', d.name, d.reasons.join('; ')]);
-  for (const n of plan.nodes.filter((x) => x.reexport)) rows.push(['export', n.label, n.reasons.join('; ')]);
+  for (const n of plan.nodes) {
+    if (n.reexport) rows.push(['export', n.label, n.reasons.join('; ')]);
+    else if (options.verbose) rows.push(['keep', n.label, 'node bundle unchanged']);
+  }
   const widths = [0, 1].map((i) => Math.max(0, ...rows.map((r) => r[i].length)));
   const lines = rows.map(([action, name, why]) => `${action.padEnd(widths[0])}  ${name.padEnd(widths[1])}  ${why}`.trimEnd());
   if (!options.verbose) lines.push(`keep ${keeps.length}`);
