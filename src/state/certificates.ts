@@ -113,17 +113,17 @@ export function ensureCertificate(ctx: StateContext, request: CredentialRequest,
   if (decision.action === 'refuse') throw new SpecError(decision.field, decision.reason);
   const renewalDue = decision.action === 'keep' || decision.action === 'issue' ? undefined : decision.reasons.find((r) => r.kind === 'renewal-due');
   const renewAt = decision.action === 'keep' ? decision.renewAt : renewalDue?.kind === 'renewal-due' ? renewalDue.renewAt : undefined;
-  const journal = (credential: Credential, reasons: string[]) => ({
+  const withDecision = (credential: Credential, reasons: string[]) => ({
     credential,
     decision: { slot, kind: 'certificate', action: decision.action, reasons, renewAt, notAfter: credential.certificate.notAfter, commonName: spec.subject.commonName } satisfies SlotDecision,
   });
   // Checked when this synth first returned it.
-  if (decision.action === 'keep' && cached) return journal(cached, []);
+  if (decision.action === 'keep' && cached) return withDecision(cached, []);
   const recorded = record && recordedMaterial(ctx, slot, record);
   // A key above the recorded generation is adopted only when a killed synth wrote it (commit journal).
   const orphan = unrecordedKey(ctx, slot, record?.keyGeneration ?? 0, recordFile);
   if (decision.action === 'keep') {
-    return journal({ slot, privateKey: recorded!.key.privateKey, keyGeneration: recorded!.key.generation, certificate: recorded!.certificate, chain: recorded!.chain }, []);
+    return withDecision({ slot, privateKey: recorded!.key.privateKey, keyGeneration: recorded!.key.generation, certificate: recorded!.certificate, chain: recorded!.chain }, []);
   }
 
   const newKey = decision.action === 'issue' || decision.newKey;
@@ -160,7 +160,7 @@ export function ensureCertificate(ctx: StateContext, request: CredentialRequest,
     ...(ctx.entropy.seeded ? { seeded: true } : {}),
   };
   ctx.txn.stage(slot, certificateRecordName(slot), serializeRecord('certificate', newRecord, recordFile), false, reasons);
-  return journal({ slot, privateKey: key.privateKey, keyGeneration: key.generation, certificate, chain }, reasons);
+  return withDecision({ slot, privateKey: key.privateKey, keyGeneration: key.generation, certificate, chain }, reasons);
 }
 
 /** An orphan of another algorithm (the request changed since the killed synth) is left as it is. */
