@@ -6,6 +6,7 @@ import { KeyAlgorithm } from '../engine/keys';
 import { Credential, CredentialRequest, ensureCertificate, readCertificateRecord, SlotDecision } from './certificates';
 import { checkSlot, StateContext } from './context';
 import { DocumentCheck, documentNames, putDocument, readDocument } from './documents';
+import { ENV_PLAN_FILE } from './environment';
 import { bareKeyInventory, ensureBareKey, readKeyFile, requestBareKeyRotation } from './keys';
 import { CertificateRecord, certificateRecordName, certificatesOf, serializeRecord } from './records';
 import { ensureSecret, requestSecretRotation, secretInventory, StoredSecret, storedSecret } from './secrets';
@@ -186,6 +187,8 @@ export class PkiState {
    * a key written without its record.
    */
   commit(): void {
+    // The app's root validation reports a plan instead of committing; only an app committing by hand gets here.
+    if (process.env[ENV_PLAN_FILE]) throw new StateError(`${ENV_PLAN_FILE} is set (cdk8s-pki plan), and a plan writes nothing, but this app commits the PKI state itself; plan needs an app that calls app.synth()`);
     if (this.frozen && !this.context.txn.isEmpty) {
       const lines = this.pendingChanges().map((c) => `  - ${c.slot}: ${c.reasons.join('; ')}`);
       throw new StateError(

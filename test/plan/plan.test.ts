@@ -152,4 +152,12 @@ describe('cdk8s-pki plan', () => {
     expect(result.stderr).toContain('cdk8s-pki: demo/pki: nodes[0].ip: "10.0.0.300" is not a valid IPv4 or IPv6 address\n');
     expect(lines(result.stderr).pop()).toBe('cdk8s-pki: the app (node main.js) failed with exit code 1; nothing was planned');
   });
+
+  test('an app that commits the state by hand: refused (exit 1) rather than written', () => {
+    app.synth();
+    app.configure({ commitByHand: true, sans: ['10.0.0.10', '10.0.0.5'] });
+    const result = plan();
+    expect([result.status, result.stdout]).toEqual([1, '']);
+    expect(result.stderr).toContain('cdk8s-pki: CDK8S_PKI_PLAN_FILE is set (cdk8s-pki plan), and a plan writes nothing, but this app commits the PKI state itself; plan needs an app that calls app.synth()\n');
+  });
 });

@@ -14,12 +14,14 @@ export interface AppConfig {
   readonly sans?: string[];
   readonly webKeyAlgorithm?: string;
   readonly cpIp?: string;
+  /** Commit by hand (`pkiStateOf(app).commit()`) instead of `app.synth()`. */
+  readonly commitByHand?: boolean;
 }
 
 const MAIN_JS = `
 const fs = require('node:fs');
 const { App, Chart, Duration } = require(${JSON.stringify(require.resolve('cdk8s', { paths: [ROOT] }))});
-const { ClusterCA, ControlPlanePki, TlsCertificate } = require(${JSON.stringify(path.join(ROOT, 'lib/constructs/index.js'))});
+const { ClusterCA, ControlPlanePki, TlsCertificate, pkiStateOf } = require(${JSON.stringify(path.join(ROOT, 'lib/constructs/index.js'))});
 const config = JSON.parse(fs.readFileSync('app.json', 'utf8'));
 const app = new App();
 const chart = new Chart(app, 'demo');
@@ -33,7 +35,8 @@ new ControlPlanePki(chart, 'pki', {
 });
 const ca = new ClusterCA(chart, 'web-ca');
 new TlsCertificate(chart, 'web', { ca, commonName: 'web.demo', dnsNames: ['web.demo'], keyAlgorithm: config.webKeyAlgorithm ?? 'ecdsa-p256' });
-app.synth();
+if (config.commitByHand) pkiStateOf(app).commit();
+else app.synth();
 `;
 
 /** The environment of a child: this process's, without jest's or a state variable a developer may have set. */
