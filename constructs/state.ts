@@ -1,7 +1,9 @@
 import { IConstruct } from 'constructs';
 import { frozenFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from '../src/state/environment';
+import { planFileFromEnvironment, planReport, synthSummary, writePlanFile } from '../src/plan/report';
 import { PkiState } from '../src/state/pki-state';
 import { progressFromEnvironment } from '../src/progress';
+import { MemoryStore } from '../src/state/store';
 
 const bound = new WeakMap<IConstruct, PkiState>();
 
@@ -17,6 +19,10 @@ function rootOf(scope: IConstruct): IConstruct {
  * cdk8s validates the root first, so the root's validation runs every other construct's validations itself
  * and commits only when none reports an error (cdk8s then reports those errors as it visits them). A failed
  * commit is thrown rather than returned, so its message is not prefixed with the root's empty path.
+ *
+ * Under `cdk8s-pki plan` (`$CDK8S_PKI_PLAN_FILE` set) nothing is committed, whichever state is bound, and no
+ * `onCommitted` hook runs: the plan report is written to that file instead. After a commit that changed a
+ * state on disk, a short summary of it goes to stderr.
  */
 export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
   const root = rootOf(scope);
@@ -28,7 +34,15 @@ export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
       validate: () => {
         const others = root.node.findAll().filter((c) => c !== root);
         if (others.some((c) => c.node.validate().length > 0)) return [];
+        const planFile = planFileFromEnvironment();
+        if (planFile) {
+          writePlanFile(planFile, planReport(state));
+          return [];
+        }
+        // In-memory states are tests' and have no node to re-export; a frozen commit writes nothing.
+        const summary = state.frozen || state.store instanceof MemoryStore ? '' : synthSummary(planReport(state));
         state.commit();
+        if (summary) process.stderr.write(summary);
         return [];
       },
     });

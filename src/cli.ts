@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { getBorderCharacters, table } from 'table';
 import { BOOTSTRAP_KUBECONFIG_FILE } from './kubeadm/layout';
-import { exportNode, kubeletBootstrapFlags, nodeJoinCommand } from './kubeadm/node-bundle';
+import { exportNode, exportNodes, kubeletBootstrapFlags, nodeJoinCommand } from './kubeadm/node-bundle';
+import { formatPlan, runPlan } from './plan/run';
 import { exportSecrets } from './secrets/secret-plan';
 import { ageKeysFromEnvironment, ENV_STATE_DIR, frozenFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
 import { SpecError, StateError } from './engine/errors';
@@ -150,7 +151,7 @@ export function buildCli(): Command {
       out(renderReport(report, options.output));
       const lines = attentionLines(report);
       if (lines.length === 0) return;
-      const fix = options.dir === undefined ? 'renew with `cdk8s-pki rotate <slot>` and `cdk8s synth`' : 'renew in the state, then `cdk8s-pki export-node` the node again';
+      const fix = options.dir === undefined ? 'renew with `cdk8s synth` (it renews what is inside its renewal window; `cdk8s-pki renew <slot>` first for one that is not)' : 'renew in the state, then `cdk8s-pki export-node` the node again';
       process.stderr.write(`${lines.map((line) => `cdk8s-pki: ${line}`).join('\n')}\ncdk8s-pki: ${fix}\n`);
       process.exitCode = exitCodeOf(report);
     });
@@ -165,15 +166,41 @@ export function buildCli(): Command {
     });
 
   program
-    .command('export-node <node>')
-    .description("write a node's /etc/kubernetes tree (pki/, kubeconfigs, manifests/, kubelet config) from the state, with kubeadm's file modes; <node> or <cluster>/<node>")
+    .command('export-node <node...>')
+    .description("write a node's /etc/kubernetes tree (pki/, kubeconfigs, manifests/, kubelet config) from the state, with kubeadm's file modes; <node> or <cluster>/<node>; several nodes go to <dir>/<node>")
     .requiredOption('--out <dir>', 'where to write it; must not exist or be empty (nothing is written unless all of it can be)')
     .option('--cluster <path>', 'the ControlPlanePki (construct path) of the node, when several clusters have a node of that name')
-    .action((node: string, options: { out: string; cluster?: string }) => {
-      const files = exportNode(state(), node, options.out, options.cluster);
-      out(`${node}: wrote ${files.length} files to ${options.out}\n`);
-      if (files.some((f) => f.path === BOOTSTRAP_KUBECONFIG_FILE)) out(`start its kubelet with ${kubeletBootstrapFlags().join(' ')} (not kubeadm join: its preflight refuses an existing pki/ca.crt)\n`);
+    .action((nodes: string[], options: { out: string; cluster?: string }) => {
+      const exported = nodes.length === 1 ? [{ node: nodes[0], files: exportNode(state(), nodes[0], options.out, options.cluster) }] : exportNodes(state(), nodes, options.out, options.cluster);
+      for (const { node, files } of exported) out(`${node}: wrote ${files.length} files to ${nodes.length === 1 ? options.out : path.join(options.out, node)}\n`);
+      if (exported.some(({ files }) => files.some((f) => f.path === BOOTSTRAP_KUBECONFIG_FILE))) out(`start its kubelet with ${kubeletBootstrapFlags().join(' ')} (not kubeadm join: its preflight refuses an existing pki/ca.crt)\n`);
       warnIfUnignoredInGit(path.resolve(options.out));
+    });
+
+  program
+    .command('plan')
+    .description("run the app's synth without writing anything (state, output directory) and print, per certificate, key, token and node, what synth would do and why; exit 0: no changes, 2: changes, 1: error")
+    .addOption(new Option('-o, --output <format>', 'text for people, json for programs (schema: src/plan/schemas/plan.schema.json)').choices(['text', 'json']).default('text'))
+    .option('-v, --verbose', 'also list what is kept')
+    .action((options: { output: 'text' | 'json'; verbose?: boolean }) => {
+      const app = findAppDirectory(process.cwd());
+      if (!app) throw new StateError(`no cdk8s.yaml in ${process.cwd()} or any directory above it: run cdk8s-pki plan in the app's directory`);
+      const stateOption: string | undefined = program.opts().state;
+      const plan = runPlan(app, stateOption ? { ...process.env, [ENV_STATE_DIR]: path.resolve(stateOption) } : process.env);
+      out(options.output === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan, { verbose: options.verbose === true }));
+      process.exitCode = plan.changes ? 2 : 0;
+    });
+
+  program
+    .command('renew [slot...]')
+    .description('re-issue leaf certificates at the next synth, keeping their keys unless --rotate-keys (kubeadm certs renew); a CA is rotated with `rotate <slot> --new-key`')
+    .option('--all', 'every certificate of the state that is not a CA')
+    .option('--rotate-keys', 'also give each a new key (the old key files are kept)')
+    .action((slots: string[], options: { all?: boolean; rotateKeys?: boolean }) => {
+      const all = options.all === true;
+      if (all === slots.length > 0) throw new SpecError('renew', all ? 'give slots or --all, not both' : 'name the certificates to renew, or --all');
+      const requested = state().requestRenewal(all ? 'all' : slots, { newKey: options.rotateKeys === true });
+      out(`${requested.length} certificate${requested.length === 1 ? '' : 's'}: ${options.rotateKeys ? 'key rotation' : 'renewal'} requested; run \`cdk8s synth\` to carry it out (\`cdk8s-pki plan\` shows it)\n`);
     });
 
   program

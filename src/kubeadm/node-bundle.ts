@@ -163,3 +163,55 @@ export function exportNode(state: PkiState, node: string, outDir: string, cluste
   writeTree(outDir, { files, directories, mode: 0o755 });
   return files;
 }
+
+/** The key and token slots a plan's files name by reference: a new key or token there changes the tree without changing the plan. */
+export function referencedSlots(plan: NodePlan): string[] {
+  const slots = plan.files.flatMap(({ content }) => ('key' in content ? [content.key.slot] : 'tokenSlot' in content ? [content.tokenSlot] : []));
+  return [...new Set(slots)].sort();
+}
+
+/** A node's tree as this synth leaves it: `reexport` when what `export-node` writes for it would change. */
+export interface NodeBundleChange {
+  readonly cluster: string;
+  readonly node: string;
+  /** What `export-node` is given: the node, or `<cluster>/<node>` when another cluster has a node of that name. */
+  readonly label: string;
+  readonly reexport: boolean;
+  readonly reasons: string[];
+}
+
+/**
+ * Every planned node of the state as this synth staged it: re-exported when its plan changed (a certificate
+ * in it re-issued, a file added) or a key or token it names is not kept as it is (`decisions` by slot).
+ */
+export function nodeBundleChanges(state: PkiState, decisions: ReadonlyMap<string, { readonly action: string }>): NodeBundleChange[] {
+  const pending = new Map(state.pendingChanges().map((c) => [c.slot, c.reasons]));
+  const nodes = plannedNodes(state);
+  return nodes.map((p) => {
+    const plan = state.readDocument(p.document, checkNodePlan)!;
+    const reasons = [...(pending.get(p.document) ?? [])];
+    // A new node is exported whole: what it names is not news. Else by action, counted when there are many.
+    const slotsByAction = new Map<string, string[]>();
+    if (!reasons.includes('new plan')) for (const slot of referencedSlots(plan)) {
+      const action = decisions.get(slot)?.action;
+      if (action !== undefined && action !== 'keep') slotsByAction.set(action, [...(slotsByAction.get(action) ?? []), slot]);
+    }
+    for (const [action, slots] of slotsByAction) reasons.push(`${action} ${slots.length > 3 ? `${slots.length} slots` : slots.join(', ')}`);
+    const ambiguous = nodes.some((other) => other !== p && other.node === p.node);
+    return { cluster: p.cluster, node: p.node, label: ambiguous ? `${p.cluster}/${p.node}` : p.node, reexport: reasons.length > 0, reasons };
+  });
+}
+
+/**
+ * Writes the trees of several nodes (each as `renderNode` takes it) to `outDir/<node>`, as one tree: `outDir`
+ * must not exist or be empty, and a node that cannot be rendered (unknown, expired token) leaves nothing.
+ */
+export function exportNodes(state: PkiState, nodes: string[], outDir: string, cluster?: string): { node: string; files: RenderedFile[] }[] {
+  const rendered = nodes.map((node) => ({ node, ...renderNode(state, node, cluster) }));
+  writeTree(outDir, {
+    files: rendered.flatMap(({ node, files }) => files.map((f) => ({ ...f, path: `${node}/${f.path}` }))),
+    directories: rendered.flatMap(({ node, directories }) => [{ path: node, mode: 0o755 }, ...directories.map((d) => ({ ...d, path: `${node}/${d.path}` }))]),
+    mode: 0o755,
+  });
+  return rendered.map(({ node, files }) => ({ node, files }));
+}

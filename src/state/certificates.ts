@@ -44,6 +44,20 @@ export interface Credential {
   readonly chain: Certificate[];
 }
 
+/**
+ * What synth did with one slot, as `cdk8s-pki plan` and the synth summary show it: `reasons` are the policy's
+ * lines (`SANs +10.0.0.5`, `renewal due (expires …)`); `renewAt` is when a kept certificate enters its window.
+ */
+export interface SlotDecision {
+  readonly slot: string;
+  readonly kind: 'certificate' | 'key' | 'token';
+  readonly action: 'keep' | 'issue' | 'reissue' | 'renew' | 'rotate';
+  readonly reasons: string[];
+  readonly renewAt?: Date;
+  readonly notAfter?: Date;
+  readonly commonName?: string;
+}
+
 /** Refused before any key is drawn: a bad value would otherwise surface as a TypeError deep in key generation. */
 export function checkKeyAlgorithm(keyAlgorithm: string): asserts keyAlgorithm is KeyAlgorithm {
   if (!isKeyAlgorithm(keyAlgorithm)) throw new SpecError('keyAlgorithm', `must be one of ${KEY_ALGORITHMS.join(', ')} (got ${JSON.stringify(keyAlgorithm)})`);
@@ -76,8 +90,11 @@ function recordedMaterial(ctx: StateContext, slot: string, record: CertificateRe
   return { key, ...certificatesOf(record) };
 }
 
-/** The credential for `request`: kept when the policy says so, else issued (or re-issued) and staged. */
-export function ensureCertificate(ctx: StateContext, request: CredentialRequest, cached: Credential | undefined): Credential {
+/**
+ * The credential for `request`: kept when the policy says so, else issued (or re-issued) and staged; with the
+ * policy's decision, which is the one the plan reports.
+ */
+export function ensureCertificate(ctx: StateContext, request: CredentialRequest, cached: Credential | undefined): { credential: Credential; decision: SlotDecision } {
   checkSlot(request.slot);
   checkKeyAlgorithm(request.keyAlgorithm);
   const slot = request.slot;
@@ -94,13 +111,19 @@ export function ensureCertificate(ctx: StateContext, request: CredentialRequest,
   };
   const decision = decideReissue(policyRequest, record, ctx.now());
   if (decision.action === 'refuse') throw new SpecError(decision.field, decision.reason);
+  const renewalDue = decision.action === 'keep' || decision.action === 'issue' ? undefined : decision.reasons.find((r) => r.kind === 'renewal-due');
+  const renewAt = decision.action === 'keep' ? decision.renewAt : renewalDue?.kind === 'renewal-due' ? renewalDue.renewAt : undefined;
+  const withDecision = (credential: Credential, reasons: string[]) => ({
+    credential,
+    decision: { slot, kind: 'certificate', action: decision.action, reasons, renewAt, notAfter: credential.certificate.notAfter, commonName: spec.subject.commonName } satisfies SlotDecision,
+  });
   // Checked when this synth first returned it.
-  if (decision.action === 'keep' && cached) return cached;
+  if (decision.action === 'keep' && cached) return withDecision(cached, []);
   const recorded = record && recordedMaterial(ctx, slot, record);
   // A key above the recorded generation is adopted only when a killed synth wrote it (commit journal).
   const orphan = unrecordedKey(ctx, slot, record?.keyGeneration ?? 0, recordFile);
   if (decision.action === 'keep') {
-    return { slot, privateKey: recorded!.key.privateKey, keyGeneration: recorded!.key.generation, certificate: recorded!.certificate, chain: recorded!.chain };
+    return withDecision({ slot, privateKey: recorded!.key.privateKey, keyGeneration: recorded!.key.generation, certificate: recorded!.certificate, chain: recorded!.chain }, []);
   }
 
   const newKey = decision.action === 'issue' || decision.newKey;
@@ -138,7 +161,7 @@ export function ensureCertificate(ctx: StateContext, request: CredentialRequest,
     ...(ctx.entropy.seeded ? { seeded: true } : {}),
   };
   ctx.txn.stage(slot, certificateRecordName(slot), serializeRecord('certificate', newRecord, recordFile), false, reasons);
-  return { slot, privateKey: key.privateKey, keyGeneration: key.generation, certificate, chain };
+  return withDecision({ slot, privateKey: key.privateKey, keyGeneration: key.generation, certificate, chain }, reasons);
 }
 
 /** An orphan of another algorithm (the request changed since the killed synth) is left as it is. */

@@ -8,6 +8,8 @@ import { AgeKeys, DirectoryStore, EncryptedDirectoryStore, StateStore } from './
 /** Environment variables a user's CI sets; documented in the README. */
 export const ENV_STATE_DIR = 'CDK8S_PKI_STATE_DIR';
 export const ENV_FROZEN = 'CDK8S_PKI_FROZEN';
+/** Set by `cdk8s-pki plan` for the app it runs: the app writes its plan report there and nothing else (src/plan/). */
+export const ENV_PLAN_FILE = 'CDK8S_PKI_PLAN_FILE';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -111,7 +113,8 @@ export function stateStoreFromEnvironment(directory?: string, env: Environment =
   const keys = ageKeysFromEnvironment(env);
   const absolute = path.resolve(directory ?? stateDirectoryFromEnvironment(env));
   const store = keys ? new EncryptedDirectoryStore(absolute, keys) : new DirectoryStore(absolute);
-  store.ensureGitignore();
+  // A plan writes nothing, not even this.
+  if (!env[ENV_PLAN_FILE]) store.ensureGitignore();
   return store;
 }
 

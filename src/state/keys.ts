@@ -7,6 +7,7 @@ import * as crypto from 'node:crypto';
 import { SpecError, StateError } from '../engine/errors';
 import { KeyAlgorithm, keyAlgorithmOf, privateKeyToPem, spkiDer } from '../engine/keys';
 import { sha256Hex } from '../engine/pem';
+import type { SlotDecision } from './certificates';
 import { checkSlot, StateContext } from './context';
 import { keyFileName, keyGenerationOf, KeyRecord, keyRecordName, parseRecord, serializeRecord } from './records';
 
@@ -67,8 +68,9 @@ export const publicKeySha256 = (key: crypto.KeyObject) => sha256Hex(spkiDer(key)
 /**
  * The bare key pair of `slot`, generated once. A different algorithm is refused, because replacing the key
  * invalidates everything it signed; a requested rotation gives the next generation (the old file is kept).
+ * With what was done, for the plan.
  */
-export function ensureBareKey(ctx: StateContext, slot: string, keyAlgorithm: KeyAlgorithm): StoredKey {
+export function ensureBareKey(ctx: StateContext, slot: string, keyAlgorithm: KeyAlgorithm): { key: StoredKey; decision: SlotDecision } {
   checkSlot(slot);
   const recordName = keyRecordName(slot);
   const recordFile = ctx.txn.store.locate(recordName);
@@ -76,6 +78,7 @@ export function ensureBareKey(ctx: StateContext, slot: string, keyAlgorithm: Key
   const record = data && parseRecord('key', data, recordFile);
   let key: StoredKey;
   let reason: string | undefined;
+  let action: SlotDecision['action'] = 'keep';
   if (record && !record.rotationRequested) {
     key = readKeyFile(ctx, slot, record.keyGeneration, recordFile);
     if (publicKeySha256(key.privateKey) !== record.publicKeySha256) {
@@ -88,6 +91,7 @@ export function ensureBareKey(ctx: StateContext, slot: string, keyAlgorithm: Key
     key = adopted ?? drawKey(ctx, slot, keyAlgorithm, (keyGenerations(ctx, slot).pop() ?? 0) + 1);
     ctx.progress.step();
     reason = record ? 'key rotation requested' : adopted ? 'record of an existing key' : 'new key';
+    action = record ? 'rotate' : 'issue';
   }
   const stored = keyAlgorithmOf(key.privateKey);
   if (stored !== keyAlgorithm) {
@@ -104,7 +108,7 @@ export function ensureBareKey(ctx: StateContext, slot: string, keyAlgorithm: Key
     };
     ctx.txn.stage(slot, recordName, serializeRecord('key', updated, recordFile), false, [reason]);
   }
-  return key;
+  return { key, decision: { slot, kind: 'key', action, reasons: reason ? [reason] : [] } };
 }
 
 /**

@@ -4,16 +4,17 @@ import { Entropy, seededEntropy, systemEntropy } from '../engine/entropy';
 import { StateError } from '../engine/errors';
 import { NO_PROGRESS, Progress } from '../progress';
 import { KeyAlgorithm } from '../engine/keys';
-import { Credential, CredentialRequest, ensureCertificate, readCertificateRecord } from './certificates';
+import { Credential, CredentialRequest, ensureCertificate, readCertificateRecord, SlotDecision } from './certificates';
 import { checkSlot, StateContext } from './context';
 import { DocumentCheck, documentNames, putDocument, readDocument } from './documents';
+import { ENV_PLAN_FILE } from './environment';
 import { bareKeyInventory, ensureBareKey, readKeyFile, requestBareKeyRotation } from './keys';
-import { certificateRecordName, certificatesOf, serializeRecord } from './records';
+import { CertificateRecord, certificateRecordName, certificatesOf, serializeRecord } from './records';
 import { ensureSecret, requestSecretRotation, secretInventory, SecretInventoryEntry, SecretRequest, StoredSecret, storedSecret } from './secrets';
 import { DirectoryStore, MemoryStore, StateStore } from './store';
 import { PendingChange, StateTransaction } from './transaction';
 
-export { checkKeyAlgorithm, Credential, CredentialRequest, Issuer } from './certificates';
+export { checkKeyAlgorithm, Credential, CredentialRequest, Issuer, SlotDecision } from './certificates';
 export { SecretChange, SecretExpiry, SecretInventoryEntry, SecretRequest, StoredSecret } from './secrets';
 export { PendingChange } from './transaction';
 
@@ -80,6 +81,7 @@ export class PkiState {
   private readonly context: StateContext;
   private readonly credentials = new Map<string, Credential>();
   private readonly committedHooks: (() => void)[] = [];
+  private readonly journal = new Map<string, SlotDecision>();
 
   constructor(options: PkiStateOptions) {
     this.store = options.store;
@@ -103,8 +105,9 @@ export class PkiState {
    * Asking twice for one slot in one synth returns the same credential.
    */
   ensure(request: CredentialRequest): Credential {
-    const credential = this.atomically(() => ensureCertificate(this.context, request, this.credentials.get(request.slot)));
+    const { credential, decision } = this.atomically(() => ensureCertificate(this.context, request, this.credentials.get(request.slot)));
     this.credentials.set(request.slot, credential);
+    this.decided(decision);
     return credential;
   }
 
@@ -114,7 +117,9 @@ export class PkiState {
    * invalidates everything it signed.
    */
   ensureKey(slot: string, keyAlgorithm: KeyAlgorithm): { privateKey: crypto.KeyObject; generation: number } {
-    return this.atomically(() => ensureBareKey(this.context, slot, keyAlgorithm));
+    const { key, decision } = this.atomically(() => ensureBareKey(this.context, slot, keyAlgorithm));
+    this.decided(decision);
+    return key;
   }
 
   /**
@@ -122,7 +127,23 @@ export class PkiState {
    * `generate` (fed by the state's entropy); renewed with a new value once inside the window of `expiry`.
    */
   ensureSecret(slot: string, options: SecretRequest): StoredSecret {
-    return this.atomically(() => ensureSecret(this.context, slot, options));
+    const secret = this.atomically(() => ensureSecret(this.context, slot, options));
+    this.decided({ slot, kind: 'token', action: secret.change?.action ?? 'keep', reasons: secret.change?.reasons ?? [] });
+    return secret;
+  }
+
+  /**
+   * What this synth decided for every slot it asked for (certificates, bare keys, tokens), by slot: the
+   * decisions `commit()` carries out, for `cdk8s-pki plan` and the synth summary.
+   */
+  decisions(): SlotDecision[] {
+    return [...this.journal.values()].sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
+  }
+
+  /** A slot asked for again in one synth is kept after its first, acting, decision: the one commit carries out. */
+  private decided(decision: SlotDecision): void {
+    const previous = this.journal.get(decision.slot);
+    if (!previous || previous.action === 'keep') this.journal.set(decision.slot, decision);
   }
 
   /** The stored secret of `slot`, for commands that print or export it; a missing one is a StateError. */
@@ -175,6 +196,8 @@ export class PkiState {
    */
   commit(): void {
     this.context.progress.stop();
+    // The app's root validation reports a plan instead of committing; only an app committing by hand gets here.
+    if (process.env[ENV_PLAN_FILE]) throw new StateError(`${ENV_PLAN_FILE} is set (cdk8s-pki plan), and a plan writes nothing, but this app commits the PKI state itself; plan needs an app that calls app.synth()`);
     if (this.frozen && !this.context.txn.isEmpty) throw frozenRefusal(this.store.location, this.pendingChanges());
     if (!this.frozen) this.context.txn.commit();
     for (const hook of this.committedHooks) hook();
@@ -195,9 +218,7 @@ export class PkiState {
   private stageRotation(slot: string, newKey: boolean): 'renewal' | 'key rotation' | 'new secret' {
     const record = readCertificateRecord(this.context, slot);
     if (record) {
-      const updated = { ...record, ...(newKey ? { keyRotationRequested: true } : { renewalRequested: true }) };
-      const name = certificateRecordName(slot);
-      this.context.txn.stage(slot, name, serializeRecord('certificate', updated, this.store.locate(name)), false, [newKey ? 'key rotation requested' : 'renewal requested']);
+      this.stageCertificateRequest(slot, record, newKey);
       return newKey ? 'key rotation' : 'renewal';
     }
     if (requestSecretRotation(this.context, slot)) return 'new secret';
@@ -207,6 +228,38 @@ export class PkiState {
       return 'key rotation';
     }
     throw new StateError(`no certificate, key or secret "${slot}" in the ${this.store.location}; \`cdk8s-pki list\` shows the slots`);
+  }
+
+  /**
+   * Marks leaf certificates for renewal (with `newKey`, key rotation) at the next synth: `all` is every
+   * certificate that is not a CA. Every slot is checked before anything is staged; a CA, a bare key, a token
+   * or an unknown slot is refused naming the command that fits. Writes at once, so it is refused when frozen.
+   */
+  requestRenewal(slots: string[] | 'all', options: { newKey: boolean }): string[] {
+    if (this.frozen) throw new StateError(`the PKI state (${this.store.location}) is frozen (CDK8S_PKI_FROZEN), and renew writes it; unset CDK8S_PKI_FROZEN to request a renewal`);
+    const wanted = slots === 'all' ? this.inventory().filter((e) => !e.isCA).map((e) => e.slot) : [...new Set(slots)];
+    const records = wanted.map((slot) => {
+      checkSlot(slot);
+      const record = readCertificateRecord(this.context, slot);
+      if (!record) {
+        const other = this.context.txn.read(`${slot}/key.json`) ? 'a bare key' : this.context.txn.read(`${slot}/secret.json`) ? 'a token' : undefined;
+        if (other) throw new StateError(`"${slot}" is ${other}, with no certificate to renew; give it a new value with \`cdk8s-pki rotate ${slot}${other === 'a bare key' ? ' --new-key' : ''}\``);
+        throw new StateError(`no certificate "${slot}" in the ${this.store.location}; \`cdk8s-pki list\` shows the slots`);
+      }
+      if (certificatesOf(record).certificate.isCA) {
+        throw new StateError(`"${slot}" is a CA, and renew re-issues leaves only; re-issue the CA with \`cdk8s-pki rotate ${slot}\` (with --new-key for a new key)`);
+      }
+      return { slot, record };
+    });
+    this.atomically(() => records.forEach(({ slot, record }) => this.stageCertificateRequest(slot, record, options.newKey)));
+    this.context.txn.commit();
+    return wanted;
+  }
+
+  private stageCertificateRequest(slot: string, record: CertificateRecord, newKey: boolean): void {
+    const updated = { ...record, ...(newKey ? { keyRotationRequested: true } : { renewalRequested: true }) };
+    const name = certificateRecordName(slot);
+    this.context.txn.stage(slot, name, serializeRecord('certificate', updated, this.store.locate(name)), false, [newKey ? 'key rotation requested' : 'renewal requested']);
   }
 
   /** Every secret string (bootstrap token) in the state, without its value, for `cdk8s-pki list`. */

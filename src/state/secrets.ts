@@ -4,8 +4,9 @@ import { checkSlot, StateContext } from './context';
 import { parseRecord, SecretRecord, secretRecordName, serializeRecord } from './records';
 
 /** What a call did to a secret slot when it staged a new value: issued it, renewed it (window), or rotated it (asked). */
+/** `reissue`: the value is kept and only its recorded expiration changes (the ttl changed). */
 export interface SecretChange {
-  readonly action: 'issue' | 'renew' | 'rotate';
+  readonly action: 'issue' | 'reissue' | 'renew' | 'rotate';
   readonly reasons: string[];
 }
 
@@ -75,6 +76,7 @@ export function ensureSecret(ctx: StateContext, slot: string, options: SecretReq
       const { expiresAt: _previous, ...unchanged } = record;
       const reason = `expiration ${record.expiresAt ?? 'unrecorded'} → ${recorded ?? 'never'}`;
       ctx.txn.stage(slot, name, serializeRecord('secret', { ...unchanged, ...(recorded ? { expiresAt: recorded } : {}) }, file), false, [reason]);
+      return { value: record.value, generation: record.generation, createdAt, expiresAt, change: { action: 'reissue', reasons: [reason] } };
     }
     return { value: record.value, generation: record.generation, createdAt, expiresAt };
   }

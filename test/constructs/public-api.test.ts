@@ -35,7 +35,7 @@ describe('the export list', () => {
     'ClusterCAProps', 'ClusterInfoProps', 'ControlPlaneNodeProps', 'ControlPlanePkiProps', 'CsrApprover', 'CsrFromPemProps', 'EtcdMemberCertProps',
     'ExistingClusterCAProps', 'ExtendedKeyUsageName', 'ICertificateAuthority', 'IssuedCertificate', 'KeyAlgorithm', 'KeyReference',
     'KubeadmCertificateOptions', 'KubeadmCertificateProps', 'KubeconfigProps', 'NameConstraintsSpec', 'NodeBootstrapRbacProps', 'PendingChange',
-    'PkiStateOptions', 'RancherIngressTLSProps', 'ServiceAccountKeyProps', 'SignedCertificateOptions', 'SignedCertificateRequest', 'StateStore',
+    'PkiStateOptions', 'RancherIngressTLSProps', 'ServiceAccountKeyProps', 'SignedCertificateOptions', 'SignedCertificateRequest', 'SlotDecision', 'StateStore',
     'TlsBootstrapOptions', 'TlsCertificateProps', 'TlsSecretOptions',
   ];
 

@@ -232,7 +232,7 @@ describe('check-expiration from a state with expired and expiring things', () =>
     expect(result.status).toBe(2);
     const leaf = result.stdout.split('\n').find((l) => l.startsWith('cluster/apiserver '))!;
     expect(cells(leaf).slice(2)).toEqual(['<invalid>', 'cluster/ca', 'no']);
-    expect(result.stderr).toMatch(/^cdk8s-pki: cluster\/apiserver expired on \w{3} \d{2}, \d{4} \d{2}:\d{2} UTC\ncdk8s-pki: renew with `cdk8s-pki rotate <slot>` and `cdk8s synth`\n$/);
+    expect(result.stderr).toMatch(/^cdk8s-pki: cluster\/apiserver expired on \w{3} \d{2}, \d{4} \d{2}:\d{2} UTC\ncdk8s-pki: renew with `cdk8s synth` \(it renews what is inside its renewal window; `cdk8s-pki renew <slot>` first for one that is not\)\n$/);
     // A token whose record has no expiry is shown, unknown, and does not fail the check.
     expect(result.stdout).toMatch(/^cluster\/join-token {3,}<unknown> {3,}<unknown>$/m);
   });

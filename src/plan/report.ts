@@ -1,0 +1,120 @@
+/**
+ * What a synth would do to the PKI, from the decisions it made: `cdk8s-pki plan` prints it (the app writes it
+ * to `$CDK8S_PKI_PLAN_FILE` instead of committing), and a synth that committed prints its summary.
+ */
+import * as fs from 'node:fs';
+import { nodeBundleChanges, NodeBundleChange } from '../kubeadm/node-bundle';
+import { ENV_PLAN_FILE } from '../state/environment';
+import { PkiState, SlotDecision } from '../state/pki-state';
+
+/** The plan file the environment names, or undefined when this is a synth. */
+export function planFileFromEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
+  return env[ENV_PLAN_FILE] || undefined;
+}
+
+export interface PlannedSlot {
+  readonly slot: string;
+  readonly kind: SlotDecision['kind'];
+  readonly action: SlotDecision['action'];
+  readonly reasons: string[];
+  /** RFC 3339. */
+  readonly renewAt?: string;
+  /** RFC 3339: of the certificate the synth leaves (the new one when it re-issues). */
+  readonly notAfter?: string;
+  readonly commonName?: string;
+}
+
+/** A state document (node plan, Secret plan, Rancher's hostname …) the synth would write. */
+export interface PlannedDocument {
+  readonly name: string;
+  readonly reasons: string[];
+}
+
+/** The plan as the app reports it (`cdk8s-pki plan --output json` adds the output directory's changes). */
+export interface PlanReport {
+  readonly version: 1;
+  /** True when the synth would write the state (exit code 2 of `plan`). */
+  readonly changes: boolean;
+  readonly slots: PlannedSlot[];
+  readonly nodes: NodeBundleChange[];
+  /** Documents that change, beside the node plans listed in `nodes`. */
+  readonly documents: PlannedDocument[];
+}
+
+const iso = (date: Date | undefined) => date?.toISOString();
+
+/** The report of what `state` staged and decided in this synth (call it before `commit()`, which clears the staging). */
+export function planReport(state: PkiState): PlanReport {
+  const decisions = state.decisions();
+  const bySlot = new Map(decisions.map((d) => [d.slot, d]));
+  const nodes = nodeBundleChanges(state, bySlot);
+  const nodeDocuments = new Set(nodes.map((n) => `nodes/${n.cluster ? `${n.cluster}/` : ''}${n.node}`));
+  const documents = state
+    .pendingChanges()
+    .filter((c) => !bySlot.has(c.slot) && !nodeDocuments.has(c.slot))
+    .map((c) => ({ name: c.slot, reasons: c.reasons }));
+  return {
+    version: 1,
+    changes: state.pendingChanges().length > 0,
+    slots: decisions.map((d) => ({
+      slot: d.slot,
+      kind: d.kind,
+      action: d.action,
+      reasons: d.reasons,
+      ...(d.renewAt ? { renewAt: iso(d.renewAt) } : {}),
+      ...(d.notAfter ? { notAfter: iso(d.notAfter) } : {}),
+      ...(d.commonName !== undefined ? { commonName: d.commonName } : {}),
+    })),
+    nodes,
+    documents,
+  };
+}
+
+/** Written whole (temp file + rename), so the command never reads half a report. */
+export function writePlanFile(file: string, report: PlanReport): void {
+  const partial = `${file}.partial-${process.pid}`;
+  fs.writeFileSync(partial, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(partial, file);
+}
+
+/** `cdk8s-pki export-node a b --out <dir>` for the nodes to re-export, or undefined when there are none. */
+export function exportCommand(report: Pick<PlanReport, 'nodes'>, outDir = '<dir>'): string | undefined {
+  const nodes = report.nodes.filter((n) => n.reexport).map((n) => n.label);
+  return nodes.length ? `cdk8s-pki export-node ${nodes.join(' ')} --out ${outDir}` : undefined;
+}
+
+/** What a slot's line says after its action: the reasons, and for a renewal the new expiry. */
+export function slotDetail(slot: PlannedSlot): string {
+  if (slot.action === 'renew' && slot.notAfter) return `${slot.reasons.join('; ')}; new certificate until ${slot.notAfter}`;
+  return slot.reasons.join('; ');
+}
+
+/**
+ * The synth summary, for stderr after a commit: counts of what was issued, then a line per re-issued,
+ * renewed or rotated slot, then the nodes to re-export. Empty when nothing changed.
+ */
+export function synthSummary(report: PlanReport): string {
+  if (!report.changes) return '';
+  const lines: string[] = [];
+  const issued = report.slots.filter((s) => s.action === 'issue');
+  if (issued.length) lines.push(`issued ${issued.length} new (${countsByKind(issued)})`);
+  for (const s of report.slots.filter((x) => x.action !== 'keep' && x.action !== 'issue')) lines.push(`${ACTION_LABEL[s.action]} ${s.slot}: ${slotDetail(s)}`);
+  const command = exportCommand(report);
+  if (command) lines.push(`node bundles to re-export: ${command}`);
+  return lines.length ? `${lines.map((l) => `cdk8s-pki: ${l}`).join('\n')}\n` : '';
+}
+
+const ACTION_LABEL: Record<SlotDecision['action'], string> = { keep: 'keep', issue: 'issue', reissue: 're-issued', renew: 'renewed', rotate: 'rotated' };
+
+function countsByKind(slots: PlannedSlot[]): string {
+  const kinds: [SlotDecision['kind'], string][] = [
+    ['certificate', 'certificate'],
+    ['key', 'key'],
+    ['token', 'token'],
+  ];
+  return kinds
+    .map(([kind, word]) => [slots.filter((s) => s.kind === kind).length, word] as const)
+    .filter(([n]) => n > 0)
+    .map(([n, word]) => `${n} ${word}${n === 1 ? '' : 's'}`)
+    .join(', ');
+}
