@@ -108,8 +108,9 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
 
 /**
  * A DER Name as RFC 4514 writes it: the last RDN first, RDNs joined by `,`, the values of a multi-valued RDN by
- * `+`. Values are escaped as §2.4 asks (and control characters as `\XX`); other characters stay UTF-8 as Go's
- * pkix.Name.String() keeps them (openssl's RFC2253 option escapes them as bytes).
+ * `+` (also last first, as openssl's `-nameopt RFC2253` prints them: RFC 4514 leaves their order open). Values are
+ * escaped as §2.4 asks (and control characters as `\XX`); other characters stay UTF-8, as Go's pkix.Name.String()
+ * keeps them (openssl's RFC2253 option escapes them as bytes).
  */
 export function rfc4514(nameDer: Buffer): string {
   const name = AsnConvert.parse(nameDer, asn.Name);
@@ -117,6 +118,7 @@ export function rfc4514(nameDer: Buffer): string {
     .reverse()
     .map((rdn) =>
       [...rdn]
+        .reverse()
         .map((atv) => {
           const short = SHORT_NAMES[atv.type];
           return short ? `${short}=${escapeValue(atv.value.toString())}` : `${atv.type}=#${toBuffer(AsnConvert.serialize(atv.value)).toString('hex')}`;
