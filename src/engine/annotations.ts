@@ -133,5 +133,6 @@ function escapeValue(value: string): string {
     .replace(/[\\"+,;<>]/g, '\\$&')
     .replace(/^[ #]/, '\\$&')
     .replace(/ $/, '\\ ')
+    // eslint-disable-next-line no-control-regex -- control characters are what this line escapes
     .replace(/[\x00-\x1f\x7f]/g, (c) => `\\${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
