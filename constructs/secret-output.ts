@@ -1,11 +1,10 @@
 import * as fs from 'node:fs';
 import { ApiObject } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { certificateAnnotations, holdsCertificate } from '../src/engine/annotations';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { sha256Hex } from '../src/engine/pem';
 import { controllerFingerprint, encryptionLabel, hybridEncrypt, readControllerCertificate, scopeAnnotations, SealingScope } from '../src/secrets/sealed-secrets';
-import { PlannedSecret, readSealedCache, recordOmittedSecret, recordSealedCache, SealedEntry } from '../src/secrets/secret-plan';
+import { PlannedSecret, readSealedCache, recordOmittedSecret, recordSealedCache, SealedEntry, secretCertificateAnnotations } from '../src/secrets/secret-plan';
 import { renderContent } from '../src/content/planned-content';
 import { pkiStateOf, slotOf } from './state';
 
@@ -108,11 +107,6 @@ export function emitSecret(scope: Construct, id: string, secret: PlannedSecret, 
       });
     }
   }
-}
-
-/** The annotations of the certificates in `secret`'s public (text) data: tls.crt, ca.crt, cacerts.pem … */
-function secretCertificateAnnotations(secret: PlannedSecret): Record<string, string> {
-  return certificateAnnotations(Object.entries(secret.data).flatMap(([key, content]) => (content.kind === 'text' && holdsCertificate(content.text) ? [{ name: key, pem: content.text }] : [])));
 }
 
 function mapData<T>(data: Record<string, T>, render: (value: T) => string): Record<string, string> {

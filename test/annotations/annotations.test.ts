@@ -7,6 +7,7 @@ import { Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import { certManager, ClusterCA, PkiState, RancherIngressTLS, RancherServingCertificate, SecretOutput, TlsCertificate, usePkiState, useSecretOutput } from '../../constructs';
 import { certificateAnnotations, certificateLabel } from '../../src/engine/annotations';
+import { exportSecrets } from '../../src/secrets/secret-plan';
 import { exportToTemp, synthReferenceCluster } from '../support/reference-cluster';
 import { runOk, tempDir } from '../support/programs';
 import { controller, unseal } from '../support/sealed-secrets-controller';
@@ -223,9 +224,20 @@ describe('Secrets under each output policy', () => {
     }
   });
 
-  test('omit: nothing reaches the manifests, so nothing is annotated', () => {
-    const { documents } = synth(PkiState.inMemory(), SecretOutput.omit());
+  test('omit: nothing reaches the manifests; the Secrets export-secrets writes carry the annotations', () => {
+    const state = PkiState.inMemory();
+    const { documents } = synth(state, SecretOutput.omit());
     expect(documents.filter((d) => d.kind === 'Secret' || d.kind === 'SealedSecret').map((d) => d.metadata.name)).toEqual(['tls-ca']);
+    const out = path.join(tmp.dir, 'exported');
+    expect(exportSecrets(state, out).sort()).toEqual(['apps.web-tls.yaml', 'cattle-system.tls-rancher-ingress.yaml', 'cert-manager.issuing-key-pair.yaml']);
+    for (const file of fs.readdirSync(out).filter((name) => name.endsWith('.yaml'))) {
+      const secret = parse(fs.readFileSync(path.join(out, file), 'utf8')) as Manifest;
+      const [tls, ca] = [base64(secret.data!['tls.crt']), base64(secret.data!['ca.crt'] ?? '')];
+      const labels = (label: string, bundle: string) => pemCertificates(bundle).map((_, i) => (i === 0 ? label : `${label}.${i + 1}`));
+      expect(labelsOf(secret.metadata.annotations)).toEqual([...labels('ca', ca), ...labels('tls', tls)].sort());
+      expectDescribes(secret.metadata.annotations, 'tls', tls);
+      if (ca) expectDescribes(secret.metadata.annotations, 'ca', ca);
+    }
   });
 
   test('a renewal shows in the SealedSecret diff; an unchanged synth gives the same annotations', () => {
