@@ -244,7 +244,7 @@ interface HostPathVolume {
  * PEM: the certificate files, and each kubeconfig's client certificate) gives every Pod the reviewer
  * annotations of the certificates its flags name.
  */
-export function staticPods(cluster: Cluster, node: ControlPlaneNode, options: NodeAuthOptions = {}, certificates: ReadonlyMap<string, string> = new Map()): Record<string, object> {
+export function staticPods(cluster: Cluster, node: ControlPlaneNode, options: NodeAuthOptions, certificates: ReadonlyMap<string, string>): Record<string, object> {
   const pkiVolume: HostPathVolume = { name: 'k8s-certs', path: PKI_DIR, type: 'DirectoryOrCreate', readOnly: true };
   const caCertsVolume: HostPathVolume = { name: 'ca-certs', path: '/etc/ssl/certs', type: 'DirectoryOrCreate', readOnly: true };
   const kubeconfigVolume = (id: 'controller-manager' | 'scheduler'): HostPathVolume => ({ name: 'kubeconfig', path: kubeconfig(id), type: 'FileOrCreate', readOnly: true });
