@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
+import { certificateAnnotations } from '../src/engine/annotations';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { checkSignatureAlgorithm, DEFAULT_KEY_ALGORITHM, KeyAlgorithm, keyAlgorithmOf, privateKeyFromPem, samePublicKey } from '../src/engine/keys';
 import { rancherCaChecksum } from '../src/engine/pem';
@@ -218,10 +219,8 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
       metadata: {
         name: props.bundleName ?? `${id.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-bundle`,
         namespace: props.bundleNamespace,
-        annotations: {
-          'pki.cdk8s.io/spki-pin': this.spkiPin,
-          'pki.cdk8s.io/not-after': this.certificate.notAfter.toISOString(),
-        },
+        // The pin is kubeadm's join hash; every certificate of the bundle is described as `ca`, `ca.2` …
+        annotations: { 'pki.cdk8s.io/spki-pin': this.spkiPin, ...certificateAnnotations([{ name: 'ca.crt', pem: this.trustBundlePem }]) },
       },
       data: { 'ca.crt': this.trustBundlePem },
     });

@@ -2,6 +2,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CLUSTER_INFO_NAME, CLUSTER_INFO_NAMESPACE, clusterInfoKubeconfig, detachedJws, JWS_KEY_PREFIX } from '../src/bootstrap/cluster-info';
 import { parseToken } from '../src/bootstrap/token';
+import { certificateAnnotations } from '../src/engine/annotations';
 import { locateErrors } from '../src/engine/errors';
 import { checkHttpsUrl } from '../src/engine/names';
 import { BootstrapToken } from './bootstrap-token';
@@ -41,7 +42,8 @@ export class ClusterInfo extends Construct {
       (props.tokens ?? []).filter((token) => token.usages.includes('signing')).map((token) => [`${JWS_KEY_PREFIX}${token.tokenId}`, detachedJws(this.kubeconfig, parseToken(token.token))]),
     );
     this.configMap = new kplus.ConfigMap(this, 'ConfigMap', {
-      metadata: { name: CLUSTER_INFO_NAME, namespace: CLUSTER_INFO_NAMESPACE },
+      // The kubeconfig's certificate-authority-data, described as `ca` as in the CA's own bundle.
+      metadata: { name: CLUSTER_INFO_NAME, namespace: CLUSTER_INFO_NAMESPACE, annotations: certificateAnnotations([{ name: 'ca.crt', pem: props.ca.trustBundlePem }]) },
       data: { kubeconfig: this.kubeconfig, ...this.signatures },
     });
   }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { ApiObject, App, Duration, Names } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Application } from '../imports/argoproj.io';
+import { certificateAnnotations } from '../src/engine/annotations';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { KeyAlgorithm } from '../src/engine/keys';
 import { describeFsError } from '../src/state/fs-errors';
@@ -196,7 +197,7 @@ export class RancherIngressTLS extends Construct {
       this.caSecret = new ApiObject(this, 'tls-ca', {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: CA_SECRET, namespace: RANCHER_NAMESPACE },
+        metadata: { name: CA_SECRET, namespace: RANCHER_NAMESPACE, annotations: certificateAnnotations([{ name: CACERTS_KEY, pem: plan.cacertsPem }]) },
         type: 'Opaque',
         data: { [CACERTS_KEY]: Buffer.from(plan.cacertsPem).toString('base64') },
       });

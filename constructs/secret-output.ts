@@ -4,7 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { sha256Hex } from '../src/engine/pem';
 import { controllerFingerprint, encryptionLabel, hybridEncrypt, readControllerCertificate, scopeAnnotations, SealingScope } from '../src/secrets/sealed-secrets';
-import { PlannedSecret, readSealedCache, recordOmittedSecret, recordSealedCache, SealedEntry } from '../src/secrets/secret-plan';
+import { PlannedSecret, readSealedCache, recordOmittedSecret, recordSealedCache, SealedEntry, secretCertificateAnnotations } from '../src/secrets/secret-plan';
 import { renderContent } from '../src/content/planned-content';
 import { pkiStateOf, slotOf } from './state';
 
@@ -56,13 +56,16 @@ export function secretOutputOf(scope: IConstruct): SecretOutput {
 
 /**
  * Emits `secret` as the policy says (`policy`, else the app's): nothing (recorded in the state for
- * `export-secrets`), a SealedSecret, or a plaintext Secret. Returns the object synthesized, if any.
+ * `export-secrets`), a SealedSecret, or a plaintext Secret. Returns the object synthesized, if any. A synthesized
+ * object is annotated with the certificates of its public data (`pki.cdk8s.io/tls.not-after` …); a SealedSecret
+ * on its own metadata, so that a renewal shows in the diff although its ciphertext is opaque.
  */
 export function emitSecret(scope: Construct, id: string, secret: PlannedSecret, policy: SecretOutput = secretOutputOf(scope)): ApiObject | undefined {
   const state = pkiStateOf(scope);
   const where = `${scope.node.path}/${id}`;
   const slot = `${slotOf(scope)}/${id.replace(/[^A-Za-z0-9_.-]/g, '-')}`;
   const chosen = policy.policy;
+  const described = secretCertificateAnnotations(secret);
   switch (chosen.mode) {
     case 'omit':
       recordOmittedSecret(state, slot, secret);
@@ -72,7 +75,7 @@ export function emitSecret(scope: Construct, id: string, secret: PlannedSecret, 
       return new ApiObject(scope, id, {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: secret.name, namespace: secret.namespace, annotations: { [PLAINTEXT_SECRET_ANNOTATION]: 'true' } },
+        metadata: { name: secret.name, namespace: secret.namespace, annotations: { [PLAINTEXT_SECRET_ANNOTATION]: 'true', ...described } },
         type: secret.type,
         data: mapData(secret.data, (content) => Buffer.from(renderContent(state, content)).toString('base64')),
       });
@@ -92,10 +95,11 @@ export function emitSecret(scope: Construct, id: string, secret: PlannedSecret, 
       }
       recordSealedCache(state, slot, sealedEntries);
       const annotations = scopeAnnotations(scopeOfSeal);
+      const ownAnnotations = { ...annotations, ...described };
       return new ApiObject(scope, id, {
         apiVersion: 'bitnami.com/v1alpha1',
         kind: 'SealedSecret',
-        metadata: { name: secret.name, namespace: secret.namespace, ...(Object.keys(annotations).length ? { annotations } : {}) },
+        metadata: { name: secret.name, namespace: secret.namespace, ...(Object.keys(ownAnnotations).length ? { annotations: ownAnnotations } : {}) },
         spec: {
           encryptedData: mapData(sealedEntries, (entry) => entry.ciphertext),
           template: { metadata: { name: secret.name, namespace: secret.namespace, ...(Object.keys(annotations).length ? { annotations } : {}) }, type: secret.type },

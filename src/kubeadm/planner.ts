@@ -121,8 +121,9 @@ export function planCluster(cluster: Cluster, issued: IssuedMaterial, options: P
   const kubeletYaml = stringify(kubelet);
   const nodes = cluster.nodes.map((node) => {
     const controlPlaneNode = cluster.controlPlaneNodes.find((n) => n.name === node.name);
-    const pods = controlPlaneNode ? staticPods(cluster, controlPlaneNode, options) : {};
-    return { plan: planNode({ cluster, node, issued, options, clusterSlot, staticPods: pods, kubeletYaml }), staticPods: pods };
+    const inputs: NodeInputs = { cluster, node, issued, options, clusterSlot, staticPods: {}, kubeletYaml };
+    const pods = controlPlaneNode ? staticPods(cluster, controlPlaneNode, options, certificatesOn(inputs)) : {};
+    return { plan: planNode({ ...inputs, staticPods: pods }), staticPods: pods };
   });
   return { nodes, kubeletConfiguration: kubelet };
 }
@@ -183,6 +184,17 @@ export function kubeconfigFiles(inputs: NodeInputs): PlannedFile[] {
       if (!made) throw new Error(`no ${instanceKey(entry.id, instanceNode)} kubeconfig was issued for the plan`);
       return { path: entry.fileName, mode: FILE_MODES.kubeconfig, content: { kind: 'kubeconfig', kubeconfig: made.content, key: made.key } };
     });
+}
+
+/** Plan path → PEM of each certificate file on the node and of each kubeconfig's client certificate: what its static Pods' annotations describe. */
+function certificatesOn(inputs: NodeInputs): Map<string, string> {
+  return new Map(
+    [...caFiles(inputs), ...certificateFiles(inputs), ...kubeconfigFiles(inputs)].flatMap(({ path, content }): [string, string][] => {
+      if (content.kind === 'text') return [[path, content.text]];
+      if (content.kind === 'kubeconfig') return [[path, content.kubeconfig.certificatePem]];
+      return [];
+    }),
+  );
 }
 
 /** Whether a NODE_FILES entry is on `node` under the options. */

@@ -3,6 +3,7 @@
  * pointing into its layout. Plain objects: the constructs emit them, the node plan carries them as YAML.
  */
 import * as net from 'node:net';
+import { certificateAnnotations } from '../engine/annotations';
 import { canonicalIp } from '../engine/x509';
 import { CERTIFICATE_AUTHORITIES, CERTIFICATES, KUBECONFIGS, SERVICE_ACCOUNT_KEY, serviceIp } from './catalog';
 import { Cluster, ControlPlaneNode, hostPort } from './cluster-spec';
@@ -238,8 +239,12 @@ interface HostPathVolume {
   readonly readOnly: boolean;
 }
 
-/** The four static Pods of one control-plane node, in kubeadm's file names. */
-export function staticPods(cluster: Cluster, node: ControlPlaneNode, options: NodeAuthOptions = {}): Record<string, object> {
+/**
+ * The four static Pods of one control-plane node, in kubeadm's file names. `certificates` (node plan path →
+ * PEM: the certificate files, and each kubeconfig's client certificate) gives every Pod the reviewer
+ * annotations of the certificates its flags name.
+ */
+export function staticPods(cluster: Cluster, node: ControlPlaneNode, options: NodeAuthOptions, certificates: ReadonlyMap<string, string>): Record<string, object> {
   const pkiVolume: HostPathVolume = { name: 'k8s-certs', path: PKI_DIR, type: 'DirectoryOrCreate', readOnly: true };
   const caCertsVolume: HostPathVolume = { name: 'ca-certs', path: '/etc/ssl/certs', type: 'DirectoryOrCreate', readOnly: true };
   const kubeconfigVolume = (id: 'controller-manager' | 'scheduler'): HostPathVolume => ({ name: 'kubeconfig', path: kubeconfig(id), type: 'FileOrCreate', readOnly: true });
@@ -248,18 +253,33 @@ export function staticPods(cluster: Cluster, node: ControlPlaneNode, options: No
       { name: 'etcd-data', path: ETCD_DATA_DIR, type: 'DirectoryOrCreate', readOnly: false },
       // Only the etcd directory: etcd never sees the cluster CA's key.
       { name: 'etcd-certs', path: ETCD_PKI_DIR, type: 'DirectoryOrCreate', readOnly: false },
-    ], { path: '/livez', port: 2381, scheme: 'HTTP', host: net.isIPv6(node.ip) ? '::1' : '127.0.0.1' }),
+    ], { path: '/livez', port: 2381, scheme: 'HTTP', host: net.isIPv6(node.ip) ? '::1' : '127.0.0.1' }, certificates),
     'kube-apiserver.yaml': staticPod('kube-apiserver', node, image('kube-apiserver', cluster), commandLine('kube-apiserver', kubeApiServerFlags(cluster, node, options)),
-      [caCertsVolume, pkiVolume], { path: '/livez', port: cluster.bindPort, scheme: 'HTTPS', host: canonicalIp(node.ip) }),
+      [caCertsVolume, pkiVolume], { path: '/livez', port: cluster.bindPort, scheme: 'HTTPS', host: canonicalIp(node.ip) }, certificates),
     'kube-controller-manager.yaml': staticPod('kube-controller-manager', node, image('kube-controller-manager', cluster), commandLine('kube-controller-manager', kubeControllerManagerFlags(cluster)),
-      [caCertsVolume, pkiVolume, kubeconfigVolume('controller-manager')], { path: '/healthz', port: 10257, scheme: 'HTTPS', host: '127.0.0.1' }),
+      [caCertsVolume, pkiVolume, kubeconfigVolume('controller-manager')], { path: '/healthz', port: 10257, scheme: 'HTTPS', host: '127.0.0.1' }, certificates),
     'kube-scheduler.yaml': staticPod('kube-scheduler', node, image('kube-scheduler', cluster), commandLine('kube-scheduler', kubeSchedulerFlags()),
-      [kubeconfigVolume('scheduler')], { path: '/livez', port: 10259, scheme: 'HTTPS', host: '127.0.0.1' }),
+      [kubeconfigVolume('scheduler')], { path: '/livez', port: 10259, scheme: 'HTTPS', host: '127.0.0.1' }, certificates),
   };
 }
 
 function image(component: string, cluster: Cluster): string {
   return `${REGISTRY}/${component}:${cluster.kubernetesVersion}`;
+}
+
+/**
+ * The annotations of the certificates `command` names, in path order, labelled by their path under pki/ (or
+ * under /etc/kubernetes for a kubeconfig). A renewal changes them, so the manifest changes and the kubelet
+ * restarts the Pod, which then loads the new certificate.
+ */
+function mountedCertificateAnnotations(command: string[], certificates: ReadonlyMap<string, string>): Record<string, string> {
+  const named = new Set(command.map((arg) => arg.slice(arg.indexOf('=') + 1)));
+  return certificateAnnotations(
+    [...certificates]
+      .filter(([path]) => named.has(absolute(path)))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([path, pem]) => ({ name: path.replace(/^pki\//, ''), pem })),
+  );
 }
 
 function staticPod(
@@ -269,6 +289,7 @@ function staticPod(
   command: string[],
   volumes: HostPathVolume[],
   probe: { path: string; port: number; scheme: 'HTTP' | 'HTTPS'; host: string },
+  certificates: ReadonlyMap<string, string>,
 ): object {
   return {
     apiVersion: 'v1',
@@ -277,7 +298,7 @@ function staticPod(
       name: component,
       namespace: 'kube-system',
       labels: { 'component': component, 'tier': 'control-plane' },
-      annotations: { 'pki.cdk8s.io/node': node.name },
+      annotations: { 'pki.cdk8s.io/node': node.name, ...mountedCertificateAnnotations(command, certificates) },
     },
     spec: {
       hostNetwork: true,

@@ -4,6 +4,7 @@
  * `cdk8s-pki export-secrets` writes them as manifests for an out-of-band `kubectl apply`.
  */
 import { stringify } from 'yaml';
+import { certificateAnnotations, holdsCertificate } from '../engine/annotations';
 import { SpecError } from '../engine/errors';
 import { writeTree } from '../output-tree';
 import { schemaCheck } from '../state/documents';
@@ -64,10 +65,19 @@ export function omittedSecrets(state: PkiState, namespace?: string): PlannedSecr
     .filter((secret) => namespace === undefined || secret.namespace === namespace);
 }
 
-/** The Secret manifest of `secret`, its data rendered from the state (base64, as `data` wants). */
+/** The reviewer annotations of the certificates in `secret`'s public (text) data: tls.crt, ca.crt, cacerts.pem … */
+export function secretCertificateAnnotations(secret: PlannedSecret): Record<string, string> {
+  return certificateAnnotations(Object.entries(secret.data).flatMap(([key, content]) => (content.kind === 'text' && holdsCertificate(content.text) ? [{ name: key, pem: content.text }] : [])));
+}
+
+/**
+ * The Secret manifest of `secret`, its data rendered from the state (base64, as `data` wants), with the annotations
+ * a synthesized one would carry, so that the Secret in the cluster says which certificate it holds.
+ */
 export function renderSecretManifest(state: PkiState, secret: PlannedSecret): string {
   const data = Object.fromEntries(Object.entries(secret.data).map(([key, content]) => [key, Buffer.from(renderContent(state, content)).toString('base64')]));
-  return stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secret.name, namespace: secret.namespace }, type: secret.type, data });
+  const annotations = secretCertificateAnnotations(secret);
+  return stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secret.name, namespace: secret.namespace, ...(Object.keys(annotations).length ? { annotations } : {}) }, type: secret.type, data });
 }
 
 /**

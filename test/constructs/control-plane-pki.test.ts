@@ -78,11 +78,13 @@ describe('ControlPlanePki on the reference cluster', () => {
         'nodes/example/pki/cp-3.doc.json',
       ]);
       expect(Object.keys(third.stateFiles).filter((f) => !(f in first.stateFiles))).toEqual([]); // no new key anywhere
-      // Of dist/, only the ClusterConfiguration kubeadm join reads names the SANs.
+      // Of dist/, the ClusterConfiguration kubeadm join reads names the SANs, and each kube-apiserver Pod's
+      // annotations describe its re-issued certificate.
       const documents = (dist: Record<string, string>) => Object.entries(dist).flatMap(([file, data]) => Buffer.from(data, 'base64').toString().split('\n---\n').map((doc) => `${file}: ${doc}`));
       const changed = documents(third.dist).filter((doc) => !documents(first.dist).includes(doc)).map((doc) => parse(doc.replace(/^[^:]+: /, '')));
-      expect(changed.map((doc) => `${doc.kind} ${doc.metadata.name}`)).toEqual(['ConfigMap kubeadm-config']);
-      expect(parse(changed[0].data.ClusterConfiguration).apiServer.certSANs).toEqual(['10.0.0.10', '192.0.2.50']);
+      expect(changed.map((doc) => `${doc.kind} ${doc.metadata.name}`).sort()).toEqual(['ConfigMap kubeadm-config', 'Pod kube-apiserver', 'Pod kube-apiserver', 'Pod kube-apiserver']);
+      expect(parse(changed.find((doc) => doc.kind === 'ConfigMap').data.ClusterConfiguration).apiServer.certSANs).toEqual(['10.0.0.10', '192.0.2.50']);
+      for (const pod of changed.filter((doc) => doc.kind === 'Pod')) expect(pod.metadata.annotations['pki.cdk8s.io/apiserver.sans']).toMatch(/, IP Address:192\.0\.2\.50$/);
       const apiserver = third.chart.pki.certificates.find((c) => c.node.path === 'example/pki/cp-2/apiserver')!;
       expect(apiserver.certificate.sans.ipAddresses).toEqual(['10.96.0.1', '10.0.0.12', '10.0.0.10', '192.0.2.50']);
     } finally {
