@@ -21,13 +21,10 @@ function isReviewed(path: string): boolean {
  */
 export function nodeReviewFiles(plan: NodePlan, directory: string, exportCommand: string): Record<string, string> {
   return Object.fromEntries(
-    plan.files
-      .filter((file) => isReviewed(file.path) && file.content.kind === 'text')
-      .map((file) => [
-        `${NODE_REVIEW_DIR}/${directory}/${file.path}`,
-        `# Node ${plan.node}'s ${KUBERNETES_DIR}/${file.path}, for review: \`${exportCommand}\` writes it to the node.\n` +
-          '# Not for kubectl apply.\n' +
-          (file.content as { text: string }).text,
-      ]),
+    plan.files.flatMap(({ path, content }) =>
+      isReviewed(path) && content.kind === 'text'
+        ? [[`${NODE_REVIEW_DIR}/${directory}/${path}`, `# Node ${plan.node}'s ${KUBERNETES_DIR}/${path}, for review: \`${exportCommand}\` writes it to the node.\n# Not for kubectl apply.\n${content.text}`]]
+        : [],
+    ),
   );
 }
