@@ -89,14 +89,17 @@ function clusterPart(c: IConstruct, clusters: ControlPlanePki[]): { cluster: Con
 
 /** Groups kubeadm's per-node copies of one catalog entry into one diagram box, labelled with their nodes. */
 function grouped<T extends SignedCertificate>(items: T[], clusters: ControlPlanePki[], labelOf: (item: T) => string): ReportCertificate[] {
-  const parts = items.map((item) => ({ item, part: clusterPart(item, clusters) }));
-  const groupId = (item: T, cluster: ControlPlanePki) => `${cluster.node.path}/${item.node.id}`;
-  return parts.map(({ item, part }) => {
+  const parts = items.map((item) => {
+    const part = clusterPart(item, clusters);
+    return { item, part, groupId: part && `${part.cluster.node.path}/${item.node.id}` };
+  });
+  const nodesOf = new Map<string, string[]>();
+  for (const { part, groupId } of parts) if (groupId) nodesOf.set(groupId, [...(nodesOf.get(groupId) ?? []), ...(part!.node ? [part!.node] : [])]);
+  return parts.map(({ item, part, groupId }) => {
     const base = { name: item.node.path, certificate: item.certificate, keySlot: item.keyReference.slot };
-    if (!part) return base;
-    const id = groupId(item, part.cluster);
-    const nodes = parts.filter((p) => p.part && groupId(p.item, p.part.cluster) === id).flatMap((p) => (p.part!.node ? [p.part!.node] : []));
-    return { ...base, group: { id, label: [labelOf(item), nodes.length ? nodes.join(', ') : part.cluster.node.path].join('<br/>') } };
+    if (!part || !groupId) return base;
+    const nodes = nodesOf.get(groupId)!;
+    return { ...base, group: { id: groupId, label: [labelOf(item), nodes.length ? nodes.join(', ') : part.cluster.node.path].join('<br/>') } };
   });
 }
 
