@@ -88,8 +88,8 @@ function checkNodeNamesFree(cluster: Cluster): void {
  * In its own chart it synthesizes the three public CA bundles and, with `tlsBootstrap`, what `kubeadm join`
  * reads (cluster-info, kubeadm-config, kubelet-config and their RBAC). Each node's static Pods and
  * KubeletConfiguration are also written for review, after the state commits, as
- * `<outdir>/nodes/<cluster>-<node>/manifests/*.yaml` and `…/kubelet/config.yaml` (constructs/pki-report.ts):
- * files for the node, out of reach of `kubectl apply -f dist/` and of an Argo CD directory source.
+ * `<outdir>/nodes/<cluster>-<node>/manifests/*.yaml.review` and `…/kubelet/config.yaml.review`
+ * (constructs/pki-report.ts): files for the node, which no manifest reader takes for manifests.
  */
 export class ControlPlanePki extends Construct {
   readonly cluster: Cluster;

@@ -1,11 +1,12 @@
 import { App, Chart, Names, YamlOutputType } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
+import { NODE_REVIEW_SUFFIX } from '../src/report/node-files';
 import { committedPkiOutputFiles } from './pki-report';
 
 /**
  * Everything `app.synth()` would write, by path under the output directory, without writing the manifests: for
  * snapshot tests of a whole app. Each manifest file (`example.k8s.yaml` …) and each node review file
- * (`nodes/example-pki-cp-1/manifests/etcd.yaml` …) gives its objects; `PKI.md` gives its text.
+ * (`nodes/example-pki-cp-1/manifests/etcd.yaml.review` …) gives its objects; `PKI.md` gives its text.
  * `Testing.synth(chart)` gives one chart's objects only, and misses the node files and PKI.md, which follow
  * the whole app (a new worker would not change such a snapshot).
  *
@@ -17,7 +18,7 @@ import { committedPkiOutputFiles } from './pki-report';
 export function synthApp(app: App): Record<string, unknown[] | string> {
   // synthYaml() resolves the chart dependencies and runs the validations exactly as synth() does.
   app.synthYaml();
-  const written = Object.entries(committedPkiOutputFiles(app)).map(([file, text]) => [file, file.endsWith('.yaml') ? parseAllDocuments(text).map((doc) => doc.toJS()) : text]);
+  const written = Object.entries(committedPkiOutputFiles(app)).map(([file, text]) => [file, file.endsWith(NODE_REVIEW_SUFFIX) ? parseAllDocuments(text).map((doc) => doc.toJS()) : text]);
   return { ...manifests(app), ...Object.fromEntries(written) };
 }
 

@@ -18,7 +18,7 @@ function cluster(nodes: ClusterSpec['nodes']) {
 const ONE_NODE = cluster([{ name: 'cp-1', role: 'control-plane', ip: '10.0.0.11' }]);
 const WITH_WORKER = cluster([{ name: 'cp-1', role: 'control-plane', ip: '10.0.0.11' }, { name: 'worker-1', role: 'worker', ip: '10.0.1.21' }]);
 
-/** What a synth writes: every file of the output directory, YAML parsed, anything else as text. */
+/** What a synth writes: every file of the output directory, YAML (manifests, node review files) parsed, PKI.md as text. */
 function writtenByCdk8s(define: (app: App) => void, yamlOutputType?: YamlOutputType): Record<string, unknown[] | string> {
   const tmp = tempDir();
   try {
@@ -27,7 +27,7 @@ function writtenByCdk8s(define: (app: App) => void, yamlOutputType?: YamlOutputT
     app.synth();
     const files = fs.readdirSync(tmp.dir, { recursive: true, encoding: 'utf8' }).filter((file) => fs.statSync(path.join(tmp.dir, file)).isFile()).sort();
     const read = (file: string) => fs.readFileSync(path.join(tmp.dir, file), 'utf8');
-    return Object.fromEntries(files.map((file) => [file, file.endsWith('.yaml') ? parseAllDocuments(read(file)).map((doc) => doc.toJS()) : read(file)]));
+    return Object.fromEntries(files.map((file) => [file, /\.(yaml|review)$/.test(file) ? parseAllDocuments(read(file)).map((doc) => doc.toJS()) : read(file)]));
   } finally {
     tmp.cleanup();
   }
@@ -45,12 +45,12 @@ describe('synthApp', () => {
     expect(files).toEqual(writtenByCdk8s(WITH_WORKER));
     expect(Object.keys(files).sort()).toEqual([
       'PKI.md',
-      'nodes/small-pki-cp-1/kubelet/config.yaml',
-      'nodes/small-pki-cp-1/manifests/etcd.yaml',
-      'nodes/small-pki-cp-1/manifests/kube-apiserver.yaml',
-      'nodes/small-pki-cp-1/manifests/kube-controller-manager.yaml',
-      'nodes/small-pki-cp-1/manifests/kube-scheduler.yaml',
-      'nodes/small-pki-worker-1/kubelet/config.yaml',
+      'nodes/small-pki-cp-1/kubelet/config.yaml.review',
+      'nodes/small-pki-cp-1/manifests/etcd.yaml.review',
+      'nodes/small-pki-cp-1/manifests/kube-apiserver.yaml.review',
+      'nodes/small-pki-cp-1/manifests/kube-controller-manager.yaml.review',
+      'nodes/small-pki-cp-1/manifests/kube-scheduler.yaml.review',
+      'nodes/small-pki-worker-1/kubelet/config.yaml.review',
       'small.k8s.yaml',
     ]);
   });
@@ -64,7 +64,7 @@ describe('synthApp', () => {
       );
     const before = synthesized(ONE_NODE).files;
     const after = synthesized(WITH_WORKER).files;
-    expect(Object.keys(after).filter((file) => !(file in before))).toEqual(['nodes/small-pki-worker-1/kubelet/config.yaml']);
+    expect(Object.keys(after).filter((file) => !(file in before))).toEqual(['nodes/small-pki-worker-1/kubelet/config.yaml.review']);
     expect(after['PKI.md']).not.toEqual(before['PKI.md']);
     expect(kinds(after)).toMatchSnapshot();
   });

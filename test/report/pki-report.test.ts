@@ -108,7 +108,7 @@ describe('dist/PKI.md', () => {
     const files = synthApp(smallApp().app);
     for (const row of TRUST.filter((r) => r.via.startsWith('--') || r.via === 'clientCAFile')) {
       const file = row.component === 'kubelet' ? 'kubelet/config.yaml' : `manifests/${row.component}.yaml`;
-      const [doc] = files[`nodes/small-pki-cp-1/${file}`] as any[];
+      const [doc] = files[`nodes/small-pki-cp-1/${file}.review`] as any[];
       const caFile = `/etc/kubernetes/pki/${CERTIFICATE_AUTHORITIES[row.ca].baseName}.crt`;
       if (row.component === 'kubelet') expect(doc.authentication.x509.clientCAFile).toBe(caFile);
       else expect(doc.spec.containers[0].command).toContain(`${row.via}=${caFile}`);
@@ -156,7 +156,7 @@ describe('the node review files', () => {
         const rendered = renderNode(state, node).files.filter((f) => f.path.startsWith('manifests/') || f.path === 'kubelet/config.yaml');
         expect(rendered.length).toBe(node === 'cp-1' ? 5 : 1);
         for (const file of rendered) {
-          const review = fs.readFileSync(path.join(tmp.dir, 'nodes', `small-pki-${node}`, file.path), 'utf8');
+          const review = fs.readFileSync(path.join(tmp.dir, 'nodes', `small-pki-${node}`, `${file.path}.review`), 'utf8');
           expect(review).toBe(
             `# Node ${node}'s /etc/kubernetes/${file.path}, for review: \`cdk8s-pki export-node ${node}\` writes it to the node.\n# Not for kubectl apply.\n${file.data.toString()}`,
           );
@@ -167,7 +167,7 @@ describe('the node review files', () => {
     }
   });
 
-  test('the example app: dist/ holds PKI.md and nodes/, and no node file at its top level, where kubectl apply -f dist/ and Argo CD read', () => {
+  test('the example app: dist/ holds PKI.md and nodes/; no node file is where kubectl apply, Argo CD or cdk8s synth --stdout read manifests', async () => {
     const tmp = tempDir();
     try {
       const app = new App({ outdir: tmp.dir });
@@ -181,6 +181,15 @@ describe('the node review files', () => {
       expect(kinds).not.toContain('Pod');
       expect(kinds).not.toContain('KubeletConfiguration');
       expect(fs.readFileSync(path.join(tmp.dir, 'PKI.md'), 'utf8')).toContain('| example/ingress-ca | CN=example-ingress-ca |');
+      // What kubectl apply -R -f dist/ and a recursive Argo CD directory source would read: none under nodes/.
+      const all = fs.readdirSync(tmp.dir, { recursive: true, encoding: 'utf8' });
+      expect(all.filter((f) => f.startsWith('nodes/') && /\.(ya?ml|json)$/.test(f))).toEqual([]);
+      expect(all.filter((f) => f.startsWith('nodes/') && f.endsWith('.review')).length).toBe(3 * 5 + 2); // 3 control-plane nodes: 4 static Pods and a kubelet config each; 2 workers: a kubelet config each
+      // cdk8s synth --stdout prints what cdk8s's own manifest finder returns (subdirectories included); the package
+      // exports no path to it, so it is loaded by file.
+      const util = path.join(path.dirname(require.resolve('cdk8s-cli/package.json')), 'lib/util.js');
+      const { findManifests } = (await import(util)) as typeof import('cdk8s-cli/lib/util');
+      expect((await findManifests(tmp.dir)).map((f) => path.relative(tmp.dir, f)).sort()).toEqual(['example-rancher-values.yaml', 'example.k8s.yaml']);
     } finally {
       tmp.cleanup();
     }
