@@ -135,13 +135,18 @@ describe('dist/PKI.md', () => {
     }
   });
 
-  test('holds no private key and no token secret', () => {
-    const { text, state } = pkiMd();
-    const tokenSlot = state.secretInventory()[0].slot;
-    const token = state.secret(tokenSlot);
+  test('holds no private key and no token secret, nor do the node review files', () => {
+    const { app, state } = smallApp();
+    const files = synthApp(app);
+    const text = files['PKI.md'] as string;
+    const token = state.secret(state.secretInventory()[0].slot);
     expect(text).toContain(`| ${token.split('.')[0]} |`); // the public id is there
-    expect(text).not.toContain(token.split('.')[1]);
-    expect(text).not.toMatch(/PRIVATE KEY/);
+    const written = Object.entries(files).filter(([file]) => file === 'PKI.md' || file.startsWith('nodes/')).map(([, content]) => JSON.stringify(content));
+    expect(written.length).toBe(7);
+    for (const content of written) {
+      expect(content).not.toContain(token.split('.')[1]);
+      expect(content).not.toMatch(/PRIVATE KEY/);
+    }
   });
 });
 
