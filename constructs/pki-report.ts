@@ -3,8 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Names } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { parse } from 'yaml';
 import { SpecError } from '../src/engine/errors';
-import { EXTERNAL_TRUST, KUBECONFIGS, TRUST } from '../src/kubeadm/catalog';
+import { pemBlocks, sha256Hex } from '../src/engine/pem';
+import { CLUSTER_INFO_TRUST, EXTERNAL_TRUST, KUBECONFIG_CA_FIELD, KUBECONFIGS, TRUST } from '../src/kubeadm/catalog';
 import { PkiReport, ReportCertificate, ReportTrust } from '../src/report/inventory';
 import { PKI_REPORT_FILE, renderPkiReport } from '../src/report/markdown';
 import { NODE_REVIEW_DIR, nodeReviewFiles } from '../src/report/node-files';
@@ -14,6 +16,7 @@ import { BootstrapToken } from './bootstrap-token';
 import { ClusterCaIssuer } from './cert-manager';
 import { CertificateSigningRequest } from './certificate-signing-request';
 import { ClusterCA } from './cluster-ca';
+import { ClusterInfo } from './cluster-info';
 import { ControlPlanePki } from './control-plane-pki';
 import { KubeadmCertificate } from './kubeadm-certificates';
 import { Kubeconfig } from './kubeconfig';
@@ -103,6 +106,12 @@ function grouped<T extends SignedCertificate>(items: T[], clusters: ControlPlane
   });
 }
 
+/** SHA-256 of a bundle's first certificate: the CA a client of the bundle is drawn trusting. */
+function firstCertificate(bundlePem: string): string {
+  const first = pemBlocks(bundlePem).find((block) => block.label === 'CERTIFICATE');
+  return first ? sha256Hex(first.der) : '';
+}
+
 function collectReport(all: IConstruct[], clusters: ControlPlanePki[]): PkiReport {
   const cas: ReportCertificate[] = all.filter((c): c is ClusterCA => c instanceof ClusterCA).map((ca) => ({ name: ca.node.path, certificate: ca.certificate, keySlot: ca.keyReference?.slot }));
   const outside = all
@@ -131,6 +140,15 @@ function collectReport(all: IConstruct[], clusters: ControlPlanePki[]): PkiRepor
   for (const c of all) {
     if (c instanceof ClusterCaIssuer) {
       trust.push({ scope: c.node.path, component: `cert-manager ${c.issuerRef.kind} ${c.issuerRef.name}`, via: EXTERNAL_TRUST.certManagerCaIssuer.via, ca: fingerprintOf(c.ca) });
+    }
+    // A ControlPlanePki's kubeconfigs and cluster-info are in its catalog rows above; these stand alone.
+    const standalone = !clusters.some((cluster) => c.node.scopes.includes(cluster));
+    if (standalone && c instanceof Kubeconfig) {
+      trust.push({ scope: c.node.path, component: c.node.id, via: KUBECONFIG_CA_FIELD, ca: firstCertificate(c.content.caPem), from: c.node.path });
+    }
+    if (standalone && c instanceof ClusterInfo) {
+      const caData = (parse(c.kubeconfig) as { clusters: { cluster: Record<string, string> }[] }).clusters[0].cluster[KUBECONFIG_CA_FIELD];
+      trust.push({ scope: c.node.path, ...CLUSTER_INFO_TRUST, ca: firstCertificate(Buffer.from(caData, 'base64').toString()) });
     }
     if (c instanceof RancherIngressTLS && c.caChecksum) {
       const pinned = all.find((ca): ca is ClusterCA => ca instanceof ClusterCA && ca.rancherChecksum === c.caChecksum);

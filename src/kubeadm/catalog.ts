@@ -197,6 +197,12 @@ export interface TrustEntry {
   readonly when: NodeFileCondition;
 }
 
+/** The kubeconfig field holding the CA bundle a client verifies the API server with. */
+export const KUBECONFIG_CA_FIELD = 'certificate-authority-data';
+
+/** kubeadm join reads the cluster CA from cluster-info and pins it with --discovery-token-ca-cert-hash. */
+export const CLUSTER_INFO_TRUST = { component: 'kubeadm join', via: 'cluster-info (kube-public)' } as const;
+
 export const TRUST: readonly TrustEntry[] = [
   { component: 'kube-apiserver', via: '--client-ca-file', ca: 'ca', when: 'always' },
   { component: 'kube-apiserver', via: '--etcd-cafile', ca: 'etcd-ca', when: 'always' },
@@ -208,10 +214,9 @@ export const TRUST: readonly TrustEntry[] = [
   { component: 'etcd', via: '--peer-trusted-ca-file', ca: 'etcd-ca', when: 'always' },
   { component: 'kubelet', via: 'clientCAFile', ca: 'ca', when: 'always' },
   // Every kubeconfig verifies the API server with the cluster CA it embeds.
-  ...Object.values(KUBECONFIGS).map((k): TrustEntry => ({ component: k.fileName, via: 'certificate-authority-data', ca: 'ca', when: 'always' })),
-  { component: BOOTSTRAP_KUBECONFIG_FILE, via: 'certificate-authority-data', ca: 'ca', when: 'tls-bootstrap' },
-  // kubeadm join reads the CA from cluster-info and pins it with --discovery-token-ca-cert-hash.
-  { component: 'kubeadm join', via: 'cluster-info (kube-public)', ca: 'ca', when: 'tls-bootstrap' },
+  ...Object.values(KUBECONFIGS).map((k): TrustEntry => ({ component: k.fileName, via: KUBECONFIG_CA_FIELD, ca: 'ca', when: 'always' })),
+  { component: BOOTSTRAP_KUBECONFIG_FILE, via: KUBECONFIG_CA_FIELD, ca: 'ca', when: 'tls-bootstrap' },
+  { ...CLUSTER_INFO_TRUST, ca: 'ca', when: 'tls-bootstrap' },
 ];
 
 /** Trust outside kubeadm's set: a CA offered to cert-manager, and one Rancher's agents pin. */

@@ -3,7 +3,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
-import { ClusterCA, ControlPlanePki, PkiState, synthApp, TlsCertificate, usePkiState } from '../../constructs';
+import {
+  BootstrapToken,
+  certManager,
+  ClusterCA,
+  ClusterInfo,
+  ControlPlanePki,
+  Kubeconfig,
+  OfflineRootCA,
+  PkiState,
+  RancherIngressTLS,
+  RancherServingCertificate,
+  synthApp,
+  TlsCertificate,
+  usePkiState,
+} from '../../constructs';
+import { generateKey, issueCertificate, privateKeyToPem } from '../../src/engine';
 import { CERTIFICATE_AUTHORITIES, CERTIFICATES, KUBECONFIGS, TRUST } from '../../src/kubeadm/catalog';
 import { renderNode } from '../../src/kubeadm/node-bundle';
 import { ExampleCluster, REFERENCE_CLUSTER } from '../../examples/main';
@@ -102,6 +117,39 @@ describe('dist/PKI.md', () => {
     const trusts = edges.filter((e) => e.label !== undefined).map((e) => `${nodes.get(e.from)![0]} -[${e.label}]-> ${e.to}`);
     const expectedTrusts = TRUST.map((row) => `${row.component} -[${row.via}]-> ${caNode.get(CERTIFICATE_AUTHORITIES[row.ca].commonName)}`);
     expect(trusts.sort()).toEqual(expectedTrusts.sort());
+  });
+
+  test('constructs outside a ControlPlanePki: an offline root and its intermediate, a kubeconfig, cluster-info, a cert-manager CA issuer, Rancher\'s pinned CA', () => {
+    const app = Testing.app();
+    usePkiState(app, PkiState.inMemory({ clock: CLOCK, seed: 'pki-md' }));
+    const chart = new Chart(app, 'parts');
+    const rootKey = generateKey('ecdsa-p256');
+    const root = issueCertificate({ subject: { commonName: 'offline-root' }, ca: {}, validitySeconds: 20 * 365 * 86400 }, rootKey, { privateKey: rootKey }, CLOCK());
+    const intermediate = new ClusterCA(chart, 'intermediate', { commonName: 'intermediate', issuer: OfflineRootCA.fromPem({ certificatePem: root.pem, privateKeyPem: privateKeyToPem(rootKey) }) });
+    new Kubeconfig(chart, 'ops', { ca: intermediate, server: 'https://api.example.com:6443', userName: 'ops', groups: ['ops'] });
+    const token = new BootstrapToken(chart, 'token');
+    new ClusterInfo(chart, 'cluster-info', { ca: intermediate, server: 'https://api.example.com:6443', tokens: [token] });
+    new certManager.ClusterCaIssuer(chart, 'issuer', { ca: intermediate, name: 'intermediate' });
+    const ingress = new ClusterCA(chart, 'ingress', { commonName: 'ingress' });
+    new RancherIngressTLS(chart, 'rancher', { hostname: 'rancher.example.com', mode: 'secret', certificate: RancherServingCertificate.fromClusterCa(ingress), version: '2.12.3' });
+    const text = synthApp(app)['PKI.md'] as string;
+    const { nodes, edges } = parseFlowchart(text);
+    const drawn = edges.map((e) => `${nodes.get(e.from)![0]} -[${e.label ?? 'signs'}]-> ${nodes.get(e.to)![0]}`);
+    expect(drawn.sort()).toEqual(
+      [
+        `CA offline-root -[signs]-> CA intermediate`,
+        `CA intermediate -[signs]-> ops`,
+        `CA ingress -[signs]-> rancher.example.com`,
+        `ops -[certificate-authority-data]-> CA intermediate`,
+        `kubeadm join -[cluster-info (kube-public)]-> CA intermediate`,
+        `cert-manager ClusterIssuer intermediate -[ca issuer: key pair Secret]-> CA intermediate`,
+        `Rancher agents -[tls-ca, CATTLE_CA_CHECKSUM]-> CA ingress`,
+      ].sort(),
+    );
+    expect(text).toContain('| (outside the app) | CN=offline-root | CN=offline-root |');
+    expect(text).toContain('| parts/ops | ops | ops | CN=intermediate |');
+    const expires = token.expiration ? token.expiration.toISOString().replace('.000', '') : 'never';
+    expect(text).toContain(`| parts/token | ${token.tokenId} | ${expires} | authentication, signing |`);
   });
 
   test('the catalog\'s trust rows are what the nodes run: each flag or field names the CA\'s file in the review copies', () => {
