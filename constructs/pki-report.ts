@@ -102,7 +102,7 @@ function grouped<T extends SignedCertificate>(items: T[], clusters: ControlPlane
     const base = { name: item.node.path, certificate: item.certificate, keySlot: item.keyReference.slot };
     if (!part || !groupId) return base;
     const nodes = nodesOf.get(groupId)!;
-    return { ...base, group: { id: groupId, label: [labelOf(item), nodes.length ? nodes.join(', ') : part.cluster.node.path].join('<br/>') } };
+    return { ...base, group: { id: groupId, label: [labelOf(item), nodes.length ? nodes.join(', ') : part.cluster.node.path] } };
   });
 }
 

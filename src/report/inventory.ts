@@ -19,9 +19,10 @@ export interface ReportCertificate {
   readonly keySlot?: string;
   /**
    * Certificates of one group share a box in the trust diagram: kubeadm's per-node copies of one catalog entry.
+   * The label's lines: what the certificate is, then where.
    * @default - a box of its own
    */
-  readonly group?: { readonly id: string; readonly label: string };
+  readonly group?: { readonly id: string; readonly label: readonly string[] };
 }
 
 /** A key pair with no certificate: the service-account key, a CSR's key. */

@@ -147,7 +147,7 @@ export function trustDiagram(report: PkiReport): string[] {
       const box = item.group?.id ?? item.name;
       const id = ids.id(prefix, box);
       boxes.set(box, id);
-      if (!drawn.has(id)) lines.push(`  ${id}${open}${label(...(item.group ? [item.group.label] : [item.certificate.subject.commonName, item.name]))}${close}`);
+      if (!drawn.has(id)) lines.push(`  ${id}${open}${label(...(item.group ? item.group.label : [item.certificate.subject.commonName, item.name]))}${close}`);
       drawn.add(id);
       const issuer = issuerOf(item.certificate, report.cas);
       const edge = issuer && `  ${caId(issuer)} --> ${id}`;
