@@ -61,9 +61,31 @@ function writeFiles(outdir: string, files: Record<string, string>): void {
   }
 }
 
+/** The outputs the report reads, per construct class: all are set once its constructor returned. */
+const OUTPUTS: [(c: IConstruct) => boolean, string[]][] = [
+  [(c) => c instanceof ClusterCA, ['certificate', 'chain']],
+  [(c) => c instanceof SignedCertificate, ['certificate', 'keyReference']],
+  [(c) => c instanceof Kubeconfig, ['content']],
+  [(c) => c instanceof ControlPlanePki, ['nodePlans']],
+  [(c) => c instanceof ServiceAccountKey, ['publicKeyPem', 'keyReference']],
+  [(c) => c instanceof CertificateSigningRequest, ['request', 'signerName']],
+  [(c) => c instanceof BootstrapToken, ['tokenId', 'stateSlot', 'usages', 'groups']],
+  [(c) => c instanceof ClusterCaIssuer, ['ca', 'issuerRef']],
+  [(c) => c instanceof ClusterInfo, ['kubeconfig']],
+  [(c) => c instanceof RancherIngressTLS, ['values']],
+];
+
+/**
+ * Whether `c`'s constructor returned: one that threw leaves the construct in the tree without its outputs, and
+ * code that catches the error (a test) may still commit the state.
+ */
+function constructed(c: IConstruct): boolean {
+  return OUTPUTS.every(([isKind, fields]) => !isKind(c) || fields.every((field) => (c as unknown as Record<string, unknown>)[field] !== undefined));
+}
+
 /** PKI.md and every cluster's node review files, by path under the output directory. */
 export function pkiOutputFiles(root: IConstruct): Record<string, string> {
-  const all = root.node.findAll();
+  const all = root.node.findAll().filter(constructed);
   const clusters = all.filter((c): c is ControlPlanePki => c instanceof ControlPlanePki);
   return { [PKI_REPORT_FILE]: renderPkiReport(collectReport(all, clusters)), ...clusterReviewFiles(clusters) };
 }
