@@ -404,6 +404,8 @@ export interface ClusterCaIssuerProps {
  * output decides: left out (to apply out of band), sealed, or plaintext.
  */
 export class ClusterCaIssuer extends Construct implements ICertManagerIssuer {
+  /** The CA it offers. */
+  readonly ca: ClusterCA;
   readonly issuer: Issuer | ClusterIssuer;
   /** What the secret output synthesized for the key pair; undefined when it leaves the Secret out. */
   readonly secret?: ApiObject;
@@ -415,6 +417,7 @@ export class ClusterCaIssuer extends Construct implements ICertManagerIssuer {
 
   constructor(scope: Construct, id: string, props: ClusterCaIssuerProps) {
     super(scope, id);
+    this.ca = props.ca;
     const kind = props.kind ?? 'ClusterIssuer';
     const name = props.name ?? Names.toDnsLabel(this);
     this.secretName = props.secretName ?? `${name}-key-pair`;

@@ -1,4 +1,4 @@
-import { ApiObject, ApiObjectProps, Chart, Duration, JsonPatch } from 'cdk8s';
+import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { RbacSubject } from '../src/bootstrap/rbac';
@@ -8,7 +8,7 @@ import { CaId, CERTIFICATE_AUTHORITIES, CERTIFICATES, CLUSTER_ADMINS, controlPla
 import { Cluster, ClusterSpec, loadClusterSpec, resolveCluster } from '../src/kubeadm/cluster-spec';
 import { joinConfigMaps } from '../src/kubeadm/join-config';
 import { NodePlan, recordNodePlan } from '../src/kubeadm/node-bundle';
-import { certificateInstances, instanceKey, IssuedMaterial, kubeconfigInstances, planCluster, PlannedNode, PlannerOptions } from '../src/kubeadm/planner';
+import { certificateInstances, instanceKey, IssuedMaterial, kubeconfigInstances, planCluster, PlannerOptions } from '../src/kubeadm/planner';
 import { BootstrapToken, BootstrapTokenProps } from './bootstrap-token';
 import { ClusterCA } from './cluster-ca';
 import { ClusterInfo } from './cluster-info';
@@ -86,9 +86,10 @@ function checkNodeNamesFree(cluster: Cluster): void {
  * goes where is the planner's (src/kubeadm/planner.ts); this construct issues and emits.
  *
  * In its own chart it synthesizes the three public CA bundles and, with `tlsBootstrap`, what `kubeadm join`
- * reads (cluster-info, kubeadm-config, kubelet-config and their RBAC); for each node it adds a chart
- * `<chart>-<node>` holding review copies of that node's static Pods and KubeletConfiguration (files for
- * the node, not objects to apply to the cluster).
+ * reads (cluster-info, kubeadm-config, kubelet-config and their RBAC). Each node's static Pods and
+ * KubeletConfiguration are also written for review, after the state commits, as
+ * `<outdir>/nodes/<cluster>-<node>/manifests/*.yaml.review` and `…/kubelet/config.yaml.review`
+ * (constructs/pki-report.ts): files for the node, which no manifest reader takes for manifests.
  */
 export class ControlPlanePki extends Construct {
   readonly cluster: Cluster;
@@ -195,21 +196,6 @@ export class ControlPlanePki extends Construct {
       for (const configMap of joinConfigMaps(cluster, planned.kubeletConfiguration)) {
         new kplus.ConfigMap(joinConfig, configMap.name, { metadata: { name: configMap.name, namespace: configMap.namespace }, data: configMap.data });
       }
-    }
-    this.addReviewCopies(planned.nodes, planned.kubeletConfiguration);
-  }
-
-  /** One chart per node, beside this construct's chart, so each node's files read as one review unit. */
-  private addReviewCopies(nodes: PlannedNode[], kubeletConfiguration: object): void {
-    const chart = Chart.of(this);
-    const app = chart.node.scope ?? chart;
-    for (const { plan, staticPods } of nodes) {
-      const nodeChart = new Chart(app, `${chart.node.id}-${plan.node}`);
-      for (const [fileName, pod] of Object.entries(staticPods)) {
-        new ApiObject(nodeChart, fileName.replace(/\.yaml$/, ''), pod as ApiObjectProps);
-      }
-      // A kubelet config file has no metadata; cdk8s would add a name.
-      new ApiObject(nodeChart, 'kubelet-config', kubeletConfiguration as ApiObjectProps).addJsonPatch(JsonPatch.remove('/metadata'));
     }
   }
 }

@@ -30,6 +30,9 @@ export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
   if (existing && existing !== state) throw new Error(`${root.node.path || 'app'}: a PKI state is already in use for this app`);
   if (!existing) {
     bound.set(root, state);
+    // Loaded here, not imported: the report reads every construct class, and each of those imports this module.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./pki-report') as typeof import('./pki-report')).registerPkiReport(root, state);
     root.node.addValidation({
       validate: () => {
         const others = root.node.findAll().filter((c) => c !== root);

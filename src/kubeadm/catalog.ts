@@ -183,6 +183,48 @@ export const NODE_FILES = {
   tokenAuthFile: { path: TOKEN_AUTH_FILE, placement: 'control-plane-nodes', when: 'token-auth-file' },
 } as const satisfies Record<string, NodeFileEntry>;
 
+/**
+ * Who verifies what a CA signed, and where it reads the CA's bundle: a static Pod flag, a KubeletConfiguration
+ * field, or a kubeconfig's certificate-authority-data (reference §5). dist/PKI.md draws its trust diagram from
+ * this table; the flags are those static-pods.ts writes.
+ */
+export interface TrustEntry {
+  /** The component (a static Pod's name, `kubelet`) or the kubeconfig file that trusts the bundle. */
+  readonly component: string;
+  /** The flag or field naming the bundle. */
+  readonly via: string;
+  readonly ca: CaId;
+  readonly when: NodeFileCondition;
+}
+
+/** The kubeconfig field holding the CA bundle a client verifies the API server with. */
+export const KUBECONFIG_CA_FIELD = 'certificate-authority-data';
+
+/** kubeadm join reads the cluster CA from cluster-info and pins it with --discovery-token-ca-cert-hash. */
+export const CLUSTER_INFO_TRUST = { component: 'kubeadm join', via: 'cluster-info (kube-public)' } as const;
+
+export const TRUST: readonly TrustEntry[] = [
+  { component: 'kube-apiserver', via: '--client-ca-file', ca: 'ca', when: 'always' },
+  { component: 'kube-apiserver', via: '--etcd-cafile', ca: 'etcd-ca', when: 'always' },
+  { component: 'kube-apiserver', via: '--requestheader-client-ca-file', ca: 'front-proxy-ca', when: 'always' },
+  { component: 'kube-controller-manager', via: '--client-ca-file', ca: 'ca', when: 'always' },
+  { component: 'kube-controller-manager', via: '--requestheader-client-ca-file', ca: 'front-proxy-ca', when: 'always' },
+  { component: 'kube-controller-manager', via: '--root-ca-file', ca: 'ca', when: 'always' },
+  { component: 'etcd', via: '--trusted-ca-file', ca: 'etcd-ca', when: 'always' },
+  { component: 'etcd', via: '--peer-trusted-ca-file', ca: 'etcd-ca', when: 'always' },
+  { component: 'kubelet', via: 'clientCAFile', ca: 'ca', when: 'always' },
+  // Every kubeconfig verifies the API server with the cluster CA it embeds.
+  ...Object.values(KUBECONFIGS).map((k): TrustEntry => ({ component: k.fileName, via: KUBECONFIG_CA_FIELD, ca: 'ca', when: 'always' })),
+  { component: BOOTSTRAP_KUBECONFIG_FILE, via: KUBECONFIG_CA_FIELD, ca: 'ca', when: 'tls-bootstrap' },
+  { ...CLUSTER_INFO_TRUST, ca: 'ca', when: 'tls-bootstrap' },
+];
+
+/** Trust outside kubeadm's set: a CA offered to cert-manager, and one Rancher's agents pin. */
+export const EXTERNAL_TRUST = {
+  certManagerCaIssuer: { via: 'ca issuer: key pair Secret' },
+  rancherAgents: { component: 'Rancher agents', via: 'tls-ca, CATTLE_CA_CHECKSUM' },
+} as const;
+
 /** The CN of a catalog certificate on `node`. */
 export function commonNameOf(entry: CertificateEntry | KubeconfigEntry, node: NodeSpec): string {
   if (entry.commonName === commonNameIsNodeName) return node.name;

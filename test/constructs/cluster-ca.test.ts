@@ -55,7 +55,12 @@ describe('a CA with a server certificate', () => {
       expect(second).toEqual(first);
 
       const third = synth(cluster(['10.96.0.1', '192.0.2.50']));
-      expect(third.dist).toEqual(first.dist); // only public CA material is in dist/, and the CA did not change
+      // The manifests hold only public CA material, and the CA did not change; PKI.md shows the re-issued certificate's row.
+      const { 'PKI.md': thirdReport, ...thirdManifests } = third.dist;
+      const { 'PKI.md': firstReport, ...firstManifests } = first.dist;
+      expect(thirdManifests).toEqual(firstManifests);
+      const rows = (report: string) => Buffer.from(report, 'base64').toString().split('\n');
+      expect(rows(thirdReport).filter((row) => !rows(firstReport).includes(row)).map((row) => row.split(' | ')[0])).toEqual(['| cluster/apiserver']);
       const changed = Object.keys(third.state).filter((f) => third.state[f] !== first.state[f]);
       // The certificate and its Secret's plan (which holds the certificate); no key file.
       expect(changed).toEqual(['cluster/apiserver/certificate.json', 'secrets/cluster/apiserver/Secret.doc.json']);

@@ -18,6 +18,7 @@ import {
   ServiceAccountKey,
   SpecError,
   StateError,
+  synthApp,
   usePkiState,
 } from '../../constructs';
 import { ClusterSpec } from '../../src/kubeadm/cluster-spec';
@@ -46,16 +47,18 @@ function chartWithState() {
 
 describe('ControlPlanePki on the reference cluster', () => {
   // The certificates themselves are judged by openssl in test/kubeadm/parity.test.ts; the snapshot shows what
-  // the cluster chart holds (kinds and names) and one control-plane node's review chart in full.
+  // the cluster chart holds (kinds and names) and one control-plane node's review files in full.
   test("snapshot of dist/: the cluster chart's objects, and cp-1's static Pods and kubelet config (fixed clock, seeded state)", () => {
     const app = Testing.app();
     usePkiState(app, PkiState.inMemory({ clock: FIXED_CLOCK, seed: 'reference-cluster' }));
     new ExampleCluster(app, 'example');
-    const dist = Object.fromEntries(app.charts.map((chart) => [chart.node.id, withSealedValuesMasked(Testing.synth(chart))]));
-    expect(Object.keys(dist)).toEqual(['example', 'example-cp-1', 'example-cp-2', 'example-cp-3', 'example-worker-1', 'example-worker-2']);
-    expect(JSON.stringify(dist)).not.toMatch(/PRIVATE KEY-----/);
-    const objects = dist.example.map((d: { kind: string; metadata: { name: string; namespace?: string } }) => `${d.kind} ${d.metadata.namespace ? `${d.metadata.namespace}/` : ''}${d.metadata.name}`);
-    expect({ example: objects, 'example-cp-1': dist['example-cp-1'] }).toMatchSnapshot();
+    const files = synthApp(app);
+    const nodeDirs = [...new Set(Object.keys(files).filter((f) => f.startsWith('nodes/')).map((f) => f.split('/')[1]))];
+    expect(nodeDirs).toEqual(['example-pki-cp-1', 'example-pki-cp-2', 'example-pki-cp-3', 'example-pki-worker-1', 'example-pki-worker-2']);
+    expect(JSON.stringify(files)).not.toMatch(/PRIVATE KEY-----/);
+    const objects = withSealedValuesMasked(files['example.k8s.yaml'] as { kind: string; metadata: { name: string; namespace?: string } }[]).map((d) => `${d.kind} ${d.metadata.namespace ? `${d.metadata.namespace}/` : ''}${d.metadata.name}`);
+    const cp1 = Object.fromEntries(Object.entries(files).filter(([f]) => f.startsWith('nodes/example-pki-cp-1/')));
+    expect({ example: objects, 'nodes/example-pki-cp-1': cp1 }).toMatchSnapshot();
   });
 
   test('synth twice: identical dist/ and state; a new load-balancer SAN re-issues the apiserver certificates and nothing else', () => {
@@ -78,13 +81,19 @@ describe('ControlPlanePki on the reference cluster', () => {
         'nodes/example/pki/cp-3.doc.json',
       ]);
       expect(Object.keys(third.stateFiles).filter((f) => !(f in first.stateFiles))).toEqual([]); // no new key anywhere
-      // Of dist/, the ClusterConfiguration kubeadm join reads names the SANs, and each kube-apiserver Pod's
-      // annotations describe its re-issued certificate.
-      const documents = (dist: Record<string, string>) => Object.entries(dist).flatMap(([file, data]) => Buffer.from(data, 'base64').toString().split('\n---\n').map((doc) => `${file}: ${doc}`));
+      // Of dist/'s manifests, only the ClusterConfiguration kubeadm join reads names the SANs; PKI.md shows the
+      // three re-issued certificates, one row each, and each node's kube-apiserver review file their annotations.
+      const lines = (dist: Record<string, string>) => Buffer.from(dist['PKI.md'], 'base64').toString().split('\n');
+      const changedRows = lines(third.dist).filter((line) => !lines(first.dist).includes(line));
+      expect(changedRows.map((row) => row.split(' | ')[0])).toEqual(['| example/pki/cp-1/apiserver', '| example/pki/cp-2/apiserver', '| example/pki/cp-3/apiserver']);
+      const manifests = (dist: Record<string, string>) => Object.fromEntries(Object.entries(dist).filter(([file]) => file.endsWith('.yaml')));
+      const documents = (dist: Record<string, string>) => Object.entries(manifests(dist)).flatMap(([file, data]) => Buffer.from(data, 'base64').toString().split('\n---\n').map((doc) => `${file}: ${doc}`));
       const changed = documents(third.dist).filter((doc) => !documents(first.dist).includes(doc)).map((doc) => parse(doc.replace(/^[^:]+: /, '')));
-      expect(changed.map((doc) => `${doc.kind} ${doc.metadata.name}`).sort()).toEqual(['ConfigMap kubeadm-config', 'Pod kube-apiserver', 'Pod kube-apiserver', 'Pod kube-apiserver']);
-      expect(parse(changed.find((doc) => doc.kind === 'ConfigMap').data.ClusterConfiguration).apiServer.certSANs).toEqual(['10.0.0.10', '192.0.2.50']);
-      for (const pod of changed.filter((doc) => doc.kind === 'Pod')) expect(pod.metadata.annotations['pki.cdk8s.io/apiserver.sans']).toMatch(/, IP Address:192\.0\.2\.50$/);
+      expect(changed.map((doc) => `${doc.kind} ${doc.metadata.name}`)).toEqual(['ConfigMap kubeadm-config']);
+      expect(parse(changed[0].data.ClusterConfiguration).apiServer.certSANs).toEqual(['10.0.0.10', '192.0.2.50']);
+      const changedReviews = Object.keys(third.dist).filter((file) => file.endsWith('.review') && third.dist[file] !== first.dist[file]);
+      expect(changedReviews.sort()).toEqual(['cp-1', 'cp-2', 'cp-3'].map((node) => `nodes/example-pki-${node}/manifests/kube-apiserver.yaml.review`));
+      for (const file of changedReviews) expect(parse(Buffer.from(third.dist[file], 'base64').toString()).metadata.annotations['pki.cdk8s.io/apiserver.sans']).toMatch(/, IP Address:192\.0\.2\.50$/);
       const apiserver = third.chart.pki.certificates.find((c) => c.node.path === 'example/pki/cp-2/apiserver')!;
       expect(apiserver.certificate.sans.ipAddresses).toEqual(['10.96.0.1', '10.0.0.12', '10.0.0.10', '192.0.2.50']);
     } finally {

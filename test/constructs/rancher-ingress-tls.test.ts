@@ -414,7 +414,7 @@ describe('the hostname, recorded in the state', () => {
         return rancher;
       };
       const first = synthApp(HOSTNAME);
-      expect(fs.readdirSync(dist).sort()).toEqual(['cluster-rancher-values.yaml', 'cluster.k8s.yaml']);
+      expect(fs.readdirSync(dist).sort()).toEqual(['PKI.md', 'cluster-rancher-values.yaml', 'cluster.k8s.yaml']);
       expect(fs.readFileSync(path.join(dist, 'cluster-rancher-values.yaml'), 'utf8')).toBe(first.valuesFile);
 
       expect(() => synthApp('rancher2.example.com')).toThrow(

@@ -122,7 +122,8 @@ describe.each(cases)('a user app on %s cdk8s and constructs', (_label, cdk8sVers
 
   test('`cdk8s synth` writes the manifests and the state; the CA bundle is the CA the app declared', () => {
     shOk(process.execPath, [CDK8S_CLI, 'synth'], app);
-    expect(fs.readdirSync(path.join(app, 'dist')).sort()).toEqual(['cluster-cp-1.k8s.yaml', 'cluster-rancher-values.yaml', 'cluster-worker-1.k8s.yaml', 'cluster.k8s.yaml']);
+    expect(fs.readdirSync(path.join(app, 'dist')).sort()).toEqual(['PKI.md', 'cluster-rancher-values.yaml', 'cluster.k8s.yaml', 'nodes']);
+    expect(fs.readdirSync(path.join(app, 'dist/nodes')).sort()).toEqual(['cluster-pki-cp-1', 'cluster-pki-worker-1']);
     const docs = parseAllDocuments(fs.readFileSync(path.join(app, 'dist/cluster.k8s.yaml'), 'utf8')).map((d) => d.toJS());
     expect(docs.map((d) => d.kind)).toEqual(expect.arrayContaining(['ClusterIssuer', 'Application', 'ClusterRoleBinding']));
     const bundle = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'ingress-ca-bundle');

@@ -1,0 +1,203 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, Names } from 'cdk8s';
+import { IConstruct } from 'constructs';
+import { parse } from 'yaml';
+import { SpecError } from '../src/engine/errors';
+import { pemBlocks, sha256Hex } from '../src/engine/pem';
+import { CLUSTER_INFO_TRUST, EXTERNAL_TRUST, KUBECONFIG_CA_FIELD, KUBECONFIGS, TRUST } from '../src/kubeadm/catalog';
+import { PkiReport, ReportCertificate, ReportTrust } from '../src/report/inventory';
+import { PKI_REPORT_FILE, renderPkiReport } from '../src/report/markdown';
+import { NODE_REVIEW_DIR, nodeReviewFiles } from '../src/report/node-files';
+import { describeFsError } from '../src/state/fs-errors';
+import { PkiState } from '../src/state/pki-state';
+import { BootstrapToken } from './bootstrap-token';
+import { ClusterCaIssuer } from './cert-manager';
+import { CertificateSigningRequest } from './certificate-signing-request';
+import { ClusterCA } from './cluster-ca';
+import { ClusterInfo } from './cluster-info';
+import { ControlPlanePki } from './control-plane-pki';
+import { KubeadmCertificate } from './kubeadm-certificates';
+import { Kubeconfig } from './kubeconfig';
+import { RancherIngressTLS } from './rancher-ingress-tls';
+import { ServiceAccountKey } from './service-account-key';
+import { SignedCertificate } from './signed-certificate';
+
+/** A CA this app's CAs chain to without declaring it (an offline root, an existing CA's issuers). */
+const OUTSIDE_THE_APP = '(outside the app)';
+
+/** What the last commit of each app wrote beside the manifests, for `synthApp`. */
+const written = new WeakMap<IConstruct, Record<string, string>>();
+
+/**
+ * Writes dist/PKI.md and the node review files after each successful commit of `state`, the app's PKI state:
+ * bound once per app, when its first PKI construct asks for the state, so no app has to remember it.
+ */
+export function registerPkiReport(root: IConstruct, state: PkiState): void {
+  state.onCommitted(() => {
+    const files = pkiOutputFiles(root);
+    written.set(root, files);
+    if (root instanceof App) writeFiles(root.outdir, files);
+  });
+}
+
+/** The files the app's last commit wrote beside the manifests (PKI.md, nodes/…), by path under the output directory. */
+export function committedPkiOutputFiles(root: IConstruct): Record<string, string> {
+  return written.get(root) ?? {};
+}
+
+/** nodes/ is the report's own: rewritten whole, so a removed node leaves no file behind. */
+function writeFiles(outdir: string, files: Record<string, string>): void {
+  const target = path.join(outdir, NODE_REVIEW_DIR);
+  try {
+    fs.rmSync(target, { recursive: true, force: true });
+    for (const [name, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(outdir, name)), { recursive: true });
+      fs.writeFileSync(path.join(outdir, name), text);
+    }
+  } catch (err) {
+    throw new SpecError('outdir', `cannot write the PKI report into ${outdir}: ${describeFsError(err)}`);
+  }
+}
+
+/** The outputs the report reads, per construct class: all are set once its constructor returned. */
+const OUTPUTS: [(c: IConstruct) => boolean, string[]][] = [
+  [(c) => c instanceof ClusterCA, ['certificate', 'chain']],
+  [(c) => c instanceof SignedCertificate, ['certificate', 'keyReference']],
+  [(c) => c instanceof Kubeconfig, ['content']],
+  [(c) => c instanceof ControlPlanePki, ['nodePlans']],
+  [(c) => c instanceof ServiceAccountKey, ['publicKeyPem', 'keyReference']],
+  [(c) => c instanceof CertificateSigningRequest, ['request', 'signerName']],
+  [(c) => c instanceof BootstrapToken, ['tokenId', 'stateSlot', 'usages', 'groups']],
+  [(c) => c instanceof ClusterCaIssuer, ['ca', 'issuerRef']],
+  [(c) => c instanceof ClusterInfo, ['kubeconfig']],
+  [(c) => c instanceof RancherIngressTLS, ['values']],
+];
+
+/**
+ * Whether `c`'s constructor returned: one that threw leaves the construct in the tree without its outputs, and
+ * code that catches the error (a test) may still commit the state.
+ */
+function constructed(c: IConstruct): boolean {
+  return OUTPUTS.every(([isKind, fields]) => !isKind(c) || fields.every((field) => (c as unknown as Record<string, unknown>)[field] !== undefined));
+}
+
+/** PKI.md and every cluster's node review files, by path under the output directory. */
+export function pkiOutputFiles(root: IConstruct): Record<string, string> {
+  const all = root.node.findAll().filter(constructed);
+  const clusters = all.filter((c): c is ControlPlanePki => c instanceof ControlPlanePki);
+  return { [PKI_REPORT_FILE]: renderPkiReport(collectReport(all, clusters)), ...clusterReviewFiles(clusters) };
+}
+
+function clusterReviewFiles(clusters: ControlPlanePki[]): Record<string, string> {
+  const plans = clusters.flatMap((cluster) => cluster.nodePlans.map((plan) => ({ cluster, plan })));
+  const files: Record<string, string> = {};
+  for (const { cluster, plan } of plans) {
+    const shared = plans.filter((p) => p.plan.node === plan.node).length > 1;
+    const command = `cdk8s-pki export-node ${shared ? `${plan.cluster}/` : ''}${plan.node}`;
+    const label = (includeHash: boolean) => `${Names.toDnsLabel(cluster, { includeHash })}-${plan.node}`;
+    // Two clusters whose paths read alike ("a/b-c", "a-b/c") get the hashed label, as cdk8s names objects.
+    const alike = clusters.filter((c) => c !== cluster && Names.toDnsLabel(c, { includeHash: false }) === Names.toDnsLabel(cluster, { includeHash: false }));
+    Object.assign(files, nodeReviewFiles(plan, label(alike.length > 0), command));
+  }
+  return files;
+}
+
+/** The ControlPlanePki `c` belongs to, and the node it was made for (its parent's id, below the cluster). */
+function clusterPart(c: IConstruct, clusters: ControlPlanePki[]): { cluster: ControlPlanePki; node?: string } | undefined {
+  const cluster = clusters.find((cp) => c.node.scopes.includes(cp));
+  if (!cluster) return undefined;
+  const parent = c.node.scope!;
+  return { cluster, node: parent === cluster ? undefined : parent.node.id };
+}
+
+/** Groups kubeadm's per-node copies of one catalog entry into one diagram box, labelled with their nodes. */
+function grouped<T extends SignedCertificate>(items: T[], clusters: ControlPlanePki[], labelOf: (item: T) => string): ReportCertificate[] {
+  const parts = items.map((item) => {
+    const part = clusterPart(item, clusters);
+    return { item, part, groupId: part && `${part.cluster.node.path}/${item.node.id}` };
+  });
+  const nodesOf = new Map<string, string[]>();
+  for (const { part, groupId } of parts) if (groupId) nodesOf.set(groupId, [...(nodesOf.get(groupId) ?? []), ...(part!.node ? [part!.node] : [])]);
+  return parts.map(({ item, part, groupId }) => {
+    const base = { name: item.node.path, certificate: item.certificate, keySlot: item.keyReference.slot };
+    if (!part || !groupId) return base;
+    const nodes = nodesOf.get(groupId)!;
+    return { ...base, group: { id: groupId, label: [labelOf(item), nodes.length ? nodes.join(', ') : part.cluster.node.path] } };
+  });
+}
+
+/** SHA-256 of a bundle's first certificate: the CA a client of the bundle is drawn trusting. */
+function firstCertificate(bundlePem: string): string {
+  const first = pemBlocks(bundlePem).find((block) => block.label === 'CERTIFICATE');
+  return first ? sha256Hex(first.der) : '';
+}
+
+function collectReport(all: IConstruct[], clusters: ControlPlanePki[]): PkiReport {
+  const cas: ReportCertificate[] = all.filter((c): c is ClusterCA => c instanceof ClusterCA).map((ca) => ({ name: ca.node.path, certificate: ca.certificate, keySlot: ca.keyReference?.slot }));
+  const outside = all
+    .filter((c): c is ClusterCA => c instanceof ClusterCA)
+    .flatMap((ca) => ca.chain)
+    .filter((issuer, i, chain) => !cas.some((ca) => ca.certificate.fingerprintSha256 === issuer.fingerprintSha256) && chain.findIndex((c) => c.fingerprintSha256 === issuer.fingerprintSha256) === i);
+  const signed = all.filter((c): c is SignedCertificate => c instanceof SignedCertificate);
+  const csrs = all.filter((c): c is CertificateSigningRequest => c instanceof CertificateSigningRequest);
+  const fingerprintOf = (ca: ClusterCA) => ca.certificate.fingerprintSha256;
+  const trust: ReportTrust[] = [];
+  for (const cluster of clusters) {
+    const kubeconfigIds = new Map(Object.values(KUBECONFIGS).map((k) => [k.fileName, k.id]));
+    for (const row of TRUST) {
+      if (row.when !== 'always' && !(row.when === 'tls-bootstrap' && cluster.joinToken)) continue;
+      const kubeconfig = kubeconfigIds.get(row.component);
+      if (kubeconfig && !cluster.kubeconfigs.some((k) => k.node.id === kubeconfig)) continue;
+      trust.push({
+        scope: cluster.node.path,
+        component: row.component,
+        via: row.via,
+        ca: fingerprintOf(cluster.certificateAuthorities[row.ca]),
+        ...(kubeconfig ? { from: `${cluster.node.path}/${kubeconfig}` } : {}),
+      });
+    }
+  }
+  for (const c of all) {
+    if (c instanceof ClusterCaIssuer) {
+      trust.push({ scope: c.node.path, component: `cert-manager ${c.issuerRef.kind} ${c.issuerRef.name}`, via: EXTERNAL_TRUST.certManagerCaIssuer.via, ca: fingerprintOf(c.ca) });
+    }
+    // A ControlPlanePki's kubeconfigs and cluster-info are in its catalog rows above; these stand alone.
+    const standalone = !clusters.some((cluster) => c.node.scopes.includes(cluster));
+    if (standalone && c instanceof Kubeconfig) {
+      trust.push({ scope: c.node.path, component: c.node.id, via: KUBECONFIG_CA_FIELD, ca: firstCertificate(c.content.caPem), from: c.node.path });
+    }
+    if (standalone && c instanceof ClusterInfo) {
+      const caData = (parse(c.kubeconfig) as { clusters: { cluster: Record<string, string> }[] }).clusters[0].cluster[KUBECONFIG_CA_FIELD];
+      trust.push({ scope: c.node.path, ...CLUSTER_INFO_TRUST, ca: firstCertificate(Buffer.from(caData, 'base64').toString()) });
+    }
+    if (c instanceof RancherIngressTLS && c.caChecksum) {
+      const pinned = all.find((ca): ca is ClusterCA => ca instanceof ClusterCA && ca.rancherChecksum === c.caChecksum);
+      if (pinned) trust.push({ scope: c.node.path, component: EXTERNAL_TRUST.rancherAgents.component, via: EXTERNAL_TRUST.rancherAgents.via, ca: fingerprintOf(pinned) });
+    }
+  }
+  return {
+    cas: [...cas, ...outside.map((certificate) => ({ name: OUTSIDE_THE_APP, certificate }))],
+    certificates: grouped(
+      signed.filter((c) => !(c instanceof Kubeconfig)),
+      clusters,
+      (c) => (c instanceof KubeadmCertificate ? c.entry.id : c.node.id),
+    ),
+    kubeconfigs: grouped(
+      signed.filter((c): c is Kubeconfig => c instanceof Kubeconfig),
+      clusters,
+      (c) => KUBECONFIGS[c.node.id as keyof typeof KUBECONFIGS]?.fileName ?? c.node.id,
+    ),
+    keys: [
+      ...all.filter((c): c is ServiceAccountKey => c instanceof ServiceAccountKey).map((k) => ({ name: k.node.path, publicKey: crypto.createPublicKey(k.publicKeyPem), keySlot: k.keyReference.slot })),
+      ...csrs.flatMap((r) => (r.keyReference ? [{ name: r.node.path, publicKey: r.request.publicKey, keySlot: r.keyReference.slot }] : [])),
+    ],
+    csrs: csrs.map((r) => ({ name: r.node.path, signerName: r.signerName, subject: r.request.subject, sans: r.request.sans, publicKey: r.request.publicKey })),
+    tokens: all
+      .filter((c): c is BootstrapToken => c instanceof BootstrapToken)
+      .map((t) => ({ name: t.node.path, tokenId: t.tokenId, slot: t.stateSlot, expiration: t.expiration, usages: [...t.usages], groups: [...t.groups] })),
+    trust,
+    nodePlans: clusters.flatMap((cluster) => cluster.nodePlans),
+  };
+}
