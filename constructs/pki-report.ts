@@ -35,11 +35,17 @@ const written = new WeakMap<IConstruct, Record<string, string>>();
  * bound once per app, when its first PKI construct asks for the state, so no app has to remember it.
  */
 export function registerPkiReport(root: IConstruct, state: PkiState): void {
-  state.onCommitted(() => {
-    const files = pkiOutputFiles(root);
-    written.set(root, files);
-    if (root instanceof App) writeFiles(root.outdir, files);
-  });
+  state.onCommitted(() => writePkiOutputFiles(root));
+}
+
+/**
+ * Writes PKI.md and the node review files into the app's output directory: after a commit, and under
+ * `cdk8s-pki plan` into the plan's own output directory, so the plan lists them among the files that change.
+ */
+export function writePkiOutputFiles(root: IConstruct): void {
+  const files = pkiOutputFiles(root);
+  written.set(root, files);
+  if (root instanceof App) writeFiles(root.outdir, files);
 }
 
 /** The files the app's last commit wrote beside the manifests (PKI.md, nodes/…), by path under the output directory. */

@@ -21,7 +21,8 @@ function rootOf(scope: IConstruct): IConstruct {
  * commit is thrown rather than returned, so its message is not prefixed with the root's empty path.
  *
  * Under `cdk8s-pki plan` (`$CDK8S_PKI_PLAN_FILE` set) nothing is committed, whichever state is bound, and no
- * `onCommitted` hook runs: the plan report is written to that file instead. After a commit that changed a
+ * `onCommitted` hook runs: the plan report is written to that file instead, and PKI.md with the node review
+ * files into the plan's output directory, so that the plan lists them when they would change. After a commit that changed a
  * state on disk, a short summary of it goes to stderr.
  */
 export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
@@ -32,7 +33,8 @@ export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
     bound.set(root, state);
     // Loaded here, not imported: the report reads every construct class, and each of those imports this module.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (require('./pki-report') as typeof import('./pki-report')).registerPkiReport(root, state);
+    const report = require('./pki-report') as typeof import('./pki-report');
+    report.registerPkiReport(root, state);
     root.node.addValidation({
       validate: () => {
         const others = root.node.findAll().filter((c) => c !== root);
@@ -40,6 +42,7 @@ export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
         const planFile = planFileFromEnvironment();
         if (planFile) {
           writePlanFile(planFile, planReport(state));
+          report.writePkiOutputFiles(root);
           return [];
         }
         // In-memory states are tests' and have no node to re-export; a frozen commit writes nothing.

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { getBorderCharacters, table } from 'table';
 import { BOOTSTRAP_KUBECONFIG_FILE } from './kubeadm/layout';
-import { exportNode, exportNodes, kubeletBootstrapFlags, nodeJoinCommand } from './kubeadm/node-bundle';
+import { exportNode, exportNodes, nodeLabels, kubeletBootstrapFlags, nodeJoinCommand } from './kubeadm/node-bundle';
 import { formatPlan, runPlan } from './plan/run';
 import { exportSecrets } from './secrets/secret-plan';
 import { ageKeysFromEnvironment, ENV_STATE_DIR, frozenFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
@@ -166,13 +166,18 @@ export function buildCli(): Command {
     });
 
   program
-    .command('export-node <node...>')
-    .description("write a node's /etc/kubernetes tree (pki/, kubeconfigs, manifests/, kubelet config) from the state, with kubeadm's file modes; <node> or <cluster>/<node>; several nodes go to <dir>/<node>")
+    .command('export-node [node...]')
+    .description("write a node's /etc/kubernetes tree (pki/, kubeconfigs, manifests/, kubelet config) from the state, with kubeadm's file modes; <node> or <cluster>/<node>; several nodes (or --all) go to <dir>/<node>")
     .requiredOption('--out <dir>', 'where to write it; must not exist or be empty (nothing is written unless all of it can be)')
     .option('--cluster <path>', 'the ControlPlanePki (construct path) of the node, when several clusters have a node of that name')
-    .action((nodes: string[], options: { out: string; cluster?: string }) => {
-      const exported = nodes.length === 1 ? [{ node: nodes[0], files: exportNode(state(), nodes[0], options.out, options.cluster) }] : exportNodes(state(), nodes, options.out, options.cluster);
-      for (const { node, files } of exported) out(`${node}: wrote ${files.length} files to ${nodes.length === 1 ? options.out : path.join(options.out, node)}\n`);
+    .option('--all', 'every node the state has a plan for')
+    .action((named: string[], options: { out: string; cluster?: string; all?: boolean }) => {
+      if (options.all === (named.length > 0)) throw new SpecError('export-node', options.all ? 'give either node names or --all, not both' : 'name the nodes to export, or give --all');
+      const nodes = options.all ? nodeLabels(state()) : named;
+      if (nodes.length === 0) throw new StateError('the state has no node plans; run `cdk8s synth` first');
+      const single = nodes.length === 1 && !options.all;
+      const exported = single ? [{ node: nodes[0], files: exportNode(state(), nodes[0], options.out, options.cluster) }] : exportNodes(state(), nodes, options.out, options.cluster);
+      for (const { node, files } of exported) out(`${node}: wrote ${files.length} files to ${single ? options.out : path.join(options.out, node)}\n`);
       if (exported.some(({ files }) => files.some((f) => f.path === BOOTSTRAP_KUBECONFIG_FILE))) out(`start its kubelet with ${kubeletBootstrapFlags().join(' ')} (not kubeadm join: its preflight refuses an existing pki/ca.crt)\n`);
       warnIfUnignoredInGit(path.resolve(options.out));
     });

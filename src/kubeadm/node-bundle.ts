@@ -6,7 +6,7 @@
 import { SpecError } from '../engine/errors';
 import { writeTree } from '../output-tree';
 import { joinCommand } from '../bootstrap/cluster-info';
-import { schemaCheck } from '../state/documents';
+import { NEW_DOCUMENT, schemaCheck } from '../state/documents';
 import { PkiState } from '../state/pki-state';
 import { KUBECONFIGS } from './catalog';
 import { BOOTSTRAP_KUBECONFIG_FILE, KUBELET_CERT_DIR, KUBELET_CONFIG_FILE, KUBERNETES_DIR } from './layout';
@@ -192,14 +192,24 @@ export function nodeBundleChanges(state: PkiState, decisions: ReadonlyMap<string
     const reasons = [...(pending.get(p.document) ?? [])];
     // A new node is exported whole: what it names is not news. Else by action, counted when there are many.
     const slotsByAction = new Map<string, string[]>();
-    if (!reasons.includes('new plan')) for (const slot of referencedSlots(plan)) {
+    if (!reasons.includes(NEW_DOCUMENT)) for (const slot of referencedSlots(plan)) {
       const action = decisions.get(slot)?.action;
       if (action !== undefined && action !== 'keep') slotsByAction.set(action, [...(slotsByAction.get(action) ?? []), slot]);
     }
     for (const [action, slots] of slotsByAction) reasons.push(`${action} ${slots.length > 3 ? `${slots.length} slots` : slots.join(', ')}`);
-    const ambiguous = nodes.some((other) => other !== p && other.node === p.node);
-    return { cluster: p.cluster, node: p.node, label: ambiguous ? `${p.cluster}/${p.node}` : p.node, reexport: reasons.length > 0, reasons };
+    return { cluster: p.cluster, node: p.node, label: nodeLabel(p, nodes), reexport: reasons.length > 0, reasons };
   });
+}
+
+/** What `export-node` is given for `p`: the node, or `<cluster>/<node>` when another cluster has a node of that name. */
+function nodeLabel(p: PlannedNodeName, nodes: PlannedNodeName[]): string {
+  return nodes.some((other) => other !== p && other.node === p.node) ? `${p.cluster}/${p.node}` : p.node;
+}
+
+/** Every planned node as `export-node` is given it, in natural order (worker-2 before worker-10). */
+export function nodeLabels(state: PkiState): string[] {
+  const nodes = plannedNodes(state);
+  return nodes.map((p) => nodeLabel(p, nodes)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { nodeBundleChanges, NodeBundleChange } from '../kubeadm/node-bundle';
+import { NEW_DOCUMENT } from '../state/documents';
 import { ENV_PLAN_FILE } from '../state/environment';
 import { PkiState, SlotDecision } from '../state/pki-state';
 
@@ -77,10 +78,20 @@ export function writePlanFile(file: string, report: PlanReport): void {
   fs.renameSync(partial, file);
 }
 
-/** `cdk8s-pki export-node a b --out <dir>` for the nodes to re-export, or undefined when there are none. */
+/**
+ * `cdk8s-pki export-node a b --out <dir>` for the nodes to re-export (in natural order: worker-2 before
+ * worker-10), `export-node --all` when that is every node of several, or undefined when there are none.
+ */
 export function exportCommand(report: Pick<PlanReport, 'nodes'>, outDir = '<dir>'): string | undefined {
   const nodes = report.nodes.filter((n) => n.reexport).map((n) => n.label);
-  return nodes.length ? `cdk8s-pki export-node ${nodes.join(' ')} --out ${outDir}` : undefined;
+  if (nodes.length === 0) return undefined;
+  if (nodes.length > 1 && nodes.length === report.nodes.length) return `cdk8s-pki export-node --all --out ${outDir}`;
+  return `cdk8s-pki export-node ${nodes.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(' ')} --out ${outDir}`;
+}
+
+/** "export" when every node to write is new (a first synth), else "re-export". */
+function exportVerb(report: Pick<PlanReport, 'nodes'>): string {
+  return report.nodes.filter((n) => n.reexport).every((n) => n.reasons.includes(NEW_DOCUMENT)) ? 'export' : 're-export';
 }
 
 /** What a slot's line says after its action: the reasons, and for a renewal the new expiry. */
@@ -100,7 +111,7 @@ export function synthSummary(report: PlanReport): string {
   if (issued.length) lines.push(`issued ${issued.length} new (${countsByKind(issued)})`);
   for (const s of report.slots.filter((x) => x.action !== 'keep' && x.action !== 'issue')) lines.push(`${ACTION_LABEL[s.action]} ${s.slot}: ${slotDetail(s)}`);
   const command = exportCommand(report);
-  if (command) lines.push(`node bundles to re-export: ${command}`);
+  if (command) lines.push(`node bundles to ${exportVerb(report)}: ${command}`);
   return lines.length ? `${lines.map((l) => `cdk8s-pki: ${l}`).join('\n')}\n` : '';
 }
 

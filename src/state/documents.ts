@@ -34,6 +34,9 @@ function checkName(name: string): void {
   if (!isStateName(name)) throw new SpecError('name', `"${name}" is not a valid state name`);
 }
 
+/** The reason a document staged for the first time carries (a node's first plan). */
+export const NEW_DOCUMENT = 'new plan';
+
 /** Stages `document` as `name`; with `check`, a document that would not read back is refused before it is staged. */
 export function putDocument<T>(ctx: StateContext, name: string, document: T, check?: DocumentCheck<T>): void {
   checkName(name);
@@ -50,7 +53,7 @@ export function putDocument<T>(ctx: StateContext, name: string, document: T, che
   }
   const data = Buffer.from(`${text}\n`);
   const current = ctx.txn.read(file);
-  if (!current?.equals(data)) ctx.txn.stage(name, file, data, false, [current ? 'plan changed' : 'new plan']);
+  if (!current?.equals(data)) ctx.txn.stage(name, file, data, false, [current ? 'plan changed' : NEW_DOCUMENT]);
 }
 
 /** The document `name`, or undefined; a document that is not JSON, not an object, or fails `check` is a StateError. */

@@ -36,7 +36,7 @@ describe('cdk8s-pki plan', () => {
     expect(result.status).toBe(2);
     expect(fs.existsSync(app.stateDir)).toBe(false);
     expect(result.stdout).toMatch(/^issue\s+demo\/pki\/ca\s+not in the state$/m);
-    expect(result.stdout).toContain('then: cdk8s-pki export-node cp-1 worker-1 --out <dir>\n');
+    expect(result.stdout).toContain('then: cdk8s-pki export-node --all --out <dir>\n');
   });
 
   test('right after synth: exit 0, every slot kept', () => {

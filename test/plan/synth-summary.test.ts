@@ -11,7 +11,14 @@ afterAll(() => app.cleanup());
 test('the first synth counts what it issued and names the nodes to export', () => {
   const result = app.synth();
   expect(result.status).toBe(0);
-  expect(result.stderr).toBe('cdk8s-pki: issued 19 new (17 certificates, 1 key, 1 token)\ncdk8s-pki: node bundles to re-export: cdk8s-pki export-node cp-1 worker-1 --out <dir>\n');
+  expect(result.stderr).toBe('cdk8s-pki: issued 19 new (17 certificates, 1 key, 1 token)\ncdk8s-pki: node bundles to export: cdk8s-pki export-node --all --out <dir>\n');
+  // The printed command, run as printed: every node, each in its own directory.
+  const out = path.join(app.dir, 'all-nodes');
+  const exported = app.cli(['export-node', '--all', '--out', out]);
+  expect(exported.status).toBe(0);
+  expect(fs.readdirSync(out).sort()).toEqual(['cp-1', 'worker-1']);
+  expect(runOk('openssl', ['x509', '-noout', '-subject', '-in', path.join(out, 'cp-1/pki/apiserver.crt')])).toContain('CN=kube-apiserver');
+  expect(app.cli(['export-node', 'cp-1', '--all', '--out', path.join(app.dir, 'both')]).stderr).toBe('cdk8s-pki: export-node: give either node names or --all, not both\n');
 });
 
 test('a synth that changes nothing is quiet', () => {

@@ -57,6 +57,10 @@ function synthInTmux(dir: string, extraEnv: string): { raw: string; screen: stri
   }
 }
 
+/** The synth summary of a first synth that drew `keys` keys (one per certificate, and the service-account key). */
+const summary = (keys: number): string[] => [`cdk8s-pki: issued ${keys} new (${keys - 1} certificates, 1 key)`, 'cdk8s-pki: node bundles to export: cdk8s-pki export-node --all --out <dir>'];
+const keyCount = (pki: string): number => listFiles(pki).filter((f) => /\/key-\d+\.pem$/.test(f)).length;
+
 const listFiles = (dir: string): string[] => fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => `/${f}`);
 
 describe('the progress bar of a long synth', () => {
@@ -67,14 +71,14 @@ describe('the progress bar of a long synth', () => {
       const frames = [...raw.matchAll(BAR_FRAME)].map((m) => [Number(m[1]), Number(m[2])]);
       expect(frames.length).toBeGreaterThan(1);
       // A first synth draws one key per certificate and the service-account key: the bar ends at that count.
-      const keys = listFiles(path.join(tmp.dir, 'pki')).filter((f) => /\/key-\d+\.pem$/.test(f)).length;
+      const keys = keyCount(path.join(tmp.dir, 'pki'));
       expect(keys).toBeGreaterThan(150);
       expect(new Set(frames.map(([, total]) => total))).toEqual(new Set([keys]));
       const done = frames.map(([value]) => value);
       expect(done).toEqual([...done].sort((a, b) => a - b));
       expect(done[done.length - 1]).toBe(keys);
-      // Cleared: nothing of the bar is left on the screen, only the exit line.
-      expect(screen).toBe('exit=0');
+      // Cleared: nothing of the bar is left on the screen, only the summary and the exit line.
+      expect(screen.split('\n')).toEqual([...summary(keys), 'exit=0']);
     } finally {
       tmp.cleanup();
     }
@@ -85,19 +89,20 @@ describe('the progress bar of a long synth', () => {
     try {
       const { raw, screen } = synthInTmux(tmp.dir, 'CI=true');
       expect(raw).not.toMatch(BAR_CHARACTERS);
-      expect(raw).toBe('exit=0\r\n');
-      expect(screen).toBe('exit=0');
+      const lines = [...summary(keyCount(path.join(tmp.dir, 'pki'))), 'exit=0'];
+      expect(raw).toBe(lines.map((line) => `${line}\r\n`).join(''));
+      expect(screen.split('\n')).toEqual(lines);
     } finally {
       tmp.cleanup();
     }
   }, 600_000);
 
-  test('with stderr piped: nothing on stderr, no carriage return', () => {
+  test('with stderr piped: only the summary on stderr, no carriage return', () => {
     const tmp = tempDir('cdk8s-pki-progress-');
     try {
       const env = { ...cleanEnvironment(), CDK8S_OUTDIR: path.join(tmp.dir, 'dist'), CDK8S_PKI_STATE_DIR: path.join(tmp.dir, 'pki') };
       const result = spawnSync(process.execPath, APP, { cwd: ROOT, env, encoding: 'utf8', timeout: 300_000 });
-      expect([result.status, result.stderr]).toEqual([0, '']);
+      expect([result.status, result.stderr]).toEqual([0, summary(keyCount(path.join(tmp.dir, 'pki'))).map((line) => `${line}\n`).join('')]);
       expect(fs.readdirSync(path.join(tmp.dir, 'dist'))).toContain('big.k8s.yaml');
     } finally {
       tmp.cleanup();
