@@ -4,6 +4,7 @@
  * an ordinary synth prints nothing. The state counts its slow steps (a certificate issued, a bare key drawn).
  */
 import { Presets, SingleBar } from 'cli-progress';
+import { ENV_PLAN_FILE } from './state/environment';
 
 /** Told of the work a synth expects and of each slow step done; stopped before anything else is printed. */
 export interface Progress {
@@ -25,7 +26,7 @@ type Environment = Readonly<Record<string, string | undefined>>;
 /** A bar only for a person at a terminal: stderr is a TTY, `CI` is unset (or false), and no plan is being made. */
 export function progressWanted(stream: { isTTY?: boolean }, env: Environment): boolean {
   const ci = (env.CI ?? '').trim().toLowerCase();
-  return stream.isTTY === true && ['', '0', 'false'].includes(ci) && !env.CDK8S_PKI_PLAN_FILE;
+  return stream.isTTY === true && ['', '0', 'false'].includes(ci) && !env[ENV_PLAN_FILE];
 }
 
 /** The bar of the synth being run, so that an error report can clear it first. */

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
-import { certManager, ClusterCA, PkiState, RancherIngressTLS, RancherServingCertificate, SecretOutput, TlsCertificate, usePkiState, useSecretOutput } from '../../constructs';
+import { certManager, ClusterCA, PkiState, RancherIngressTLS, RancherServingCertificate, SecretOutput, synthApp, TlsCertificate, usePkiState, useSecretOutput } from '../../constructs';
 import { certificateAnnotations, certificateLabel } from '../../src/engine/annotations';
 import { exportSecrets } from '../../src/secrets/secret-plan';
 import { exportToTemp, synthReferenceCluster } from '../support/reference-cluster';
@@ -96,7 +96,8 @@ const base64 = (value: string) => Buffer.from(value, 'base64').toString('utf8');
 
 describe('the example app: every object carrying certificate material describes it as openssl does', () => {
   const { app, chart, state } = synthReferenceCluster({ clock: () => new Date('2026-03-01T12:00:00Z'), seed: 'annotations' });
-  const documents = app.charts.flatMap((c) => Testing.synth(c)) as Manifest[];
+  // Everything synth writes: the manifests, and the node review files under nodes/ (the static Pods).
+  const documents = Object.values(synthApp(app)).flatMap((objects) => (Array.isArray(objects) ? objects : [])) as Manifest[];
   const find = (kind: string, name: string) => documents.filter((d) => d.kind === kind && d.metadata.name === name);
 
   test('every annotation key of every object is one the API server accepts', () => {

@@ -59,7 +59,7 @@ describe('cdk8s-pki plan', () => {
       'export   cp-1                     plan changed; reissue demo/pki/cp-1/apiserver',
       'keep 18',
       'then: cdk8s-pki export-node cp-1 --out <dir>',
-      'dist/ would change: demo.k8s.yaml (modified)',
+      'dist/ would change: PKI.md (modified), demo.k8s.yaml (modified), nodes/demo-pki-cp-1/manifests/kube-apiserver.yaml.review (modified)',
       'dist/PKI.md describes the result after synth',
     ]);
   });
@@ -113,7 +113,8 @@ describe('cdk8s-pki plan', () => {
     const apiserver = report.slots.find((s: { slot: string }) => s.slot === 'demo/pki/cp-1/apiserver');
     expect(apiserver).toMatchObject({ kind: 'certificate', action: 'reissue', reasons: ['SANs +10.0.0.5'], commonName: 'kube-apiserver' });
     expect(report.nodes.filter((n: { reexport: boolean }) => n.reexport).map((n: { node: string }) => n.node)).toEqual(['cp-1']);
-    expect(report.outputFiles).toEqual([{ path: 'demo.k8s.yaml', change: 'modified' }]);
+    // PKI.md's row of the certificate, the kubeadm-config ConfigMap, and cp-1's kube-apiserver Pod (its annotations).
+    expect(report.outputFiles).toEqual(['PKI.md', 'demo.k8s.yaml', 'nodes/demo-pki-cp-1/manifests/kube-apiserver.yaml.review'].map((file) => ({ path: file, change: 'modified' })));
     // The schema refuses what it does not describe.
     expect(validate({ ...report, slots: [{ ...apiserver, action: 'replace' }] })).toBe(false);
   });

@@ -17,7 +17,7 @@ test('the first synth counts what it issued and names the nodes to export', () =
   const exported = app.cli(['export-node', '--all', '--out', out]);
   expect(exported.status).toBe(0);
   expect(fs.readdirSync(out).sort()).toEqual(['cp-1', 'worker-1']);
-  expect(runOk('openssl', ['x509', '-noout', '-subject', '-in', path.join(out, 'cp-1/pki/apiserver.crt')])).toContain('CN=kube-apiserver');
+  expect(runOk('openssl', ['x509', '-noout', '-subject', '-in', path.join(out, 'cp-1/pki/apiserver.crt')])).toContain('CN = kube-apiserver');
   expect(app.cli(['export-node', 'cp-1', '--all', '--out', path.join(app.dir, 'both')]).stderr).toBe('cdk8s-pki: export-node: give either node names or --all, not both\n');
 });
 

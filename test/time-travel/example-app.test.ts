@@ -84,7 +84,8 @@ describe('the unchanged example app over time (faketime)', () => {
     fs.cpSync(dir('state-now'), dir('state-2d'), { recursive: true });
     const state = snapshotDir(dir('state-2d'));
     expect(synthExample(dir('state-2d'), dir('dist-2d-frozen'), { days: 2, frozen: true })).toMatchObject({ status: 0 });
-    expect(synthExample(dir('state-2d'), dir('dist-2d'), { days: 2 })).toMatchObject({ status: 0 });
+    // Nothing changed, so synth says nothing.
+    expect(synthExample(dir('state-2d'), dir('dist-2d'), { days: 2 })).toEqual({ status: 0, stderr: '' });
     expect(snapshotDir(dir('state-2d'))).toEqual(state);
     expect(snapshotDir(dir('dist-2d'))).toEqual(snapshotDir(dir('dist-now')));
     expect(snapshotDir(dir('dist-2d-frozen'))).toEqual(snapshotDir(dir('dist-now')));
@@ -98,7 +99,9 @@ describe('the unchanged example app over time (faketime)', () => {
     expect(snapshotDir(dir('state-300d'))).toEqual(state);
     expectFrozenMessage(frozen.stderr, [...leaves, TOKEN]);
 
-    expect(synthExample(dir('state-300d'), dir('dist-300d'), { days: 300 })).toMatchObject({ status: 0 });
+    const synth = synthExample(dir('state-300d'), dir('dist-300d'), { days: 300 });
+    expect(synth.status).toBe(0);
+    expectRenewalSummary(synth.stderr, [...leaves, TOKEN]);
     const renewed = material(dir('state-300d'));
     expect(changedSlots(created, renewed)).toEqual([...leaves, TOKEN].sort());
     const fakeNow = Date.now() + 300 * DAY;
@@ -120,7 +123,9 @@ describe('the unchanged example app over time (faketime)', () => {
     expect(snapshotDir(dir('state-2y'))).toEqual(state);
     expectFrozenMessage(frozen.stderr, [...leaves, TOKEN]);
 
-    expect(synthExample(dir('state-2y'), dir('dist-2y'), { days: 730 })).toMatchObject({ status: 0 });
+    const synth = synthExample(dir('state-2y'), dir('dist-2y'), { days: 730 });
+    expect(synth.status).toBe(0);
+    expectRenewalSummary(synth.stderr, [...leaves, TOKEN]);
     const renewed = material(dir('state-2y'));
     expect(changedSlots(before, renewed)).toEqual([...leaves, TOKEN].sort());
     for (const slot of cas) expect(renewed.get(slot)).toEqual(created.get(slot));
@@ -138,11 +143,18 @@ describe('the unchanged example app over time (faketime)', () => {
     expect(lines[lines.length - 1]).toBe('Run `cdk8s synth` without CDK8S_PKI_FROZEN (it renews what is due), commit the state with dist/, and re-run CI.');
   }
 
-  /** A second synth at the same fake time changes neither the state nor dist/. */
+  /** The synth says what it renewed, slot by slot (no CA), and which node bundles to re-export. */
+  function expectRenewalSummary(stderr: string, due: string[]): void {
+    const renewed = [...stderr.matchAll(/^cdk8s-pki: renewed (\S+): /gm)].map((m) => m[1]);
+    expect(renewed.sort()).toEqual([...due].sort());
+    expect(stderr).toMatch(/^cdk8s-pki: node bundles to re-export: cdk8s-pki export-node --all --out <dir>$/m);
+  }
+
+  /** A second synth at the same fake time changes neither the state nor dist/, and says nothing. */
   function expectStable(stateDir: string, outDir: string, days: number): void {
     const state = snapshotDir(stateDir);
     const again = `${outDir}-again`;
-    expect(synthExample(stateDir, again, { days })).toMatchObject({ status: 0 });
+    expect(synthExample(stateDir, again, { days })).toEqual({ status: 0, stderr: '' });
     expect(snapshotDir(stateDir)).toEqual(state);
     expect(snapshotDir(again)).toEqual(snapshotDir(outDir));
   }
