@@ -11,7 +11,6 @@ import {
   generateToken,
   parseExpiration,
   parseToken,
-  rfc3339Utc,
   TOKEN_SECRET_NAMESPACE,
   TOKEN_SECRET_TYPE,
   tokenAuthFileLine,
@@ -20,6 +19,7 @@ import {
   TokenUsage,
 } from '../src/bootstrap/token';
 import { locateErrors, SpecError } from '../src/engine/errors';
+import { rfc3339Utc } from '../src/engine/time';
 import { PkiState, SecretExpiry } from '../src/state/pki-state';
 import { durationMilliseconds, durationSeconds } from './durations';
 import { PlannedContent } from '../src/content/planned-content';

@@ -2,7 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { RbacSubject } from '../src/bootstrap/rbac';
-import { rfc3339Utc } from '../src/bootstrap/token';
+import { rfc3339Utc } from '../src/engine/time';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { CaId, CERTIFICATE_AUTHORITIES, CERTIFICATES, CLUSTER_ADMINS, controlPlaneServer, KUBECONFIGS } from '../src/kubeadm/catalog';
 import { Cluster, ClusterSpec, loadClusterSpec, resolveCluster } from '../src/kubeadm/cluster-spec';

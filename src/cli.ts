@@ -11,6 +11,7 @@ import { formatPlan, runPlan } from './plan/run';
 import { exportSecrets } from './secrets/secret-plan';
 import { ageKeysFromEnvironment, ENV_STATE_DIR, frozenFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
 import { SpecError, StateError } from './engine/errors';
+import { rfc3339Utc } from './engine/time';
 import { parseRecipient } from './state/age';
 import { reencryptState } from './state/store';
 import { InventoryEntry, PkiState } from './state/pki-state';
@@ -129,10 +130,10 @@ export function buildCli(): Command {
           .join('\n'),
       );
       for (const key of keys) {
-        out(`key ${key.slot}: ${key.keyAlgorithm} #${key.keyGeneration}, made ${key.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}${key.rotationRequested ? ', key rotation requested' : ''}\n`);
+        out(`key ${key.slot}: ${key.keyAlgorithm} #${key.keyGeneration}, made ${rfc3339Utc(key.createdAt)}${key.rotationRequested ? ', key rotation requested' : ''}\n`);
       }
       for (const token of tokens) {
-        const made = token.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
+        const made = rfc3339Utc(token.createdAt);
         out(`token ${token.slot}: generation ${token.generation}, made ${made}${token.rotationRequested ? ', rotation requested' : ''}\n`);
       }
     });

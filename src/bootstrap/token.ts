@@ -3,6 +3,7 @@
  * token/api and token/util; kubeadm's bootstraptoken/v1). No cdk8s here.
  */
 import { SpecError } from '../engine/errors';
+import { rfc3339Utc } from '../engine/time';
 
 /** `<id>.<secret>`: 6 and 16 characters of [a-z0-9]. */
 export const TOKEN_PATTERN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
@@ -115,10 +116,6 @@ export function tokenAuthFileLine(token: string, user: string, uid: string, grou
   return [token, user, uid, ...(groups.length > 0 ? [`"${groups.join(',')}"`] : [])].join(',');
 }
 
-/** RFC 3339 in UTC with second precision, as Go's time.RFC3339 prints a UTC time. */
-export function rfc3339Utc(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /** The last instant Go's time.RFC3339 writes and reads back (a four-digit year), as the Secret's expiration. */
 const LATEST_EXPIRATION = Date.UTC(9999, 11, 31, 23, 59, 59);

@@ -10,6 +10,7 @@
  * `pki/etcd/ca.crt` → `etcd-ca`); the n-th certificate of a bundle (n ≥ 2) is `<label>.<n>`. Every object uses the
  * labels, also with one certificate, so a key never changes meaning when a chain grows.
  */
+import { rfc3339Utc } from './time';
 import * as crypto from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn from '@peculiar/asn1-x509';
@@ -82,15 +83,10 @@ export function describeCertificate(certificate: Certificate): Partial<Record<Ce
     ...(printed.subjectAltName ? { sans: printed.subjectAltName } : {}),
     'issuer': rfc4514(certificate.issuerDer),
     'serial': printed.serialNumber.toUpperCase(),
-    'not-before': rfc3339(certificate.notBefore),
-    'not-after': rfc3339(certificate.notAfter),
+    'not-before': rfc3339Utc(certificate.notBefore),
+    'not-after': rfc3339Utc(certificate.notAfter),
     'sha256-fingerprint': printed.fingerprint256,
   };
-}
-
-/** RFC 3339 in UTC to the second: X.509 times carry no fractions. */
-export function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** RFC 4514 §3's short names; any other attribute is written as its OID with the DER value in hex. */

@@ -3,6 +3,7 @@
  * bootstrap tokens, from expiry items read out of the state or an exported tree (`sources.ts`). Pure: the clock
  * is an argument.
  */
+import { rfc3339Utc } from '../engine/time';
 import { getBorderCharacters, table } from 'table';
 import { stringify } from 'yaml';
 import { formatExpires, residualSeconds, shortHumanDuration } from './format';
@@ -54,7 +55,6 @@ export interface ExpirationReport {
   readonly tokens: ExpirationEntry[];
 }
 
-const rfc3339 = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function entryOf(item: ExpiryItem, now: Date, warnSeconds: number | undefined): ExpirationEntry {
   const leaf = item.kind === 'certificate';
@@ -62,7 +62,7 @@ function entryOf(item: ExpiryItem, now: Date, warnSeconds: number | undefined): 
   if (!item.notAfter) return { name: item.name, source: item.source, expirationDate: null, residualTime: null, ...extra, status: item.kind === 'token' ? 'unknown' : 'missing' };
   const left = item.notAfter.getTime() - now.getTime();
   const status: ExpirationStatus = left <= 0 ? 'expired' : warnSeconds !== undefined && left < warnSeconds * 1000 ? 'expiring' : 'valid';
-  return { name: item.name, source: item.source, expirationDate: rfc3339(item.notAfter), residualTime: residualSeconds(item.notAfter, now), ...extra, status };
+  return { name: item.name, source: item.source, expirationDate: rfc3339Utc(item.notAfter), residualTime: residualSeconds(item.notAfter, now), ...extra, status };
 }
 
 const byName = (a: ExpirationEntry, b: ExpirationEntry) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -75,7 +75,7 @@ export function expirationReport(items: readonly ExpiryItem[], options: { now: D
   return {
     kind: 'CertificateExpirationInfo',
     apiVersion: 'output.pki.cdk8s.io/v1alpha1',
-    checkedAt: rfc3339(now),
+    checkedAt: rfc3339Utc(now),
     source: options.source,
     warn: options.warn ?? null,
     certificates: of('certificate'),

@@ -121,27 +121,22 @@ export function formatName(dn: DistinguishedName): string {
   return parts.flatMap(([attr, value]) => (value === undefined ? [] : [value].flat().map((v) => `${attr}=${v}`))).join(', ');
 }
 
-/** `DNS:…, IP:…, URI:…, email:…`, in the certificate's order within each kind (as openssl prints them). */
+/** `DNS:…, IP Address:…, URI:…, email:…` (a CSR's SANs), in the certificate's order within each kind (as openssl prints them). */
 export function formatSans(sans: SubjectAltNames): string {
   return [
     ...(sans.dnsNames ?? []).map((v) => `DNS:${v}`),
-    ...(sans.ipAddresses ?? []).map((v) => `IP:${v}`),
+    ...(sans.ipAddresses ?? []).map((v) => `IP Address:${v}`),
     ...(sans.uris ?? []).map((v) => `URI:${v}`),
     ...(sans.emails ?? []).map((v) => `email:${v}`),
   ].join(', ');
 }
 
 /** As `openssl x509 -noout -fingerprint -sha256` prints it (without the prefix): upper-case hex pairs joined by colons. */
-export function colonHex(hex: string): string {
+function colonHex(hex: string): string {
   return hex.toUpperCase().match(/../g)!.join(':');
 }
 
 /** SHA-256 of a public key's SubjectPublicKeyInfo, the fingerprint of a key with no certificate. */
 export function publicKeyFingerprint(key: crypto.KeyObject): string {
   return colonHex(sha256Hex(spkiDer(key)));
-}
-
-/** RFC 3339 in UTC to the second: certificate times carry no fraction. */
-export function utc(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -9,7 +9,9 @@
  */
 import { keyAlgorithmOf } from '../engine/keys';
 import { Certificate } from '../engine/x509';
-import { colonHex, formatName, formatSans, PkiReport, publicKeyFingerprint, ReportCertificate, receiversOf, utc } from './inventory';
+import { describeCertificate } from '../engine/annotations';
+import { rfc3339Utc } from '../engine/time';
+import { formatName, formatSans, PkiReport, publicKeyFingerprint, ReportCertificate, receiversOf } from './inventory';
 
 /** The file's name in the app's output directory. */
 export const PKI_REPORT_FILE = 'PKI.md';
@@ -38,17 +40,11 @@ export function issuerOf(certificate: Certificate, cas: ReportCertificate[]): Re
 export function renderPkiReport(report: PkiReport): string {
   const receivers = receiversOf(report.nodePlans);
   const nodesOf = (c: ReportCertificate) => [...new Set([...receivers.bySlot(c.keySlot), ...receivers.byFingerprint(c.certificate.fingerprintSha256)])].join(', ');
-  const validity = (c: Certificate) => [utc(c.notBefore), utc(c.notAfter)];
-  const certificateRow = (c: ReportCertificate) => [
-    c.name,
-    formatName(c.certificate.subject),
-    formatName(c.certificate.issuer),
-    formatSans(c.certificate.sans),
-    keyAlgorithmOf(c.certificate.publicKey),
-    ...validity(c.certificate),
-    nodesOf(c),
-    colonHex(c.certificate.fingerprintSha256),
-  ];
+  // The fields as the objects' reviewer annotations give them (openssl's formats), so PKI.md and the diff agree.
+  const certificateRow = (c: ReportCertificate) => {
+    const d = describeCertificate(c.certificate);
+    return [c.name, d.subject, d.issuer, d.sans ?? '', keyAlgorithmOf(c.certificate.publicKey), d['not-before'], d['not-after'], nodesOf(c), d['sha256-fingerprint']];
+  };
   const certificateHeader = (first: string) => [first, 'subject', 'issuer', 'SANs', 'key', 'not before', 'not after', 'nodes', 'SHA-256'];
   const lines = [
     '# PKI',
@@ -66,16 +62,20 @@ export function renderPkiReport(report: PkiReport): string {
       report.kubeconfigs.length
         ? table(
             ['kubeconfig', 'user', 'groups', 'issuer', 'key', 'not before', 'not after', 'nodes', 'SHA-256'],
-            report.kubeconfigs.map((k) => [
-              k.name,
-              k.certificate.subject.commonName,
-              (k.certificate.subject.organizations ?? []).join(', '),
-              formatName(k.certificate.issuer),
-              keyAlgorithmOf(k.certificate.publicKey),
-              ...validity(k.certificate),
-              nodesOf(k),
-              colonHex(k.certificate.fingerprintSha256),
-            ]),
+            report.kubeconfigs.map((k) => {
+              const d = describeCertificate(k.certificate);
+              return [
+                k.name,
+                k.certificate.subject.commonName,
+                (k.certificate.subject.organizations ?? []).join(', '),
+                d.issuer,
+                keyAlgorithmOf(k.certificate.publicKey),
+                d['not-before'],
+                d['not-after'],
+                nodesOf(k),
+                d['sha256-fingerprint'],
+              ];
+            }),
           )
         : [],
     ),
@@ -95,7 +95,7 @@ export function renderPkiReport(report: PkiReport): string {
       'Bootstrap tokens',
       'The token id is public; its secret is not shown.',
       report.tokens.length
-        ? table(['token', 'id', 'expires', 'usages', 'groups', 'nodes'], report.tokens.map((t) => [t.name, t.tokenId, t.expiration ? utc(t.expiration) : 'never', t.usages.join(', '), t.groups.join(', '), receivers.bySlot(t.slot).join(', ')]))
+        ? table(['token', 'id', 'expires', 'usages', 'groups', 'nodes'], report.tokens.map((t) => [t.name, t.tokenId, t.expiration ? rfc3339Utc(t.expiration) : 'never', t.usages.join(', '), t.groups.join(', '), receivers.bySlot(t.slot).join(', ')]))
         : [],
     ),
   ];
