@@ -71,14 +71,14 @@ export function readRotationRecord(ctx: StateContext, slot: string): RotationRec
   if (!data) return undefined;
   const file = ctx.txn.store.locate(name);
   const record = parseRecord('rotation', data, file);
-  [record.standby, ...record.archived.map((a) => a.record)].forEach((embedded) => embedded && checkRecord(record.kind, embedded, file));
+  [record.outgoing, record.incoming, ...record.archived.map((a) => a.record)].forEach((embedded) => embedded && checkRecord(record.kind, embedded, file));
   return record;
 }
 
-/** Key generations a rotation record names (the standby CA's, the archived ones'): recorded, though not in certificate.json or key.json. */
+/** Key generations a rotation record names (both sides of one in progress, the archived ones): recorded, though not in certificate.json or key.json. */
 function rotationGenerations(ctx: StateContext, slot: string): number[] {
   const record = readRotationRecord(ctx, slot);
-  return record ? [record.standby, ...record.archived.map((a) => a.record)].flatMap((r) => (r ? [r.keyGeneration] : [])) : [];
+  return record ? [record.outgoing, record.incoming, ...record.archived.map((a) => a.record)].flatMap((r) => (r ? [r.keyGeneration] : [])) : [];
 }
 
 export const publicKeySha256 = (key: crypto.KeyObject) => sha256Hex(spkiDer(key));

@@ -10,7 +10,7 @@ import { DocumentCheck, documentNames, putDocument, readDocument } from './docum
 import { ENV_PLAN_FILE } from './environment';
 import { bareKeyInventory, ensureBareKey, readKeyFile, requestBareKeyRotation } from './keys';
 import { CertificateRecord, certificateRecordName, certificatesOf, serializeRecord } from './records';
-import { ensureRotatingCertificate, ensureRotatingKey, RotatingCredential, RotatingKey, RotationDecision } from './rotation';
+import { ensureRotatingCertificate, ensureRotatingKey, RotatingCredential, RotatingKey, RotationDecision, rotationInventory, RotationInventoryEntry } from './rotation';
 import { CaRotation } from './rotation-policy';
 import { ensureSecret, requestSecretRotation, secretInventory, SecretInventoryEntry, SecretRequest, StoredSecret, storedSecret } from './secrets';
 import { DirectoryStore, MemoryStore, StateStore } from './store';
@@ -19,7 +19,7 @@ import { PendingChange, StateTransaction } from './transaction';
 export { checkKeyAlgorithm, Credential, CredentialRequest, Issuer, SlotDecision } from './certificates';
 export { SecretChange, SecretExpiry, SecretInventoryEntry, SecretRequest, StoredSecret } from './secrets';
 export { PendingChange } from './transaction';
-export { RotatingCredential, RotatingKey, RotationDecision } from './rotation';
+export { RotatingCredential, RotatingKey, RotationDecision, RotationInventoryEntry } from './rotation';
 export { CaRotation, ROTATION_PHASES, RotationPhase } from './rotation-policy';
 
 /** A private key in the state, by slot and generation: how a node plan names a key without copying it. */
@@ -300,6 +300,11 @@ export class PkiState {
   /** Every secret string (bootstrap token) in the state, without its value, for `cdk8s-pki list`. */
   secretInventory(): SecretInventoryEntry[] {
     return secretInventory(this.context);
+  }
+
+  /** Every slot that rotated or is rotating: its phase, the standby CA (or key) and the archived ones, for `cdk8s-pki list`. */
+  rotationInventory(): RotationInventoryEntry[] {
+    return rotationInventory(this.context);
   }
 
   /** Every bare key in the state (the service-account key, CSR keys), for `cdk8s-pki list`. */

@@ -65,8 +65,12 @@ export interface RotationRecord {
   readonly kind: 'certificate' | 'key';
   readonly id: string;
   readonly phase: RotationPhase | 'rolled-back';
-  /** The one trusted but not signing: the incoming in trust-both, the outgoing in issue-from-new. */
-  readonly standby?: CertificateRecord | KeyRecord;
+  /**
+   * While a rotation is in progress, both CAs (or keys): the outgoing one signs in trust-both, the incoming one
+   * in issue-from-new. certificate.json (key.json) holds a copy of the signing one; this record is what decides.
+   */
+  readonly outgoing?: CertificateRecord | KeyRecord;
+  readonly incoming?: CertificateRecord | KeyRecord;
   readonly archived: readonly { readonly rotation: string; readonly why: 'dropped' | 'rolled back'; readonly at: string; readonly record: CertificateRecord | KeyRecord }[];
   readonly history: readonly { readonly rotation: string; readonly from: ShownPhase; readonly to: ShownPhase; readonly at: string }[];
 }

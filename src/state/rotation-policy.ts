@@ -76,7 +76,7 @@ export function decideRotation(declared: CaRotation | undefined, recorded: Recor
   if (!inProgress(recorded?.phase)) {
     if (recorded?.phase === 'drop-old' && recorded.id === declared.id) {
       if (declared.phase === 'drop-old') return keep();
-      return refuse(`${standing(recorded)}, and its old CA is gone; start another rotation with a new id`);
+      return refuse(`rotation "${recorded.id}" finished (drop-old) and its old CA is archived; start another rotation with a new id (got ${declared.phase})`);
     }
     if (declared.phase === 'trust-both') return move('start', 'trust-both');
     return refuse(`${standing(recorded)}; a rotation starts with trust-both (got ${declared.phase})`);

@@ -46,73 +46,139 @@ export interface RotatingKey {
 /** How rotation reads and makes the two kinds of material; the transitions are the same for both. */
 interface Material<S> {
   readonly kind: 'certificate' | 'key';
+  /** certificate.json or key.json: the signing one's record. */
   readonly recordName: string;
-  readonly current: CertificateRecord | KeyRecord | undefined;
+  /** That record as this synth sees it (staged changes included). */
+  readCurrent(): CertificateRecord | KeyRecord | undefined;
   /** The signing one, through its normal policy; `keyAlgorithm` is the recorded one while the old one signs. */
   ensureSigner(keyAlgorithm: KeyAlgorithm | undefined): S;
   /** A new key (or the one a killed synth drew for this) and its record, beside the current one. */
   makeIncoming(id: string): CertificateRecord | KeyRecord;
 }
 
-/** The rotation decision for `slot` carried out: records staged, with the signer and the standby (trusted, not signing). */
+type Sides = Pick<RotationRecord, 'outgoing' | 'incoming'>;
+const signingSide = (phase: 'trust-both' | 'issue-from-new') => (phase === 'trust-both' ? 'outgoing' : 'incoming');
+const standbySide = (phase: 'trust-both' | 'issue-from-new') => (phase === 'trust-both' ? 'incoming' : 'outgoing');
+const sameRecord = (a: object | undefined, b: object | undefined) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The rotation decision for `slot` carried out: records staged, with the signer and the standby (trusted, not
+ * signing). rotation.json decides which one signs; certificate.json (key.json) that disagrees was left so by a
+ * commit killed between the two files, and is completed from rotation.json before anything else.
+ */
 function rotate<S>(ctx: StateContext, slot: string, declared: CaRotation | undefined, material: Material<S>): { signer: S; standby?: CertificateRecord | KeyRecord; phase?: RotationPhase; decision?: RotationDecision } {
   const rotation = readRotationRecord(ctx, slot);
   const decision = decideRotation(declared, rotation && { id: rotation.id, phase: rotation.phase });
   if (decision.action === 'refuse') throw new SpecError('rotation.phase', decision.reason);
-  const current = material.current;
+  const stageRecord = (record: CertificateRecord | KeyRecord, reasons: string[]) =>
+    ctx.txn.stage(slot, material.recordName, serializeRecord(material.kind, record as never, ctx.txn.store.locate(material.recordName)), false, reasons);
+  const progressing = rotation && (rotation.phase === 'trust-both' || rotation.phase === 'issue-from-new') ? rotation.phase : undefined;
+  if (progressing) {
+    const signing = rotation![signingSide(progressing)]!;
+    if (material.readCurrent()?.keyGeneration !== signing.keyGeneration) stageRecord(signing, ['completing a rotation commit that was interrupted']);
+  }
+  const current = material.readCurrent();
   if (!current && decision.action !== 'keep') throw new SpecError('rotation.phase', `"${slot}" is not in the state yet, so there is nothing to rotate; synthesize it once without a rotation`);
   const id = declared?.id ?? rotation?.id;
   const journal = id === undefined ? undefined : ({ slot, kind: material.kind === 'certificate' ? 'certificate-authority' : 'key', id, from: decision.from, to: decision.to, action: decision.action } as const);
-  if (decision.action === 'keep') {
-    const phase = rotation && rotation.phase !== 'rolled-back' ? rotation.phase : undefined;
-    const oldSigns = phase === 'trust-both';
-    return { signer: material.ensureSigner(oldSigns ? current!.keyAlgorithm : undefined), standby: rotation?.standby, phase, decision: journal };
-  }
 
   const at = ctx.now().toISOString();
-  const reason = `rotation "${id}": ${decision.from} → ${decision.to}${decision.action === 'rollback' ? ' (rollback)' : ''}`;
-  const archived = rotation?.archived ?? [];
-  const stageRotation = (phase: RotationRecord['phase'], standby: CertificateRecord | KeyRecord | undefined, archive = archived) => {
+  const moved = decision.action !== 'keep';
+  const reason = moved ? `rotation "${id}": ${decision.from} → ${decision.to}${decision.action === 'rollback' ? ' (rollback)' : ''}` : `rotation "${id}": the signing record renewed`;
+  const stageRotation = (phase: RotationRecord['phase'], sides: Sides, archived = rotation?.archived ?? []) => {
     const record: RotationRecord = {
       version: 1,
       kind: material.kind,
       id: id!,
       phase,
-      ...(standby ? { standby } : {}),
-      archived: archive,
-      history: [...(rotation?.history ?? []), { rotation: id!, from: decision.from, to: decision.to, at }],
+      ...sides,
+      archived,
+      history: [...(rotation?.history ?? []), ...(moved ? [{ rotation: id!, from: decision.from, to: decision.to, at }] : [])],
     };
     const name = rotationRecordName(slot);
     ctx.txn.stage(slot, name, serializeRecord('rotation', record, ctx.txn.store.locate(name)), false, [reason]);
   };
-  // The swap: the standby's record becomes the signing one, and the signing one the standby.
-  const swap = (phase: RotationPhase) => {
-    ctx.txn.stage(slot, material.recordName, serializeRecord(material.kind, rotation!.standby! as never, ctx.txn.store.locate(material.recordName)), false, [reason]);
-    stageRotation(phase, current);
-  };
+  const archive = (record: CertificateRecord | KeyRecord, why: 'dropped' | 'rolled back') => [...(rotation?.archived ?? []), { rotation: id!, why, at, record }];
   const after = decision.to === 'none' ? undefined : decision.to;
+
   switch (`${decision.action}:${decision.to}`) {
+    case 'keep:trust-both':
+    case 'keep:issue-from-new': {
+      const phase = progressing!;
+      const signer = material.ensureSigner(phase === 'trust-both' ? current!.keyAlgorithm : undefined);
+      // A renewal of the signing one in this synth is copied, so that rotation.json never holds a stale one.
+      const renewed = material.readCurrent()!;
+      if (!sameRecord(renewed, rotation![signingSide(phase)])) stageRotation(phase, { outgoing: rotation!.outgoing, incoming: rotation!.incoming, [signingSide(phase)]: renewed });
+      return { signer, standby: rotation![standbySide(phase)], phase, decision: journal };
+    }
+    case 'keep:none':
+      return { signer: material.ensureSigner(undefined), ...(rotation?.phase === 'drop-old' ? { phase: 'drop-old' } : {}), decision: journal };
     case 'start:trust-both': {
       const signer = material.ensureSigner(current!.keyAlgorithm);
       const incoming = material.makeIncoming(id!);
-      stageRotation('trust-both', incoming);
+      stageRotation('trust-both', { outgoing: material.readCurrent(), incoming });
       return { signer, standby: incoming, phase: after, decision: journal };
     }
-    case 'advance:issue-from-new':
-      swap('issue-from-new');
-      return { signer: material.ensureSigner(undefined), standby: current, phase: after, decision: journal };
-    case 'rollback:trust-both':
-      swap('trust-both');
-      return { signer: material.ensureSigner(rotation!.standby!.keyAlgorithm), standby: current, phase: after, decision: journal };
-    case 'advance:drop-old':
-      stageRotation('drop-old', undefined, [...archived, { rotation: id!, why: 'dropped', at, record: rotation!.standby! }]);
-      return { signer: material.ensureSigner(undefined), phase: after, decision: journal };
-    case 'rollback:none':
-      stageRotation('rolled-back', undefined, [...archived, { rotation: id!, why: 'rolled back', at, record: rotation!.standby! }]);
-      return { signer: material.ensureSigner(undefined), decision: journal };
+    case 'advance:issue-from-new': {
+      stageRecord(rotation!.incoming!, [reason]);
+      const signer = material.ensureSigner(undefined);
+      stageRotation('issue-from-new', { outgoing: current, incoming: material.readCurrent() });
+      return { signer, standby: current, phase: after, decision: journal };
+    }
+    case 'rollback:trust-both': {
+      stageRecord(rotation!.outgoing!, [reason]);
+      const signer = material.ensureSigner(rotation!.outgoing!.keyAlgorithm);
+      stageRotation('trust-both', { outgoing: material.readCurrent(), incoming: current });
+      return { signer, standby: current, phase: after, decision: journal };
+    }
+    case 'advance:drop-old': {
+      const signer = material.ensureSigner(undefined);
+      stageRotation('drop-old', {}, archive(rotation!.outgoing!, 'dropped'));
+      return { signer, phase: after, decision: journal };
+    }
+    case 'rollback:none': {
+      const signer = material.ensureSigner(undefined);
+      stageRotation('rolled-back', {}, archive(rotation!.incoming!, 'rolled back'));
+      return { signer, decision: journal };
+    }
     default:
       throw new Error(`no rotation step ${decision.action} → ${decision.to}`);
   }
+}
+
+/** A slot's rotations as the state records them, for `cdk8s-pki list` and reports. */
+export interface RotationInventoryEntry {
+  readonly slot: string;
+  readonly kind: 'certificate-authority' | 'key';
+  /** The last rotation's id. */
+  readonly id: string;
+  readonly phase: RotationPhase | 'rolled-back';
+  /** While one is in progress: the CA (or key) trusted beside the signing one, and which side it is. */
+  readonly standby?: { readonly role: 'incoming' | 'outgoing'; readonly keyGeneration: number; readonly certificate?: Certificate };
+  /** CAs (or keys) archived by drop-old or a rollback; their key files stay in the slot. */
+  readonly archived: readonly { readonly rotation: string; readonly why: 'dropped' | 'rolled back'; readonly at: Date; readonly keyGeneration: number; readonly certificate?: Certificate }[];
+}
+
+/** Every slot with a rotation record. */
+export function rotationInventory(ctx: StateContext): RotationInventoryEntry[] {
+  return ctx.txn
+    .names()
+    .filter((name) => name.endsWith('/rotation.json'))
+    .map((name) => {
+      const slot = name.slice(0, -'/rotation.json'.length);
+      const record = readRotationRecord(ctx, slot)!;
+      const certificate = (r: CertificateRecord | KeyRecord) => (record.kind === 'certificate' ? { certificate: certificatesOf(r as CertificateRecord).certificate } : {});
+      const progressing = record.phase === 'trust-both' || record.phase === 'issue-from-new' ? record.phase : undefined;
+      const standby = progressing && record[standbySide(progressing)];
+      return {
+        slot,
+        kind: record.kind === 'certificate' ? 'certificate-authority' : 'key',
+        id: record.id,
+        phase: record.phase,
+        ...(standby ? { standby: { role: standbySide(progressing!), keyGeneration: standby.keyGeneration, ...certificate(standby) } } : {}),
+        archived: record.archived.map((a) => ({ rotation: a.rotation, why: a.why, at: new Date(a.at), keyGeneration: a.record.keyGeneration, ...certificate(a.record) })),
+      };
+    });
 }
 
 /** The key for a new CA or key generation: one a killed synth drew for it (commit journal), else a new one. */
@@ -136,11 +202,10 @@ export function ensureRotatingCertificate(
   const slot = request.slot;
   const decisions: SlotDecision[] = [];
   const recordFile = ctx.txn.store.locate(certificateRecordName(slot));
-  const current = readCertificateRecord(ctx, slot);
   const result = rotate(ctx, slot, declared, {
     kind: 'certificate',
     recordName: certificateRecordName(slot),
-    current,
+    readCurrent: () => readCertificateRecord(ctx, slot),
     ensureSigner: (keyAlgorithm) => {
       const ensured = ensureCertificate(ctx, { ...request, keyAlgorithm: keyAlgorithm ?? request.keyAlgorithm }, cached);
       decisions.push(ensured.decision);
@@ -148,7 +213,7 @@ export function ensureRotatingCertificate(
     },
     makeIncoming: (id) => {
       const spec = validateCertificateSpec(request.spec);
-      const key = incomingKey(ctx, slot, current!.keyGeneration, request.keyAlgorithm, recordFile);
+      const key = incomingKey(ctx, slot, readCertificateRecord(ctx, slot)!.keyGeneration, request.keyAlgorithm, recordFile);
       const issuer = request.issuer?.certificate.fingerprintSha256 ?? 'self';
       const policyRequest = { slot, spec, keyAlgorithm: request.keyAlgorithm, issuer, renewBeforeSeconds: request.renewBeforeSeconds, keyPolicy: request.keyPolicy };
       return issueRecord(ctx, policyRequest, key, request.issuer, [`rotation "${id}": new CA (key generation ${key.generation})`]).record;
@@ -166,19 +231,21 @@ export function ensureRotatingKey(ctx: StateContext, slot: string, keyAlgorithm:
   const decisions: SlotDecision[] = [];
   const recordName = keyRecordName(slot);
   const recordFile = ctx.txn.store.locate(recordName);
-  const data = ctx.txn.read(recordName);
-  const current = data && parseRecord('key', data, recordFile);
+  const readCurrent = () => {
+    const data = ctx.txn.read(recordName);
+    return data && parseRecord('key', data, recordFile);
+  };
   const result = rotate(ctx, slot, declared, {
     kind: 'key',
     recordName,
-    current,
+    readCurrent,
     ensureSigner: (recorded) => {
       const ensured = ensureBareKey(ctx, slot, recorded ?? keyAlgorithm);
       decisions.push(ensured.decision);
       return ensured.key;
     },
     makeIncoming: () => {
-      const key = incomingKey(ctx, slot, current!.keyGeneration, keyAlgorithm, recordFile);
+      const key = incomingKey(ctx, slot, readCurrent()!.keyGeneration, keyAlgorithm, recordFile);
       ctx.progress.step();
       return { version: 1, keyAlgorithm, keyGeneration: key.generation, publicKeySha256: publicKeySha256(key.privateKey), createdAt: ctx.now().toISOString(), ...(ctx.entropy.seeded ? { seeded: true } : {}) };
     },
