@@ -47,10 +47,13 @@ export function checkServingCertificate(input: ServingCertificateInput): void {
   else checkAnchoredInPublicRoots(top);
 }
 
-/** The certificates of an uploaded CA (cacerts.pem), refused unless PEM certificates in order: intermediate then root. */
+/**
+ * The certificates of an uploaded CA (cacerts.pem), refused unless PEM certificates in order: intermediate then
+ * root. During a CA rotation it holds two such chains, one after the other: a root may be followed by another CA's.
+ */
 export function checkCacerts(cacertsPem: string): Certificate[] {
   const cacerts = Certificate.allFromPem(cacertsPem, 'cacertsPem');
-  checkIssuedInOrder(cacerts, 'cacertsPem', 'intermediate then root');
+  checkIssuedInOrder(cacerts, 'cacertsPem', 'intermediate then root', (root, next) => root.isSelfSigned && !issuedBy(next, root));
   return cacerts;
 }
 
@@ -66,10 +69,10 @@ export function dnsNameCovers(pattern: string, hostname: string): boolean {
   return have.every((label, i) => label === want[i] || (i === 0 && label === '*'));
 }
 
-function checkIssuedInOrder(certificates: Certificate[], field: string, order: string): void {
+function checkIssuedInOrder(certificates: Certificate[], field: string, order: string, endsChain: (child: Certificate, next: Certificate) => boolean = () => false): void {
   certificates.slice(1).forEach((parent, i) => {
     const child = certificates[i];
-    if (!issuedBy(child, parent)) {
+    if (!endsChain(child, parent) && !issuedBy(child, parent)) {
       throw new SpecError(`${field}[${i + 1}]`, `${nameOf(parent)} did not issue ${nameOf(child)}: give the certificates in order, ${order}`);
     }
   });
@@ -89,7 +92,7 @@ function checkAnchoredInCacerts(top: Certificate, cacerts: Certificate[]): void 
         `give the CA that issued the certificate (root, or intermediate then root), and every intermediate after the leaf`,
     );
   }
-  if (anchor < cacerts.length - 1) {
+  if (!cacerts[anchor].isSelfSigned) {
     throw new SpecError(
       'certificateChainPem',
       `misses the intermediate ${nameOf(cacerts[anchor])}: append it after ${nameOf(top)}; clients that trust only the root fail, ` +
