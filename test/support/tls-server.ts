@@ -23,7 +23,7 @@ export interface RecordingServer {
   readonly port: number;
   /** Every request answered, in order. */
   readonly seen: SeenRequest[];
-  /** Every handshake the server refused, as node's error code (e.g. UNABLE_TO_GET_ISSUER_CERT_LOCALLY), in order. */
+  /** Every client certificate the server refused, as node's verification error (e.g. UNABLE_TO_GET_ISSUER_CERT_LOCALLY), in order. */
   readonly refused: string[];
   close(): Promise<void>;
 }
@@ -51,7 +51,9 @@ export async function startRecordingServer(options: RecordingServerOptions): Pro
   const refused: string[] = [];
   const { clientCa } = options;
   const server = https.createServer(
-    { cert: options.cert, key: options.key, ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: true } : {}) },
+    // rejectUnauthorized stays off so that the refusal below can record why node's verification failed; it
+    // ends the connection just as rejectUnauthorized would, before HTTP reads anything.
+    { cert: options.cert, key: options.key, ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: false } : {}) },
     (request, response) => {
       if (clientCa) {
         const subject = (request.socket as TLSSocket).getPeerCertificate().subject as unknown as { CN?: string; O?: string | string[] };
@@ -63,7 +65,12 @@ export async function startRecordingServer(options: RecordingServerOptions): Pro
       response.writeHead(answer !== undefined ? 200 : 404, { 'content-type': 'text/plain' }).end(answer ?? 'not found');
     },
   );
-  server.on('tlsClientError', (err: Error & { code?: string }) => refused.push(err.code ?? err.message));
+  server.prependListener('secureConnection', (socket: TLSSocket) => {
+    if (clientCa && !socket.authorized) {
+      refused.push(String(socket.authorizationError));
+      socket.destroy();
+    }
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);

@@ -1,0 +1,342 @@
+// The trust matrix of a CA rotation, with the real programs: at each step (start, trust-both, issue-from-new,
+// drop-old, and after each rollback) kubectl with every exported kubeconfig against a server holding that
+// step's apiserver certificate and client-CA bundle; the edges a rolling restart makes (a node on one step's
+// files, its peer on the next step's) must all hold, and the ones that skip a phase (start against drop-old)
+// must be refused; and openssl verify of every leaf of every step against every step's bundles, its verdicts
+// compared with the phase table (tls-phases.ts) through which CA signed the leaf (node's X509Certificate).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { parse, stringify } from 'yaml';
+import { PhaseRun, PhaseStep, synthPhases } from '../support/rotation-phases';
+import { tempDir } from '../support/programs';
+import { oldAndNew, PHASE_TABLE, tableTrusts } from '../support/tls-phases';
+import { kubectlHealthz, RecordingServer, startRecordingServer } from '../support/tls-server';
+import { holds, OpensslPurpose, opensslVerifyMany, parseBundle, signerOf } from '../support/tls-verify';
+
+/** The two rotations synthesized: all the way forward, and forward then back twice. */
+const RUNS = {
+  forward: ['start', 'trust-both', 'issue-from-new', 'drop-old'],
+  rollback: ['start', 'trust-both', 'issue-from-new', 'rollback-to-trust-both', 'rollback-to-start'],
+} as const satisfies Record<string, readonly PhaseStep[]>;
+type RunName = keyof typeof RUNS;
+
+/** One step of one run: its label ("forward drop-old") and its nodes' exported trees. */
+interface Step {
+  readonly run: RunName;
+  readonly step: PhaseStep;
+  readonly label: string;
+  file(node: string, relative: string): string;
+}
+
+/** The steps whose kubeconfigs are tried against their own servers: every step once (the rollback run's first three repeat the forward run's). */
+const OWN_STEPS: [RunName, PhaseStep][] = [
+  ...RUNS.forward.map((step) => ['forward', step] as [RunName, PhaseStep]),
+  ['rollback', 'rollback-to-trust-both'],
+  ['rollback', 'rollback-to-start'],
+];
+
+/** The rolling restarts: each pair is a step and the one after it, in either order. */
+const ADJACENT: [RunName, PhaseStep, PhaseStep][] = [
+  ['forward', 'start', 'trust-both'],
+  ['forward', 'trust-both', 'issue-from-new'],
+  ['forward', 'issue-from-new', 'drop-old'],
+  ['rollback', 'issue-from-new', 'rollback-to-trust-both'],
+  ['rollback', 'rollback-to-trust-both', 'rollback-to-start'],
+];
+
+const CONTROL_PLANE = ['cp-1', 'cp-2', 'cp-3'];
+const WORKERS = ['worker-1', 'worker-2'];
+
+interface KubeconfigCase {
+  readonly node: string;
+  readonly file: string;
+  /** The client certificate's subject the server must see; undefined for the bootstrap token. */
+  readonly commonName?: string;
+  readonly organizations?: string[];
+}
+
+/**
+ * Who each exported kubeconfig is, as kubeadm makes them (kubeconfig.go, v1.31; control-plane.test.ts checks
+ * this against the catalog); super-admin.conf only on the first control-plane node, where `kubeadm init` runs.
+ */
+const controlPlaneKubeconfigs = (node: string): KubeconfigCase[] => [
+  { node, file: 'admin.conf', commonName: 'kubernetes-admin', organizations: ['kubeadm:cluster-admins'] },
+  ...(node === CONTROL_PLANE[0] ? [{ node, file: 'super-admin.conf', commonName: 'kubernetes-super-admin', organizations: ['system:masters'] }] : []),
+  { node, file: 'controller-manager.conf', commonName: 'system:kube-controller-manager', organizations: [] },
+  { node, file: 'scheduler.conf', commonName: 'system:kube-scheduler', organizations: [] },
+  { node, file: 'kubelet.conf', commonName: `system:node:${node}`, organizations: ['system:nodes'] },
+];
+const bootstrapKubeconfig = (node: string): KubeconfigCase => ({ node, file: 'bootstrap-kubelet.conf' });
+
+/** Every kubeconfig of the cluster; the mixed-phase edges use cp-1's and worker-1's (the others differ only in name). */
+const ALL_KUBECONFIGS: KubeconfigCase[] = [...CONTROL_PLANE.flatMap(controlPlaneKubeconfigs), ...WORKERS.map(bootstrapKubeconfig)];
+const EDGE_KUBECONFIGS: KubeconfigCase[] = [...controlPlaneKubeconfigs('cp-1'), bootstrapKubeconfig('worker-1')];
+
+/** cp-1's leaves, each with the purposes its peers check it for (kubeadm's certlist.go usages). */
+const LEAVES: { name: string; file: string; authority: Authority; purposes: OpensslPurpose[] }[] = [
+  { name: 'apiserver', file: 'pki/apiserver.crt', authority: 'ca', purposes: ['sslserver'] },
+  { name: 'apiserver-kubelet-client', file: 'pki/apiserver-kubelet-client.crt', authority: 'ca', purposes: ['sslclient'] },
+  { name: 'apiserver-etcd-client', file: 'pki/apiserver-etcd-client.crt', authority: 'etcd-ca', purposes: ['sslclient'] },
+  { name: 'front-proxy-client', file: 'pki/front-proxy-client.crt', authority: 'front-proxy-ca', purposes: ['sslclient'] },
+  { name: 'etcd-server', file: 'pki/etcd/server.crt', authority: 'etcd-ca', purposes: ['sslserver', 'sslclient'] },
+  { name: 'etcd-peer', file: 'pki/etcd/peer.crt', authority: 'etcd-ca', purposes: ['sslserver', 'sslclient'] },
+  { name: 'etcd-healthcheck-client', file: 'pki/etcd/healthcheck-client.crt', authority: 'etcd-ca', purposes: ['sslclient'] },
+  ...controlPlaneKubeconfigs('cp-1').map((c) => ({ name: c.file, file: c.file, authority: 'ca' as const, purposes: ['sslclient'] as OpensslPurpose[] })),
+];
+
+/** The three CA bundles of a node, with the CA key kubeadm pairs with the bundle's first certificate. */
+const BUNDLES = [
+  { authority: 'ca', file: 'pki/ca.crt', key: 'pki/ca.key' },
+  { authority: 'etcd-ca', file: 'pki/etcd/ca.crt', key: 'pki/etcd/ca.key' },
+  { authority: 'front-proxy-ca', file: 'pki/front-proxy-ca.crt', key: 'pki/front-proxy-ca.key' },
+] as const;
+type Authority = (typeof BUNDLES)[number]['authority'];
+
+const runs = new Map<RunName, PhaseRun>();
+let scratch: ReturnType<typeof tempDir> | undefined;
+
+beforeAll(() => {
+  // No clock: the certificates are issued now, so kubectl and openssl find them valid.
+  for (const [name, steps] of Object.entries(RUNS) as [RunName, readonly PhaseStep[]][]) runs.set(name, synthPhases([...steps]));
+  scratch = tempDir('cdk8s-pki-trust-matrix-');
+}, 120_000);
+
+afterAll(() => {
+  for (const run of runs.values()) run.cleanup();
+  scratch?.cleanup();
+});
+
+function stepOf(run: RunName, step: PhaseStep): Step {
+  const phaseRun = runs.get(run);
+  if (!phaseRun) throw new Error(`the ${run} run was not synthesized`);
+  const synthesized = phaseRun.step(step);
+  return { run, step, label: `${run} ${step}`, file: (node, relative) => path.join(synthesized.exportNode(node), relative) };
+}
+
+const scratchDir = () => {
+  if (!scratch) throw new Error('no scratch directory');
+  return scratch;
+};
+
+const read = (file: string) => fs.readFileSync(file, 'utf8');
+
+/** The client certificate (or the token) and the CA data of a kubeconfig file. */
+function kubeconfigParts(file: string): { caPem: string; certificatePem?: string; token?: string } {
+  const config = parse(read(file)) as { clusters: { cluster: Record<string, string> }[]; users: { user: Record<string, string> }[] };
+  const decode = (data: string | undefined) => (data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8'));
+  const user = config.users[0].user;
+  return { caPem: decode(config.clusters[0].cluster['certificate-authority-data'])!, certificatePem: decode(user['client-certificate-data']), token: user.token };
+}
+
+/** A step's API servers: cp-1's apiserver certificate, one requiring a client certificate of pki/ca.crt (--client-ca-file), one asking none (for the token). */
+interface ApiServers {
+  readonly clientCa: RecordingServer;
+  readonly token: RecordingServer;
+}
+
+const servers = new Map<string, ApiServers>();
+
+async function serversOf(step: Step): Promise<ApiServers> {
+  const known = servers.get(step.label);
+  if (known) return known;
+  const cert = read(step.file('cp-1', 'pki/apiserver.crt'));
+  const key = read(step.file('cp-1', 'pki/apiserver.key'));
+  const started = { clientCa: await startRecordingServer({ cert, key, clientCa: read(step.file('cp-1', 'pki/ca.crt')) }), token: await startRecordingServer({ cert, key }) };
+  servers.set(step.label, started);
+  return started;
+}
+
+afterAll(async () => {
+  for (const s of servers.values()) {
+    await s.clientCa.close();
+    await s.token.close();
+  }
+});
+
+/** kubectl with `kubeconfig` against the right server of `servers`, and what that server saw meanwhile. */
+async function healthz(kubeconfig: string, c: KubeconfigCase, on: ApiServers) {
+  const server = c.commonName === undefined ? on.token : on.clientCa;
+  const mark = server.seen.length;
+  const refusedMark = server.refused.length;
+  const result = await kubectlHealthz(kubeconfig, server.port, scratchDir().file('kubectl-cache'));
+  return { result, seen: server.seen.slice(mark), refused: server.refused.slice(refusedMark) };
+}
+
+/** What the server must see from each case: the certificate's subject, or the Bearer token in the kubeconfig. */
+function expectedIdentity(c: KubeconfigCase, kubeconfig: string) {
+  if (c.commonName === undefined) return { authorization: `Bearer ${kubeconfigParts(kubeconfig).token}` };
+  return { commonName: c.commonName, organizations: c.organizations };
+}
+
+/**
+ * Runs every case's kubeconfig of `client` against the servers of `server`, one kubectl at a time (a server's
+ * record tells clients apart only by order), and returns, per case, kubectl's exit and output and the identities
+ * the server saw: the shape the tests compare with the expected one, so a failure shows every case at once.
+ */
+async function matrix(cases: KubeconfigCase[], client: Step, server: Step) {
+  const on = await serversOf(server);
+  const results: Record<string, unknown> = {};
+  const expected: Record<string, unknown> = {};
+  for (const c of cases) {
+    const kubeconfig = client.file(c.node, c.file);
+    const { result, seen } = await healthz(kubeconfig, c, on);
+    const key = `${c.node} ${c.file}`;
+    // kubectl may ask for /version first; whatever it sent, it sent as this one identity.
+    results[key] = { status: result.status, stdout: result.stdout, stderr: result.stderr, seen: [...new Set(seen.map(({ method: _m, url: _u, ...who }) => JSON.stringify(who)))] };
+    expected[key] = { status: 0, stdout: 'ok', stderr: '', seen: [JSON.stringify(expectedIdentity(c, kubeconfig))] };
+  }
+  return { results, expected };
+}
+
+describe('the phase table holds in the exported files', () => {
+  test.each(Object.keys(RUNS) as RunName[])('%s run: every bundle is the table\'s, signing CA first, and pki/*.key is the first certificate\'s key', (run) => {
+    const steps = RUNS[run].map((step) => stepOf(run, step));
+    const found: Record<string, unknown> = {};
+    const table: Record<string, unknown> = {};
+    for (const bundle of BUNDLES) {
+      const cas = oldAndNew(parseBundle(read(steps[0].file('cp-1', bundle.file))), parseBundle(read(steps[1].file('cp-1', bundle.file))));
+      const name = (c: X509Certificate) => (c.raw.equals(cas.old.raw) ? 'old' : c.raw.equals(cas.new.raw) ? 'new' : c.subject);
+      for (const step of steps) {
+        for (const node of CONTROL_PLANE) {
+          const certificates = parseBundle(read(step.file(node, bundle.file)));
+          found[`${step.step} ${node} ${bundle.file}`] = { bundle: certificates.map(name), keyPairsWithFirst: certificates[0].checkPrivateKey(createPrivateKey(read(step.file(node, bundle.key)))) };
+          table[`${step.step} ${node} ${bundle.file}`] = { bundle: [...PHASE_TABLE[step.step].trusted], keyPairsWithFirst: true };
+        }
+        if (bundle.authority === 'ca') {
+          for (const node of WORKERS) {
+            found[`${step.step} ${node} ${bundle.file}`] = parseBundle(read(step.file(node, bundle.file))).map(name);
+            table[`${step.step} ${node} ${bundle.file}`] = [...PHASE_TABLE[step.step].trusted];
+          }
+        }
+      }
+    }
+    expect(found).toEqual(table);
+  });
+
+  test.each(OWN_STEPS)('%s %s: every kubeconfig embeds pki/ca.crt of its node, byte for byte', (run, stepName) => {
+    const step = stepOf(run, stepName);
+    const mismatched = ALL_KUBECONFIGS.filter((c) => kubeconfigParts(step.file(c.node, c.file)).caPem !== read(step.file(c.node, 'pki/ca.crt')));
+    expect(mismatched).toEqual([]);
+  });
+});
+
+describe('kubectl with every kubeconfig of a step, against the apiserver certificate and client-CA bundle of that step', () => {
+  test.each(OWN_STEPS)('%s %s', async (run, stepName) => {
+    const step = stepOf(run, stepName);
+    const { results, expected } = await matrix(ALL_KUBECONFIGS, step, step);
+    expect(results).toEqual(expected);
+  }, 60_000);
+});
+
+describe('a rolling restart: kubeconfigs of one step against the server of the next, and back', () => {
+  test.each(ADJACENT.flatMap(([run, a, b]) => [[run, a, b] as const, [run, b, a] as const]))('%s run: kubeconfigs of %s, server of %s', async (run, client, server) => {
+    const { results, expected } = await matrix(EDGE_KUBECONFIGS, stepOf(run, client), stepOf(run, server));
+    expect(results).toEqual(expected);
+  }, 60_000);
+});
+
+describe('skipping a phase is refused: start against drop-old', () => {
+  const admin = controlPlaneKubeconfigs('cp-1')[0];
+
+  test.each([
+    ['start', 'drop-old'],
+    ['drop-old', 'start'],
+  ] as const)('kubeconfigs of %s against the server of %s: kubectl refuses the server (unknown authority) and sends nothing', async (client, server) => {
+    for (const c of EDGE_KUBECONFIGS) {
+      const { result, seen } = await healthz(stepOf('forward', client).file(c.node, c.file), c, await serversOf(stepOf('forward', server)));
+      expect({ kubeconfig: c.file, status: result.status === 0 ? 0 : 'non-zero', stdout: result.stdout }).toEqual({ kubeconfig: c.file, status: 'non-zero', stdout: '' });
+      expect(result.stderr).toMatch(/x509: certificate signed by unknown authority/);
+      expect(seen).toEqual([]);
+    }
+  }, 60_000);
+
+  test("start's admin client certificate, in a kubeconfig that trusts drop-old's CA, is refused by the drop-old server's client-CA bundle", async () => {
+    const [start, dropOld] = [stepOf('forward', 'start'), stepOf('forward', 'drop-old')];
+    const config = parse(read(start.file('cp-1', admin.file)));
+    // The control: the same kubeconfig with drop-old's own client certificate gets in.
+    const dropOldUser = parse(read(dropOld.file('cp-1', admin.file))).users[0].user;
+    config.clusters[0].cluster['certificate-authority-data'] = Buffer.from(read(dropOld.file('cp-1', 'pki/ca.crt'))).toString('base64');
+    const refusedFile = scratchDir().file('start-client-trusting-drop-old.conf', stringify(config));
+    config.users[0].user = dropOldUser;
+    const controlFile = scratchDir().file('drop-old-client.conf', stringify(config));
+
+    const on = await serversOf(dropOld);
+    const accepted = await healthz(controlFile, admin, on);
+    expect({ status: accepted.result.status, stdout: accepted.result.stdout, seen: accepted.seen.length > 0 }).toEqual({ status: 0, stdout: 'ok', seen: true });
+
+    // The server ends a TLS 1.3 connection whose client certificate it cannot verify, so kubectl only sees it
+    // dropped (reset, EOF, broken pipe, depending on timing); the server says why: no CA of its bundle signed it.
+    const refused = await healthz(refusedFile, admin, on);
+    expect(refused.result.status).not.toBe(0);
+    expect(refused.result.stdout).toBe('');
+    expect(refused.result.stderr).toMatch(/^Unable to connect to the server: /);
+    expect(refused.seen).toEqual([]);
+    expect(new Set(refused.refused)).toEqual(new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE']));
+  }, 60_000);
+});
+
+describe('openssl verify of every leaf of every step against every bundle of every step', () => {
+  test.each(Object.keys(RUNS) as RunName[])('%s run: openssl agrees with which CA signed each leaf, and with the phase table', (run) => {
+    const steps = RUNS[run].map((step) => stepOf(run, step));
+    const dir = scratchDir();
+    // Each leaf alone in a file (a kubeconfig's client certificate taken out of it), named by step and leaf.
+    const leaves = steps.flatMap((step) =>
+      LEAVES.map((leaf) => {
+        const pem = leaf.file.endsWith('.conf') ? kubeconfigParts(step.file('cp-1', leaf.file)).certificatePem! : read(step.file('cp-1', leaf.file));
+        return { ...leaf, step: step.step, path: dir.file(`${run}/${step.step}/${leaf.name}.pem`, pem), certificate: new X509Certificate(pem) };
+      }),
+    );
+    const bundles = steps.flatMap((step) => BUNDLES.map((bundle) => ({ ...bundle, step: step.step, path: step.file('cp-1', bundle.file), content: read(step.file('cp-1', bundle.file)) })));
+    const generations = Object.fromEntries(
+      BUNDLES.map(({ authority, file }) => [authority, oldAndNew(parseBundle(read(steps[0].file('cp-1', file))), parseBundle(read(steps[1].file('cp-1', file))))]),
+    ) as Record<Authority, ReturnType<typeof oldAndNew>>;
+    const authorities = Object.values(generations).flatMap((g) => [g.old, g.new]);
+    // The CAs are self-signed roots, so a leaf verifies exactly when the bundle holds the CA that signed it.
+    expect(authorities.filter((ca) => !(ca.ca && ca.checkIssued(ca) && ca.verify(ca.publicKey))).map((ca) => ca.subject)).toEqual([]);
+
+    // Which CA signed each leaf, by signature: the table's "signs" column, under the leaf's own authority.
+    const signers = new Map(leaves.map((leaf) => [leaf, signerOf(leaf.certificate, authorities)]));
+    const generationOf = (ca: X509Certificate | undefined) =>
+      Object.entries(generations).flatMap(([authority, g]) => (ca?.raw.equals(g.old.raw) ? [`${authority} old`] : ca?.raw.equals(g.new.raw) ? [`${authority} new`] : []))[0] ?? 'none';
+    expect(Object.fromEntries(leaves.map((leaf) => [`${leaf.step} ${leaf.name}`, generationOf(signers.get(leaf))]))).toEqual(
+      Object.fromEntries(leaves.map((leaf) => [`${leaf.step} ${leaf.name}`, `${leaf.authority} ${PHASE_TABLE[leaf.step].signs}`])),
+    );
+
+    const actual: Record<string, string> = {};
+    const bySignature: Record<string, string> = {};
+    const byTable: Record<string, string> = {};
+    const reasons = new Set<string>();
+    // One openssl process per distinct bundle and purpose (a rolled-back step's bundles repeat an earlier step's).
+    const byContent = new Map<string, typeof bundles>();
+    for (const b of bundles) byContent.set(b.content, [...(byContent.get(b.content) ?? []), b]);
+    for (const same of byContent.values()) {
+      const held = parseBundle(same[0].content);
+      for (const purpose of ['sslserver', 'sslclient'] as const) {
+        const checked = leaves.filter((leaf) => leaf.purposes.includes(purpose));
+        const verdicts = opensslVerifyMany(same[0].path, purpose, checked.map((leaf) => leaf.path));
+        for (const bundle of same) {
+          for (const leaf of checked) {
+            const key = `${leaf.step} ${leaf.name} (${purpose}) | ${bundle.step} ${bundle.file}`;
+            const verdict = verdicts.get(leaf.path)!;
+            verdict.errors.forEach((e) => reasons.add(e));
+            actual[key] = verdict.ok ? 'OK' : 'refused';
+            const signer = signers.get(leaf);
+            bySignature[key] = signer && holds(held, signer) ? 'OK' : 'refused';
+            byTable[key] = leaf.authority === bundle.authority && tableTrusts(PHASE_TABLE[leaf.step].signs, bundle.step) ? 'OK' : 'refused';
+          }
+        }
+      }
+    }
+    expect(actual).toEqual(bySignature);
+    expect(actual).toEqual(byTable);
+    // openssl refused for want of the signing CA, never for a purpose, a time or a strictness check.
+    expect([...reasons]).toEqual(['unable to get local issuer certificate']);
+    // In particular: the drop-old bundles refuse every leaf of the old CAs (start's), and the start bundles every leaf of the new ones.
+    if (run === 'forward') {
+      const skipping = Object.entries(actual).filter(([key]) => /^start .* \| drop-old /.test(key) || /^drop-old .* \| start /.test(key));
+      expect(skipping.length).toBeGreaterThan(0);
+      expect(skipping.filter(([, verdict]) => verdict !== 'refused')).toEqual([]);
+    }
+  });
+});
