@@ -10,6 +10,7 @@ import { privateKeyToPem } from '../../src/engine/keys';
 import { PhaseRun, PhaseStep, synthPhases } from '../support/rotation-phases';
 import { runOk, tempDir } from '../support/programs';
 import { signToken, verifyTokens } from '../support/sa-token';
+import { manifestFlagFile } from '../support/tls-node';
 import { Generation, oldAndNew, PHASE_TABLE, tableTrusts } from '../support/tls-phases';
 import { curlHttps, RecordingServer, startRecordingServer } from '../support/tls-server';
 import { parseBundle, pemCertificates, signerOf } from '../support/tls-verify';
@@ -120,12 +121,12 @@ describe('Rancher: curl with the step\'s cacerts.pem against a server holding th
 
   test.each(OWN_STEPS)('%s %s: accepted', async (runName, step) => {
     const rancher = await rancherOf(runName, step);
-    expect(await curlHttps(rancher.cacertsFile, HOSTNAME, rancher.server.port)).toEqual({ status: 0, stdout: RANCHER_BODY, stderr: '' });
+    expect(await curlHttps({ cacert: rancher.cacertsFile }, HOSTNAME, rancher.server.port)).toEqual({ status: 0, stdout: RANCHER_BODY, stderr: '' });
   });
 
   test.each(ADJACENT.flatMap(([r, a, b]) => [[r, a, b] as const, [r, b, a] as const]))('%s run: cacerts of %s, server of %s: accepted', async (runName, agents, server) => {
     const [client, served] = [await rancherOf(runName, agents), await rancherOf(runName, server)];
-    expect(await curlHttps(client.cacertsFile, HOSTNAME, served.server.port)).toEqual({ status: 0, stdout: RANCHER_BODY, stderr: '' });
+    expect(await curlHttps({ cacert: client.cacertsFile }, HOSTNAME, served.server.port)).toEqual({ status: 0, stdout: RANCHER_BODY, stderr: '' });
   });
 
   test.each([
@@ -134,7 +135,7 @@ describe('Rancher: curl with the step\'s cacerts.pem against a server holding th
   ] as const)('cacerts of %s, server of %s: refused (curl exit 60, the certificate is not trusted)', async (agents, server) => {
     const [client, served] = [await rancherOf('forward', agents), await rancherOf('forward', server)];
     const mark = served.server.seen.length;
-    const result = await curlHttps(client.cacertsFile, HOSTNAME, served.server.port);
+    const result = await curlHttps({ cacert: client.cacertsFile }, HOSTNAME, served.server.port);
     expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 60, stdout: '' });
     expect(result.stderr).toMatch(/unable to get local issuer certificate/);
     expect(served.server.seen.slice(mark)).toEqual([]);
@@ -158,12 +159,16 @@ describe('service-account tokens: signed with the step\'s sa.key, verified with 
 
   const PUBLIC_KEY_BLOCK = /-----BEGIN PUBLIC KEY-----\r?\n[\s\S]+?-----END PUBLIC KEY-----\r?\n?/g;
 
-  /** cp-1's sa.key and sa.pub of each step of a run, with the keys named old/new by the start and trust-both steps. */
+  /**
+   * cp-1's signing key and verifying keys of each step of a run, where kube-apiserver's manifest points
+   * (--service-account-signing-key-file, --service-account-key-file: sa.key and sa.pub), named old/new by the
+   * start and trust-both steps.
+   */
   function keysOf(runName: RunName) {
     const files = RUNS[runName].map((step) => {
-      const dir = path.join(synthesized(runName, step).exportNode('cp-1'), 'pki');
-      const saKey = fs.readFileSync(path.join(dir, 'sa.key'), 'utf8');
-      const saPub = fs.readFileSync(path.join(dir, 'sa.pub'), 'utf8');
+      const flagFile = (flag: string) => fs.readFileSync(manifestFlagFile(synthesized(runName, step).exportNode('cp-1'), 'kube-apiserver', flag), 'utf8');
+      const saKey = flagFile('service-account-signing-key-file');
+      const saPub = flagFile('service-account-key-file');
       return { step, saKey, saPub, signing: opensslPublicKey(saKey, true), verifying: (saPub.match(PUBLIC_KEY_BLOCK) ?? []).map((block) => opensslPublicKey(block, false)) };
     });
     const [start, trustBoth] = files;

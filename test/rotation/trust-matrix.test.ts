@@ -9,9 +9,10 @@ import * as path from 'node:path';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { parse, stringify } from 'yaml';
 import { PhaseRun, PhaseStep, synthPhases } from '../support/rotation-phases';
-import { tempDir } from '../support/programs';
+import { runOk, tempDir } from '../support/programs';
+import { kubeletClientCaFile, manifestFlagFile } from '../support/tls-node';
 import { oldAndNew, PHASE_TABLE, tableTrusts } from '../support/tls-phases';
-import { kubectlHealthz, RecordingServer, startRecordingServer } from '../support/tls-server';
+import { curlHttps, kubectlHealthz, RecordingServer, startRecordingServer } from '../support/tls-server';
 import { holds, OpensslPurpose, opensslVerifyMany, parseBundle, signerOf } from '../support/tls-verify';
 
 /** The two rotations synthesized: all the way forward, and forward then back twice. */
@@ -26,6 +27,8 @@ interface Step {
   readonly run: RunName;
   readonly step: PhaseStep;
   readonly label: string;
+  /** The directory of `node`'s exported /etc/kubernetes. */
+  exported(node: string): string;
   file(node: string, relative: string): string;
 }
 
@@ -111,7 +114,7 @@ function stepOf(run: RunName, step: PhaseStep): Step {
   const phaseRun = runs.get(run);
   if (!phaseRun) throw new Error(`the ${run} run was not synthesized`);
   const synthesized = phaseRun.step(step);
-  return { run, step, label: `${run} ${step}`, file: (node, relative) => path.join(synthesized.exportNode(node), relative) };
+  return { run, step, label: `${run} ${step}`, exported: (node) => synthesized.exportNode(node), file: (node, relative) => path.join(synthesized.exportNode(node), relative) };
 }
 
 const scratchDir = () => {
@@ -129,7 +132,10 @@ function kubeconfigParts(file: string): { caPem: string; certificatePem?: string
   return { caPem: decode(config.clusters[0].cluster['certificate-authority-data'])!, certificatePem: decode(user['client-certificate-data']), token: user.token };
 }
 
-/** A step's API servers: cp-1's apiserver certificate, one requiring a client certificate of pki/ca.crt (--client-ca-file), one asking none (for the token). */
+/**
+ * A step's API servers, from cp-1's kube-apiserver manifest: its --tls-cert-file and key, one requiring a client
+ * certificate of its --client-ca-file, one asking none (for the bootstrap token).
+ */
 interface ApiServers {
   readonly clientCa: RecordingServer;
   readonly token: RecordingServer;
@@ -140,9 +146,9 @@ const servers = new Map<string, ApiServers>();
 async function serversOf(step: Step): Promise<ApiServers> {
   const known = servers.get(step.label);
   if (known) return known;
-  const cert = read(step.file('cp-1', 'pki/apiserver.crt'));
-  const key = read(step.file('cp-1', 'pki/apiserver.key'));
-  const started = { clientCa: await startRecordingServer({ cert, key, clientCa: read(step.file('cp-1', 'pki/ca.crt')) }), token: await startRecordingServer({ cert, key }) };
+  const flagFile = (flag: string) => read(manifestFlagFile(step.exported('cp-1'), 'kube-apiserver', flag));
+  const [cert, key] = [flagFile('tls-cert-file'), flagFile('tls-private-key-file')];
+  const started = { clientCa: await startRecordingServer({ cert, key, clientCa: flagFile('client-ca-file') }), token: await startRecordingServer({ cert, key }) };
   servers.set(step.label, started);
   return started;
 }
@@ -274,6 +280,104 @@ describe('skipping a phase is refused: start against drop-old', () => {
     expect(refused.seen).toEqual([]);
     expect(new Set(refused.refused)).toEqual(new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE']));
   }, 60_000);
+});
+
+/**
+ * The API server as a client, with curl: front-proxy-client (--proxy-client-cert-file) to an aggregated API
+ * server, which trusts what kube-apiserver's --requestheader-client-ca-file holds, and apiserver-kubelet-client
+ * (--kubelet-client-certificate) to worker-1's kubelet, which trusts its clientCAFile. Those servers' own
+ * certificates are not in this PKI (the kubelet's is self-signed by default, and kube-apiserver sets no
+ * --kubelet-certificate-authority), so they serve a throwaway one that curl does not check: only the client
+ * certificate is under test on these edges.
+ */
+describe('the API server as a client: front-proxy-client and apiserver-kubelet-client, with curl', () => {
+  interface CertEdge {
+    readonly name: string;
+    client(step: Step): { cert: string; key: string };
+    /** The client-CA bundle the server of `step` verifies the client with. */
+    clientCa(step: Step): string;
+    readonly commonName: string;
+    readonly organizations: string[];
+  }
+  const apiserverFlag = (step: Step, flag: string) => manifestFlagFile(step.exported('cp-1'), 'kube-apiserver', flag);
+  const EDGES: CertEdge[] = [
+    {
+      name: 'front-proxy-client → aggregated API server',
+      client: (step) => ({ cert: apiserverFlag(step, 'proxy-client-cert-file'), key: apiserverFlag(step, 'proxy-client-key-file') }),
+      clientCa: (step) => apiserverFlag(step, 'requestheader-client-ca-file'),
+      commonName: 'front-proxy-client',
+      organizations: [],
+    },
+    {
+      name: 'apiserver-kubelet-client → worker-1 kubelet',
+      client: (step) => ({ cert: apiserverFlag(step, 'kubelet-client-certificate'), key: apiserverFlag(step, 'kubelet-client-key') }),
+      clientCa: (step) => kubeletClientCaFile(step.exported('worker-1')),
+      commonName: 'kube-apiserver-kubelet-client',
+      organizations: ['kubeadm:cluster-admins'],
+    },
+  ];
+
+  let serving: { cert: string; key: string } | undefined;
+  const edgeServers = new Map<string, RecordingServer>();
+
+  beforeAll(() => {
+    const dir = scratchDir();
+    const [cert, key] = [dir.file('throwaway.crt'), dir.file('throwaway.key')];
+    runOk('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=throwaway', '-days', '1', '-keyout', key, '-out', cert]);
+    serving = { cert: read(cert), key: read(key) };
+  });
+
+  afterAll(async () => {
+    for (const server of edgeServers.values()) await server.close();
+  });
+
+  async function serverOf(edge: CertEdge, step: Step): Promise<RecordingServer> {
+    const label = `${edge.name} ${step.label}`;
+    if (!edgeServers.has(label)) {
+      if (!serving) throw new Error('no throwaway serving certificate');
+      edgeServers.set(label, await startRecordingServer({ ...serving, clientCa: read(edge.clientCa(step)), body: 'ok' }));
+    }
+    return edgeServers.get(label)!;
+  }
+
+  /** Every edge with `client`'s certificate against `server`'s server: curl's result, the identities seen and the refusals. */
+  async function edges(client: Step, server: Step) {
+    const results: Record<string, { status: number | null; stdout: string; seen: unknown[]; refused: string[] }> = {};
+    for (const edge of EDGES) {
+      const on = await serverOf(edge, server);
+      const [seenMark, refusedMark] = [on.seen.length, on.refused.length];
+      const result = await curlHttps({ insecure: true, ...edge.client(client) }, 'localhost', on.port);
+      results[edge.name] = {
+        status: result.status,
+        stdout: result.stdout,
+        seen: on.seen.slice(seenMark).map((r) => [r.commonName, r.organizations]),
+        refused: on.refused.slice(refusedMark),
+      };
+    }
+    return results;
+  }
+
+  const accepted = Object.fromEntries(EDGES.map((edge) => [edge.name, { status: 0, stdout: 'ok', seen: [[edge.commonName, edge.organizations]], refused: [] }]));
+
+  test.each(OWN_STEPS)('%s %s: accepted', async (run, step) => {
+    expect(await edges(stepOf(run, step), stepOf(run, step))).toEqual(accepted);
+  });
+
+  test.each(ADJACENT.flatMap(([run, a, b]) => [[run, a, b] as const, [run, b, a] as const]))('%s run: client of %s, server of %s: accepted', async (run, client, server) => {
+    expect(await edges(stepOf(run, client), stepOf(run, server))).toEqual(accepted);
+  });
+
+  test.each([
+    ['start', 'drop-old'],
+    ['drop-old', 'start'],
+  ] as const)('client of %s, server of %s: the server refuses the client certificate', async (client, server) => {
+    const results = await edges(stepOf('forward', client), stepOf('forward', server));
+    // curl sees the connection ended (exit 52 empty reply, 56 reset, or 35 during the handshake, by timing); the server says why.
+    const ended = (status: unknown) => ([35, 52, 56].includes(status as number) ? 'ended' : status);
+    expect(Object.fromEntries(Object.entries(results).map(([name, r]) => [name, { ...r, status: ended(r.status) }]))).toEqual(
+      Object.fromEntries(EDGES.map((edge) => [edge.name, { status: 'ended', stdout: '', seen: [], refused: ['UNABLE_TO_VERIFY_LEAF_SIGNATURE'] }])),
+    );
+  });
 });
 
 describe('openssl verify of every leaf of every step against every bundle of every step', () => {

@@ -111,7 +111,15 @@ export function kubectlHealthz(kubeconfig: string, port: number, cacheDir: strin
   return runAsync('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, '--server', `https://127.0.0.1:${port}`, '--tls-server-name', serverName, 'get', '--raw', '/healthz']);
 }
 
-/** `curl --cacert caFile https://hostname:port/`, `hostname` resolved to 127.0.0.1 (curl's exit code is the status: 60 for an untrusted certificate). */
-export function curlHttps(caFile: string, hostname: string, port: number): Promise<RunResult> {
-  return runAsync('curl', ['--silent', '--show-error', '--max-time', '20', '--cacert', caFile, '--resolve', `${hostname}:${port}:127.0.0.1`, `https://${hostname}:${port}/`]);
+/** How curl checks the server and who it is: `cacert` trusts that bundle, `insecure` checks nothing (for a peer whose serving certificate is outside the test); `cert`/`key` a client certificate. */
+export type CurlTls = ({ readonly cacert: string } | { readonly insecure: true }) & { readonly cert?: string; readonly key?: string };
+
+/**
+ * `curl https://hostname:port/`, `hostname` resolved to 127.0.0.1; curl's exit code is the status (60 for a
+ * server certificate it does not trust, 56 for a connection the server ended).
+ */
+export function curlHttps(tls: CurlTls, hostname: string, port: number): Promise<RunResult> {
+  const trust = 'cacert' in tls ? ['--cacert', tls.cacert] : ['--insecure'];
+  const client = tls.cert && tls.key ? ['--cert', tls.cert, '--key', tls.key] : [];
+  return runAsync('curl', ['--silent', '--show-error', '--max-time', '20', ...trust, ...client, '--resolve', `${hostname}:${port}:127.0.0.1`, `https://${hostname}:${port}/`]);
 }
