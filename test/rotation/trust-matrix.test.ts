@@ -12,7 +12,7 @@ import { PhaseRun, PhaseStep, synthPhases } from '../support/rotation-phases';
 import { runOk, tempDir } from '../support/programs';
 import { kubeletClientCaFile, manifestFlagFile } from '../support/tls-node';
 import { oldAndNew, PHASE_TABLE, tableTrusts } from '../support/tls-phases';
-import { curlHttps, kubectlHealthz, RecordingServer, startRecordingServer } from '../support/tls-server';
+import { curlHttps, CurlTls, kubectlHealthz, RecordingServer, SeenRequest, startRecordingServer } from '../support/tls-server';
 import { holds, OpensslPurpose, opensslVerifyMany, parseBundle, signerOf } from '../support/tls-verify';
 
 /** The two rotations synthesized: all the way forward, and forward then back twice. */
@@ -283,81 +283,98 @@ describe('skipping a phase is refused: start against drop-old', () => {
 });
 
 /**
- * The API server as a client, with curl: front-proxy-client (--proxy-client-cert-file) to an aggregated API
- * server, which trusts what kube-apiserver's --requestheader-client-ca-file holds, and apiserver-kubelet-client
- * (--kubelet-client-certificate) to worker-1's kubelet, which trusts its clientCAFile. Those servers' own
- * certificates are not in this PKI (the kubelet's is self-signed by default, and kube-apiserver sets no
- * --kubelet-certificate-authority), so they serve a throwaway one that curl does not check: only the client
- * certificate is under test on these edges.
+ * The other TLS edges of the API server, with curl. As a client: front-proxy-client (--proxy-client-cert-file) to
+ * an aggregated API server, which trusts what kube-apiserver's --requestheader-client-ca-file holds, and
+ * apiserver-kubelet-client (--kubelet-client-certificate) to worker-1's kubelet, which trusts its clientCAFile;
+ * those servers' own certificates are not in this PKI (the kubelet's is self-signed by default, and kubeadm sets
+ * no --kubelet-certificate-authority), so they serve a throwaway one that curl does not check: only the client
+ * certificate is under test there. As a server: a Pod's client, which trusts its ServiceAccount's ca.crt, what
+ * kube-controller-manager's --root-ca-file holds, and sends a token.
  */
-describe('the API server as a client: front-proxy-client and apiserver-kubelet-client, with curl', () => {
-  interface CertEdge {
+describe('the other edges of the API server, with curl: front-proxy-client, apiserver-kubelet-client, a Pod trusting --root-ca-file', () => {
+  interface CurlEdge {
     readonly name: string;
-    client(step: Step): { cert: string; key: string };
-    /** The client-CA bundle the server of `step` verifies the client with. */
-    clientCa(step: Step): string;
-    readonly commonName: string;
-    readonly organizations: string[];
+    /** How curl, on the files of `step`, checks the server and who it is. */
+    tls(step: Step): CurlTls;
+    server(step: Step): Promise<RecordingServer>;
+    /** The name curl asks for (a SAN of the served certificate, where curl checks it). */
+    readonly hostname: string;
+    /** What the server must see of the client. */
+    readonly identity: unknown;
+    /** What skipping a phase does: the server refuses the client certificate, or curl refuses the server's (exit 60). */
+    readonly refusedBy: 'server' | 'client';
   }
   const apiserverFlag = (step: Step, flag: string) => manifestFlagFile(step.exported('cp-1'), 'kube-apiserver', flag);
-  const EDGES: CertEdge[] = [
+  const subject = (r: SeenRequest) => [r.commonName, r.organizations];
+
+  let throwaway: { cert: string; key: string } | undefined;
+  const edgeServers = new Map<string, RecordingServer>();
+
+  /** A server with the throwaway certificate that requires a client certificate of `clientCa`, one per edge and step. */
+  async function throwawayServer(label: string, clientCa: string): Promise<RecordingServer> {
+    if (!edgeServers.has(label)) {
+      if (!throwaway) throw new Error('no throwaway serving certificate');
+      edgeServers.set(label, await startRecordingServer({ ...throwaway, clientCa: read(clientCa) }));
+    }
+    return edgeServers.get(label)!;
+  }
+
+  const EDGES: CurlEdge[] = [
     {
       name: 'front-proxy-client → aggregated API server',
-      client: (step) => ({ cert: apiserverFlag(step, 'proxy-client-cert-file'), key: apiserverFlag(step, 'proxy-client-key-file') }),
-      clientCa: (step) => apiserverFlag(step, 'requestheader-client-ca-file'),
-      commonName: 'front-proxy-client',
-      organizations: [],
+      tls: (step) => ({ insecure: true, cert: apiserverFlag(step, 'proxy-client-cert-file'), key: apiserverFlag(step, 'proxy-client-key-file') }),
+      server: (step) => throwawayServer(`aggregated ${step.label}`, apiserverFlag(step, 'requestheader-client-ca-file')),
+      hostname: 'localhost',
+      identity: ['front-proxy-client', []],
+      refusedBy: 'server',
     },
     {
       name: 'apiserver-kubelet-client → worker-1 kubelet',
-      client: (step) => ({ cert: apiserverFlag(step, 'kubelet-client-certificate'), key: apiserverFlag(step, 'kubelet-client-key') }),
-      clientCa: (step) => kubeletClientCaFile(step.exported('worker-1')),
-      commonName: 'kube-apiserver-kubelet-client',
-      organizations: ['kubeadm:cluster-admins'],
+      tls: (step) => ({ insecure: true, cert: apiserverFlag(step, 'kubelet-client-certificate'), key: apiserverFlag(step, 'kubelet-client-key') }),
+      server: (step) => throwawayServer(`kubelet ${step.label}`, kubeletClientCaFile(step.exported('worker-1'))),
+      hostname: 'localhost',
+      identity: ['kube-apiserver-kubelet-client', ['kubeadm:cluster-admins']],
+      refusedBy: 'server',
+    },
+    {
+      name: 'Pod trusting --root-ca-file → kube-apiserver',
+      tls: (step) => ({ cacert: manifestFlagFile(step.exported('cp-1'), 'kube-controller-manager', 'root-ca-file') }),
+      server: async (step) => (await serversOf(step)).token,
+      hostname: 'kubernetes',
+      identity: 'no client certificate',
+      refusedBy: 'client',
     },
   ];
-
-  let serving: { cert: string; key: string } | undefined;
-  const edgeServers = new Map<string, RecordingServer>();
 
   beforeAll(() => {
     const dir = scratchDir();
     const [cert, key] = [dir.file('throwaway.crt'), dir.file('throwaway.key')];
     runOk('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=throwaway', '-days', '1', '-keyout', key, '-out', cert]);
-    serving = { cert: read(cert), key: read(key) };
+    throwaway = { cert: read(cert), key: read(key) };
   });
 
   afterAll(async () => {
     for (const server of edgeServers.values()) await server.close();
   });
 
-  async function serverOf(edge: CertEdge, step: Step): Promise<RecordingServer> {
-    const label = `${edge.name} ${step.label}`;
-    if (!edgeServers.has(label)) {
-      if (!serving) throw new Error('no throwaway serving certificate');
-      edgeServers.set(label, await startRecordingServer({ ...serving, clientCa: read(edge.clientCa(step)), body: 'ok' }));
-    }
-    return edgeServers.get(label)!;
-  }
-
-  /** Every edge with `client`'s certificate against `server`'s server: curl's result, the identities seen and the refusals. */
+  /** Every edge with `client`'s files against the server of `server`: curl's exit and output, whom the server saw, what it refused. */
   async function edges(client: Step, server: Step) {
     const results: Record<string, { status: number | null; stdout: string; seen: unknown[]; refused: string[] }> = {};
     for (const edge of EDGES) {
-      const on = await serverOf(edge, server);
+      const on = await edge.server(server);
       const [seenMark, refusedMark] = [on.seen.length, on.refused.length];
-      const result = await curlHttps({ insecure: true, ...edge.client(client) }, 'localhost', on.port);
+      const result = await curlHttps(edge.tls(client), edge.hostname, on.port, '/healthz');
       results[edge.name] = {
         status: result.status,
         stdout: result.stdout,
-        seen: on.seen.slice(seenMark).map((r) => [r.commonName, r.organizations]),
+        seen: on.seen.slice(seenMark).map((r) => (r.commonName === undefined ? 'no client certificate' : subject(r))),
         refused: on.refused.slice(refusedMark),
       };
     }
     return results;
   }
 
-  const accepted = Object.fromEntries(EDGES.map((edge) => [edge.name, { status: 0, stdout: 'ok', seen: [[edge.commonName, edge.organizations]], refused: [] }]));
+  const accepted = Object.fromEntries(EDGES.map((edge) => [edge.name, { status: 0, stdout: 'ok', seen: [edge.identity], refused: [] }]));
 
   test.each(OWN_STEPS)('%s %s: accepted', async (run, step) => {
     expect(await edges(stepOf(run, step), stepOf(run, step))).toEqual(accepted);
@@ -370,12 +387,18 @@ describe('the API server as a client: front-proxy-client and apiserver-kubelet-c
   test.each([
     ['start', 'drop-old'],
     ['drop-old', 'start'],
-  ] as const)('client of %s, server of %s: the server refuses the client certificate', async (client, server) => {
+  ] as const)('client of %s, server of %s: refused', async (client, server) => {
     const results = await edges(stepOf('forward', client), stepOf('forward', server));
-    // curl sees the connection ended (exit 52 empty reply, 56 reset, or 35 during the handshake, by timing); the server says why.
-    const ended = (status: unknown) => ([35, 52, 56].includes(status as number) ? 'ended' : status);
+    // Refused by the server, curl sees the connection ended (exit 52 empty reply, 56 reset, or 35 during the
+    // handshake, by timing) and the server says why; refused by curl, exit 60 and nothing reaches the server.
+    const ended = (status: number | null) => ([35, 52, 56].includes(status ?? -1) ? 'ended' : status);
     expect(Object.fromEntries(Object.entries(results).map(([name, r]) => [name, { ...r, status: ended(r.status) }]))).toEqual(
-      Object.fromEntries(EDGES.map((edge) => [edge.name, { status: 'ended', stdout: '', seen: [], refused: ['UNABLE_TO_VERIFY_LEAF_SIGNATURE'] }])),
+      Object.fromEntries(
+        EDGES.map((edge) => [
+          edge.name,
+          edge.refusedBy === 'server' ? { status: 'ended', stdout: '', seen: [], refused: ['UNABLE_TO_VERIFY_LEAF_SIGNATURE'] } : { status: 60, stdout: '', seen: [], refused: [] },
+        ]),
+      ),
     );
   });
 });

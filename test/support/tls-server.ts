@@ -115,11 +115,11 @@ export function kubectlHealthz(kubeconfig: string, port: number, cacheDir: strin
 export type CurlTls = ({ readonly cacert: string } | { readonly insecure: true }) & { readonly cert?: string; readonly key?: string };
 
 /**
- * `curl https://hostname:port/`, `hostname` resolved to 127.0.0.1; curl's exit code is the status (60 for a
- * server certificate it does not trust, 56 for a connection the server ended).
+ * `curl https://hostname:port<urlPath>`, `hostname` resolved to 127.0.0.1; curl's exit code is the status (60
+ * for a server certificate it does not trust, 56 for a connection the server ended).
  */
-export function curlHttps(tls: CurlTls, hostname: string, port: number): Promise<RunResult> {
+export function curlHttps(tls: CurlTls, hostname: string, port: number, urlPath = '/'): Promise<RunResult> {
   const trust = 'cacert' in tls ? ['--cacert', tls.cacert] : ['--insecure'];
   const client = tls.cert && tls.key ? ['--cert', tls.cert, '--key', tls.key] : [];
-  return runAsync('curl', ['--silent', '--show-error', '--max-time', '20', ...trust, ...client, '--resolve', `${hostname}:${port}:127.0.0.1`, `https://${hostname}:${port}/`]);
+  return runAsync('curl', ['--silent', '--show-error', '--max-time', '20', ...trust, ...client, '--resolve', `${hostname}:${port}:127.0.0.1`, `https://${hostname}:${port}${urlPath}`]);
 }
