@@ -1,9 +1,10 @@
 // The trust matrix of a CA rotation, with the real programs: at each step (start, trust-both, issue-from-new,
 // drop-old, and after each rollback) kubectl with every exported kubeconfig against a server holding that
-// step's apiserver certificate and client-CA bundle; the edges a rolling restart makes (a node on one step's
-// files, its peer on the next step's) must all hold, and the ones that skip a phase (start against drop-old)
-// must be refused; and openssl verify of every leaf of every step against every step's bundles, its verdicts
-// compared with the phase table (tls-phases.ts) through which CA signed the leaf (node's X509Certificate).
+// step's apiserver certificate and client-CA bundle, and curl on the API server's other edges (front-proxy-client,
+// apiserver-kubelet-client, a Pod trusting --root-ca-file); the edges a rolling restart makes (a node on one
+// step's files, its peer on the next step's) must all hold, and the ones that skip a phase (start against
+// drop-old) must be refused; and openssl verify of every leaf of every step against every step's bundles, its
+// verdicts compared with which CA signed the leaf (node's X509Certificate) and with the phase table (tls-phases.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
@@ -32,7 +33,7 @@ interface Step {
   file(node: string, relative: string): string;
 }
 
-/** The steps whose kubeconfigs are tried against their own servers: every step once (the rollback run's first three repeat the forward run's). */
+/** The steps whose clients are tried against their own servers: every step once (the rollback run's first three repeat the forward run's). */
 const OWN_STEPS: [RunName, PhaseStep][] = [
   ...RUNS.forward.map((step) => ['forward', step] as [RunName, PhaseStep]),
   ['rollback', 'rollback-to-trust-both'],
