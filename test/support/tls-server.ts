@@ -36,6 +36,13 @@ export interface RecordingServerOptions {
   readonly clientCa?: string | Buffer;
   /** What GET / answers (200); other paths but /healthz get 404. */
   readonly body?: string;
+  /**
+   * What the server does with a client certificate its bundle does not verify: end the connection, as node's
+   * rejectUnauthorized does, or answer 401, as kube-apiserver, the kubelet and aggregated API servers do (they
+   * only request a certificate in the handshake; their x509 authenticator verifies it per request).
+   * @default 'close'
+   */
+  readonly unverifiedClient?: 'close' | 'unauthorized';
 }
 
 /** A peer certificate's subject as node reports it: one value is a string, several an array. */
@@ -51,12 +58,18 @@ export async function startRecordingServer(options: RecordingServerOptions): Pro
   const refused: string[] = [];
   const { clientCa } = options;
   const server = https.createServer(
-    // rejectUnauthorized stays off so that the refusal below can record why node's verification failed; it
-    // ends the connection just as rejectUnauthorized would, before HTTP reads anything.
+    // rejectUnauthorized stays off so that the refusals record why node's verification failed; 'close' ends the
+    // connection just as rejectUnauthorized would, before HTTP reads anything.
     { cert: options.cert, key: options.key, ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: false } : {}) },
     (request, response) => {
+      const socket = request.socket as TLSSocket;
+      if (clientCa && !socket.authorized) {
+        refused.push(String(socket.authorizationError));
+        response.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
+        return;
+      }
       if (clientCa) {
-        const subject = (request.socket as TLSSocket).getPeerCertificate().subject as unknown as { CN?: string; O?: string | string[] };
+        const subject = socket.getPeerCertificate().subject as unknown as { CN?: string; O?: string | string[] };
         seen.push({ method: request.method ?? '', url: request.url ?? '', commonName: subject.CN, organizations: values(subject.O) });
       } else {
         seen.push({ method: request.method ?? '', url: request.url ?? '', authorization: request.headers.authorization });
@@ -66,7 +79,7 @@ export async function startRecordingServer(options: RecordingServerOptions): Pro
     },
   );
   server.prependListener('secureConnection', (socket: TLSSocket) => {
-    if (clientCa && !socket.authorized) {
+    if (clientCa && !socket.authorized && (options.unverifiedClient ?? 'close') === 'close') {
       refused.push(String(socket.authorizationError));
       socket.destroy();
     }
