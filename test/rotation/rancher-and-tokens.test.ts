@@ -180,8 +180,13 @@ describe('service-account tokens: signed with the step\'s sa.key, verified with 
     return { files, generation };
   }
 
-  test.each(Object.keys(RUNS) as RunName[])('%s run: sa.key is the table\'s signing key and sa.pub the table\'s keys, signing first', (runName) => {
+  test.each(Object.keys(RUNS) as RunName[])('%s run: sa.key is the table\'s signing key and sa.pub the table\'s keys, signing first, alike on every control-plane node', (runName) => {
     const { files, generation } = keysOf(runName);
+    // Any kube-apiserver may verify a token another one signed.
+    for (const step of RUNS[runName]) {
+      const pki = (node: string) => ['sa.key', 'sa.pub'].map((name) => fs.readFileSync(path.join(synthesized(runName, step).exportNode(node), 'pki', name), 'utf8'));
+      expect({ step, 'cp-2': pki('cp-2'), 'cp-3': pki('cp-3') }).toEqual({ step, 'cp-2': pki('cp-1'), 'cp-3': pki('cp-1') });
+    }
     expect(files.map((f) => ({ step: f.step, signs: generation(f.signing), trusted: f.verifying.map(generation) }))).toEqual(
       RUNS[runName].map((step) => ({ step, signs: PHASE_TABLE[step].signs, trusted: [...PHASE_TABLE[step].trusted] })),
     );
