@@ -3,21 +3,17 @@
 // and judges the etcd clients, and kubectl, with the exported kubeconfigs, talks to a server holding cp-1's
 // apiserver certificate that records who the client certificate says it is. Nothing is mocked: etcd, etcdctl
 // and kubectl must be installed, and the suite fails (it does not skip) without them.
-import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { commonNameOf, KubeconfigId, KUBECONFIGS } from '../../src/kubeadm/catalog';
 import { renderKubeconfig } from '../../src/content/kubeconfig';
 import { KUBERNETES_DIR } from '../../src/kubeadm/layout';
 import { REFERENCE_CLUSTER } from '../../examples/main';
 import { ADDRESS_FLAGS, ctlOutput, EtcdClient, EtcdUnderTest, expectRefusedPut, flagName, flagValue, fromBeforeAll, LOG_FLAGS } from '../support/etcd-process';
-import { RunResult, tempDir } from '../support/programs';
+import { tempDir } from '../support/programs';
 import { exportToTemp, synthReferenceCluster } from '../support/reference-cluster';
+import { kubectlHealthz, RecordingServer, startRecordingServer as startServer } from '../support/tls-server';
 
 type Exported = ReturnType<typeof exportToTemp>;
 
@@ -158,76 +154,13 @@ describe("cp-1's exported manifests/etcd.yaml, run by a real etcd", () => {
   });
 });
 
-/** A peer certificate's subject as node reports it: one value is a string, several an array. */
-const values = (field: string | string[] | undefined): string[] => (field === undefined ? [] : Array.isArray(field) ? field : [field]);
-
-interface SeenRequest {
-  method: string;
-  url: string;
-  commonName?: string;
-  organizations?: string[];
-  /** The Authorization header, when the client sent one. */
-  authorization?: string;
-}
-
-/**
- * An https server on 127.0.0.1 with cp-1's apiserver certificate (or `serving`, a pki/ base name) that, given
- * `caFile`, requires a client certificate from that CA; it answers GET /healthz with "ok" (404 otherwise) and
- * records each request's client subject, or its Authorization header when no client certificate is asked for.
- */
-async function startRecordingServer(caFile: string | undefined, serving = 'apiserver'): Promise<{ port: number; seen: SeenRequest[]; close: () => Promise<void> }> {
-  const seen: SeenRequest[] = [];
-  const server = https.createServer(
-    {
-      cert: fs.readFileSync(exported('cp-1').file(`pki/${serving}.crt`)),
-      key: fs.readFileSync(exported('cp-1').file(`pki/${serving}.key`)),
-      ...(caFile ? { ca: fs.readFileSync(caFile), requestCert: true, rejectUnauthorized: true } : {}),
-    },
-    (request, response) => {
-      if (caFile) {
-        const subject = (request.socket as TLSSocket).getPeerCertificate().subject as unknown as { CN?: string; O?: string | string[] };
-        seen.push({ method: request.method ?? '', url: request.url ?? '', commonName: subject.CN, organizations: values(subject.O) });
-      } else {
-        seen.push({ method: request.method ?? '', url: request.url ?? '', authorization: request.headers.authorization });
-      }
-      const healthz = request.method === 'GET' && request.url === '/healthz';
-      response.writeHead(healthz ? 200 : 404, { 'content-type': 'text/plain' }).end(healthz ? 'ok' : 'not found');
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+/** A recording server with cp-1's apiserver certificate (or `serving`, a pki/ base name) that, given `caFile`, requires a client certificate from that CA. */
+const startRecordingServer = (caFile: string | undefined, serving = 'apiserver'): Promise<RecordingServer> =>
+  startServer({
+    cert: fs.readFileSync(exported('cp-1').file(`pki/${serving}.crt`)),
+    key: fs.readFileSync(exported('cp-1').file(`pki/${serving}.key`)),
+    clientCa: caFile ? fs.readFileSync(caFile) : undefined,
   });
-  return {
-    port: (server.address() as AddressInfo).port,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-const execFileAsync = promisify(execFile);
-
-/**
- * `kubectl get --raw /healthz` with `kubeconfig`, sent to 127.0.0.1:`port` under the name "kubernetes" (a SAN of
- * the apiserver certificate; 127.0.0.1 is not). Asynchronous, since the server answering runs in this process.
- * A missing kubectl throws, failing the test.
- */
-async function kubectlHealthz(kubeconfig: string, port: number, cacheDir: string, serverName = 'kubernetes'): Promise<RunResult> {
-  const args = ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, '--server', `https://127.0.0.1:${port}`, '--tls-server-name', serverName, 'get', '--raw', '/healthz'];
-  try {
-    const { stdout, stderr } = await execFileAsync('kubectl', args, { encoding: 'utf8', timeout: 30_000 });
-    return { status: 0, stdout, stderr };
-  } catch (err) {
-    const failure = err as Error & { code?: number | string; killed?: boolean; stdout?: string; stderr?: string };
-    if (failure.killed) throw new Error(`kubectl did not finish within 30 s: ${failure.stderr ?? ''}`);
-    if (typeof failure.code !== 'number') throw new Error(`kubectl could not run (is kubectl installed?): ${failure.message}`);
-    return { status: failure.code, stdout: failure.stdout ?? '', stderr: failure.stderr ?? '' };
-  }
-}
 
 interface KubeconfigCase {
   node: 'cp-1' | 'worker-1';
