@@ -20,17 +20,25 @@ const HEALTHY_DEADLINE_MS = 30_000;
 export const CLIENT_HOST = { name: 'client', ip: '10.0.0.100' } as const;
 const ETCDCTL_TIMEOUT_MS = 15_000;
 
-/** The etcd command line of `<exportDir>/manifests/etcd.yaml`, every `/etc/kubernetes/…` path moved into the export. */
-export function manifestEtcdFlags(exportDir: string): string[] {
+/** The flags of the etcd command in `<exportDir>/manifests/etcd.yaml`, as written (paths under /etc/kubernetes). */
+export function etcdManifestFlags(exportDir: string): string[] {
   const pod = parse(fs.readFileSync(path.join(exportDir, 'manifests/etcd.yaml'), 'utf8')) as { spec: { containers: { name: string; command: string[] }[] } };
   const container = pod.spec.containers.find((c) => c.name === 'etcd');
-  if (!container) throw new Error(`${exportDir}/manifests/etcd.yaml has no etcd container`);
+  if (!container) throw new Error('manifests/etcd.yaml has no etcd container');
   const [program, ...flags] = container.command;
-  if (program !== 'etcd') throw new Error(`${exportDir}/manifests/etcd.yaml runs ${program}, not etcd`);
-  return flags.map((arg) => {
-    const value = flagValue([arg], flagName(arg));
-    return value?.startsWith(`${KUBERNETES_DIR}/`) ? `--${flagName(arg)}=${path.join(exportDir, value.slice(KUBERNETES_DIR.length + 1))}` : arg;
-  });
+  if (program !== 'etcd') throw new Error(`manifests/etcd.yaml runs ${program}, not etcd`);
+  return flags;
+}
+
+/** `--flag=/etc/kubernetes/x` → `--flag=<exportDir>/x`; every other flag unchanged. */
+export function intoExport(exportDir: string, arg: string): string {
+  const value = flagValue([arg], flagName(arg));
+  return value?.startsWith(`${KUBERNETES_DIR}/`) ? `--${flagName(arg)}=${path.join(exportDir, value.slice(KUBERNETES_DIR.length + 1))}` : arg;
+}
+
+/** The etcd flags of `<exportDir>/manifests/etcd.yaml`, every `/etc/kubernetes/…` path moved into the export. */
+export function manifestEtcdFlags(exportDir: string): string[] {
+  return etcdManifestFlags(exportDir).map((arg) => intoExport(exportDir, arg));
 }
 
 /** The host of the member's first advertised client URL: its node IP. */
@@ -102,10 +110,11 @@ export class EtcdMember {
       .map((line) => JSON.parse(line) as LogEntry);
   }
 
-  /** The member's raft id as its log spells it (hex), once etcd has logged it. */
-  get id(): string | undefined {
+  /** The member's raft id as its log spells it (hex); etcd logs it as it starts. */
+  get id(): string {
     const started = this.entriesSince(0).find((entry) => entry.msg === 'starting local member' || entry.msg === 'restarting local member');
-    return started?.['local-member-id'] as string | undefined;
+    if (!started) throw new Error(`member ${this.name} has not logged its id`);
+    return started['local-member-id'] as string;
   }
 
   /** The "rejected connection" entries since `mark`: who connected, and why etcd refused. */
@@ -258,15 +267,17 @@ export class EtcdCluster {
     return this.members.map((m) => `--- ${m.name} ---\n${m.log}`).join('\n');
   }
 
-  /** Stops every member, then the namespace, and removes the data; nothing outlives it, even when a stop fails. */
+  /** Stops every member, then the namespaces, and removes the data; nothing outlives it, even when a stop fails. */
   async stop(): Promise<void> {
-    const stopped = await Promise.allSettled(this.members.map((m) => m.stop()));
+    // One at a time, as a rolling restart does: sent SIGTERM together, members shutting down without quorum
+    // waited out the whole grace period before the SIGKILL.
+    const failures: unknown[] = [];
+    for (const member of this.members) await member.stop().catch((err: unknown) => failures.push(err));
     try {
       await this.network.close();
     } finally {
       this.data.cleanup();
     }
-    const failed = stopped.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    if (failures.length > 0) throw failures[0];
   }
 }

@@ -33,6 +33,18 @@ function commandOf(pid: number): string | undefined {
   }
 }
 
+/** The processes of this machine (those /proc lets us see) living in one of the network namespaces `nets`. */
+export function processesIn(nets: readonly string[]): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      const net = netNamespaceOf(pid);
+      return net !== undefined && nets.includes(net);
+    });
+}
+
 /** A `sleep` holding namespaces, and how to run programs in them. */
 class Holder {
   private exited = false;
@@ -126,6 +138,9 @@ export class NetworkHost {
 }
 
 export class VirtualNetwork {
+  /** The network namespaces made (the bridge's, then each host's), as /proc names them: see processesIn(). */
+  readonly namespaces: string[] = [];
+
   private constructor(
     private readonly hub: Holder,
     private readonly holders: Holder[],
@@ -143,10 +158,12 @@ export class VirtualNetwork {
     const network = new VirtualNetwork(hub, [], []);
     try {
       const hubNet = hub.net;
+      network.namespaces.push(hubNet!);
       for (const host of hosts) {
         const inside = hub.command('unshare', ['--net', 'sleep', 'infinity']);
         const holder = await Holder.start(inside.program, inside.args, hubNet);
         network.holders.push(holder);
+        network.namespaces.push(holder.net!);
         (network.hosts as NetworkHost[]).push(new NetworkHost(host.name, host.ip, holder));
       }
       const plug = network.holders.map((holder, i) => `ip link add v${i} type veth peer name eth0 netns ${holder.pid} && ip link set v${i} master ${BRIDGE} up`);
