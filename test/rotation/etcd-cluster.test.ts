@@ -28,9 +28,9 @@ function certificatesIn(file: string): crypto.X509Certificate[] {
   return (fs.readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => new crypto.X509Certificate(pem));
 }
 
-/** The leaf certificate a member presents on `port`, as openssl s_client (on the client host) receives it. */
+/** The leaf certificate a member presents on `port`, as openssl s_client on the client host receives and verifies it (CA and IP). */
 function presented(cluster: EtcdCluster, ip: string, port: number, client: EtcdClient): crypto.X509Certificate {
-  const result = cluster.runOnClient('openssl', ['s_client', '-connect', `${ip}:${port}`, '-cert', client.cert, '-key', client.key, '-CAfile', client.ca, '-verify_return_error', '-showcerts']);
+  const result = cluster.runOnClient('openssl', ['s_client', '-connect', `${ip}:${port}`, '-cert', client.cert, '-key', client.key, '-CAfile', client.ca, '-verify_ip', ip, '-verify_return_error', '-showcerts']);
   const pem = result.stdout.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0];
   if (!pem) throw new Error(`openssl s_client got no certificate from ${ip}:${port}:\n${result.stdout}${result.stderr}`);
   return new crypto.X509Certificate(pem);
@@ -101,17 +101,17 @@ async function rollingRestart(cluster: EtcdCluster, run: PhaseRun, from: PhaseSt
   }
 }
 
-describe('a 3-member etcd cluster, rolled member by member through trust-both, issue-from-new and drop-old', () => {
-  const STEPS: PhaseStep[] = ['start', 'trust-both', 'issue-from-new', 'drop-old'];
+/**
+ * For the enclosing describe: synthesizes `steps` on one state and starts the cluster from the start phase's
+ * exports before its tests, and stops the cluster (and removes the exports) after them.
+ */
+function clusterThrough(steps: PhaseStep[]): { phases: () => PhaseRun; running: () => EtcdCluster } {
   let run: PhaseRun | undefined;
   let cluster: EtcdCluster | undefined;
-  const written: Written[] = [];
-
   beforeAll(async () => {
-    run = synthPhases(STEPS);
+    run = synthPhases(steps);
     cluster = await EtcdCluster.start(manifests(run, 'start'), apiServerClient(run, 'start'));
   }, 90_000);
-
   afterAll(async () => {
     try {
       await cluster?.stop();
@@ -119,9 +119,13 @@ describe('a 3-member etcd cluster, rolled member by member through trust-both, i
       run?.cleanup();
     }
   }, 30_000);
+  return { phases: () => fromBeforeAll(run, 'the phases were not synthesized'), running: () => fromBeforeAll(cluster, 'the cluster did not start') };
+}
 
-  const phases = () => fromBeforeAll(run, 'the phases were not synthesized');
-  const running = () => fromBeforeAll(cluster, 'the cluster did not start');
+describe('a 3-member etcd cluster, rolled member by member through trust-both, issue-from-new and drop-old', () => {
+  const STEPS: PhaseStep[] = ['start', 'trust-both', 'issue-from-new', 'drop-old'];
+  const { phases, running } = clusterThrough(STEPS);
+  const written: Written[] = [];
 
   test("the phases' etcd files are a rotation: ca.crt holds [old], [old, new], [new, old], [new]; the servers are re-issued by the new CA in issue-from-new", () => {
     const bundle = (step: PhaseStep) => certificatesIn(`${phases().step(step).exportNode('cp-2')}/pki/etcd/ca.crt`);
@@ -192,25 +196,8 @@ describe('a 3-member etcd cluster, rolled member by member through trust-both, i
 
 describe('a 3-member etcd cluster rolled back from issue-from-new to trust-both', () => {
   const STEPS: PhaseStep[] = ['start', 'trust-both', 'issue-from-new', 'rollback-to-trust-both'];
-  let run: PhaseRun | undefined;
-  let cluster: EtcdCluster | undefined;
+  const { phases, running } = clusterThrough(STEPS);
   const written: Written[] = [];
-
-  beforeAll(async () => {
-    run = synthPhases(STEPS);
-    cluster = await EtcdCluster.start(manifests(run, 'start'), apiServerClient(run, 'start'));
-  }, 90_000);
-
-  afterAll(async () => {
-    try {
-      await cluster?.stop();
-    } finally {
-      run?.cleanup();
-    }
-  }, 30_000);
-
-  const phases = () => fromBeforeAll(run, 'the phases were not synthesized');
-  const running = () => fromBeforeAll(cluster, 'the cluster did not start');
 
   test('rolling restarts onto trust-both, issue-from-new and the rolled-back trust-both keep the cluster whole and every key written before', async () => {
     written.push(put(running(), apiServerClient(phases(), 'start'), `${PREFIX}start`));
