@@ -14,6 +14,7 @@ import { ADDRESS_FLAGS, ctlOutput, EtcdClient, EtcdUnderTest, expectRefusedPut, 
 import { tempDir } from '../support/programs';
 import { exportToTemp, synthReferenceCluster } from '../support/reference-cluster';
 import { kubectlHealthz, RecordingServer, startRecordingServer as startServer } from '../support/tls-server';
+import { etcdManifestFlags, intoExport as intoExportDir } from '../support/etcd-cluster';
 
 type Exported = ReturnType<typeof exportToTemp>;
 
@@ -54,11 +55,7 @@ describe("cp-1's exported manifests/etcd.yaml, run by a real etcd", () => {
   let data: ReturnType<typeof tempDir> | undefined;
   let etcd: EtcdUnderTest | undefined;
 
-  /** `--flag=/etc/kubernetes/x` → `--flag=<export>/x`; every other flag unchanged. */
-  const intoExport = (arg: string): string => {
-    const value = flagValue([arg], flagName(arg));
-    return value?.startsWith(`${KUBERNETES_DIR}/`) ? `--${flagName(arg)}=${exported('cp-1').file(value.slice(KUBERNETES_DIR.length + 1))}` : arg;
-  };
+  const intoExport = (arg: string): string => intoExportDir(exported('cp-1').dir, arg);
 
   /** An etcdctl identity from cp-1's export: `pki/<base>.crt/.key`, trusting the etcd CA for etcd's certificate. */
   const client = (base: string): EtcdClient => ({
@@ -69,11 +66,7 @@ describe("cp-1's exported manifests/etcd.yaml, run by a real etcd", () => {
   const apiServerEtcdClient = () => client('apiserver-etcd-client');
 
   beforeAll(async () => {
-    const pod = parse(fs.readFileSync(exported('cp-1').file('manifests/etcd.yaml'), 'utf8')) as { spec: { containers: { name: string; command: string[] }[] } };
-    const container = pod.spec.containers.find((c) => c.name === 'etcd');
-    if (!container) throw new Error('manifests/etcd.yaml has no etcd container');
-    const [program, ...flags] = container.command;
-    if (program !== 'etcd') throw new Error(`manifests/etcd.yaml runs ${program}, not etcd`);
+    const flags = etcdManifestFlags(exported('cp-1').dir);
     manifestFlags = flags;
 
     data = tempDir('cdk8s-pki-etcd-data-');

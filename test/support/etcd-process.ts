@@ -214,20 +214,7 @@ export class EtcdUnderTest {
    * own TLS errors).
    */
   ctl(client: EtcdClient, args: string[], options: { commandTimeout?: string; debug?: boolean } = {}): CtlResult {
-    const result = spawnSync(
-      ETCDCTL,
-      [
-        `--endpoints=${this.endpoint}`,
-        `--cacert=${client.ca}`,
-        `--cert=${client.cert}`,
-        `--key=${client.key}`,
-        '--dial-timeout=3s',
-        `--command-timeout=${options.commandTimeout ?? '5s'}`,
-        ...(options.debug ? ['--debug'] : []),
-        ...args,
-      ],
-      { env: toolEnv(), encoding: 'utf8', timeout: ETCDCTL_TIMEOUT_MS },
-    );
+    const result = spawnSync(ETCDCTL, etcdctlArgs([this.endpoint], client, args, options), { env: toolEnv(), encoding: 'utf8', timeout: ETCDCTL_TIMEOUT_MS });
     if (result.error) throw new Error(`${ETCDCTL} could not run (is etcdctl installed?): ${result.error.message}`);
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   }
@@ -239,12 +226,7 @@ export class EtcdUnderTest {
 
   /** etcd's "rejected connection" reasons logged since `mark`, waiting (bounded) until one matches `awaited`. */
   async rejectionsSince(mark: number, awaited: RegExp, timeoutMs = 3000): Promise<string[]> {
-    const rejections = () =>
-      this.output
-        .slice(mark)
-        .split('\n')
-        .filter((line) => line.includes('"msg":"rejected connection"'))
-        .map((line) => (JSON.parse(line) as { error: string }).error);
+    const rejections = () => rejectionsIn(this.output.slice(mark));
     await eventually(() => rejections().some((reason) => awaited.test(reason)), timeoutMs);
     return rejections();
   }
@@ -278,21 +260,49 @@ export class EtcdUnderTest {
   /** Stops etcd: SIGTERM, then SIGKILL if it has not exited after 5 s; waits for the exit either way. */
   async stop(): Promise<void> {
     if (this.exited) return;
-    this.child.kill('SIGTERM');
-    if (!(await settlesWithin(this.exit, 5000))) {
-      this.child.kill('SIGKILL');
-      await settlesWithin(this.exit, 5000);
-    }
-    if (!this.exited) throw new Error(`etcd (pid ${this.child.pid}) did not exit after SIGKILL`);
+    await stopChild(this.child, this.exit);
   }
 }
+
+/** Stops `child` (whose exit `exit` resolves on): SIGTERM, then SIGKILL if it has not exited after 5 s. */
+export async function stopChild(child: ChildProcess, exit: Promise<void>): Promise<void> {
+  child.kill('SIGTERM');
+  if (await settlesWithin(exit, 5000)) return;
+  child.kill('SIGKILL');
+  if (!(await settlesWithin(exit, 5000))) throw new Error(`${child.spawnfile} (pid ${child.pid}) did not exit after SIGKILL`);
+}
+
+/** etcdctl's flags for `client` against `endpoints`, then `args`; see EtcdUnderTest.ctl for the options. */
+export function etcdctlArgs(endpoints: readonly string[], client: EtcdClient, args: readonly string[], options: { commandTimeout?: string; debug?: boolean } = {}): string[] {
+  return [
+    `--endpoints=${endpoints.join(',')}`,
+    `--cacert=${client.ca}`,
+    `--cert=${client.cert}`,
+    `--key=${client.key}`,
+    '--dial-timeout=3s',
+    `--command-timeout=${options.commandTimeout ?? '5s'}`,
+    ...(options.debug ? ['--debug'] : []),
+    ...args,
+  ];
+}
+
+/** The reasons of the "rejected connection" entries in a piece of etcd's JSON log. */
+export function rejectionsIn(log: string): string[] {
+  return log
+    .split('\n')
+    .filter((line) => line.includes('"msg":"rejected connection"'))
+    .map((line) => (JSON.parse(line) as { error: string }).error);
+}
+
+/** What expectRefusedPut needs of an etcd: its log, and etcdctl against it alone. */
+export type JudgingEtcd = Pick<EtcdUnderTest, 'logMark' | 'ctl' | 'rejectionsSince'>;
 
 /**
  * A put etcd must refuse: etcdctl as `client` fails, etcd logs `reason` for the handshake, and `reader` (an
  * accepted client) finds the key unwritten. etcdctl redials until its deadline, so a handshake cut short when it
  * gives up is logged as a reset (CUT_SHORT): that is the only other reason allowed.
  */
-export async function expectRefusedPut(etcd: EtcdUnderTest, client: EtcdClient, key: string, reason: RegExp, reader: EtcdClient): Promise<void> {
+export async function expectRefusedPut(etcd: JudgingEtcd, client: EtcdClient, key: string, reason: RegExp, reader: EtcdClient): Promise<void> {
   const mark = etcd.logMark();
   const ctl = etcd.ctl(client, ['put', key, 'x'], { commandTimeout: '1s' });
   expect(ctl.status).not.toBe(0);
