@@ -8,7 +8,8 @@ import { checkSignatureAlgorithm, DEFAULT_KEY_ALGORITHM, KeyAlgorithm, keyAlgori
 import { rancherCaChecksum } from '../src/engine/pem';
 import { CertificateSpec, checkKnownProps, NameConstraintsSpec } from '../src/engine/spec';
 import { Certificate } from '../src/engine/x509';
-import { Issuer, KeyReference, PkiState } from '../src/state/pki-state';
+import { CaRotation, Issuer, KeyReference, PkiState, RotationPhase } from '../src/state/pki-state';
+import { checkRotation } from '../src/state/rotation-policy';
 import { durationSeconds, renewBeforeWithin } from './durations';
 import { pkiStateOf, slotOf } from './state';
 import { CLUSTER_CA_PROPS } from './known-props';
@@ -121,6 +122,15 @@ export interface ClusterCAProps extends ClusterCABundleProps {
   readonly state?: PkiState;
   /** Where in the state the CA lives. Changing it makes a new CA. @default - derived from the construct path */
   readonly stateSlot?: string;
+  /**
+   * Rotate the CA in phases, one synth and one pull request each: `trust-both` makes a new CA (new key,
+   * `keyAlgorithm`) that every bundle trusts beside the old one; `issue-from-new` makes it sign, re-issuing
+   * everything it signed; `drop-old` leaves only the new one trusted (the old key stays archived in the state).
+   * Declaring the previous phase again rolls back (before drop-old); a skipped phase is refused. See the README's
+   * "Rotating a CA".
+   * @default - no rotation
+   */
+  readonly rotation?: CaRotation;
 }
 
 /** A CA brought by the user (`ClusterCA.fromExisting`). */
@@ -145,6 +155,8 @@ export interface CertificateRequest {
   readonly keyPolicy?: 'keep' | 'rotate';
   /** @default - derived from the requesting construct's path */
   readonly stateSlot?: string;
+  /** For a CA certificate: the rotation phase it is in (see `ClusterCAProps.rotation`). @default - no rotation */
+  readonly rotation?: CaRotation;
   /** The state the certificate and its key are kept in. @default - a ClusterCA's own state; else the requester's app state */
   readonly state?: PkiState;
   /** Spec fields → the requester's prop names, for error messages (`{ 'sans.dnsNames': 'dnsNames' }`). @default - spec field names */
@@ -163,6 +175,10 @@ export interface IssuedCertificate {
   readonly fullChainPem: string;
   /** The CA bundle that verifies it. */
   readonly caPem: string;
+  /** For a CA certificate: every CA certificate verifiers trust in its rotation phase, the issued one first, each with its chain. */
+  readonly trusted?: readonly { readonly certificate: Certificate; readonly chain: Certificate[] }[];
+  /** For a CA certificate in a rotation: its phase (drop-old once the last one finished). */
+  readonly rotationPhase?: RotationPhase;
 }
 
 /** Marks the construction `ClusterCA.fromExisting` asks for; not part of the props a user passes. */
@@ -182,15 +198,26 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
     return new ClusterCA(scope, id, { bundleName: props.bundleName, bundleNamespace: props.bundleNamespace, state: props.state, [EXISTING]: props } as ClusterCAProps);
   }
 
-  /** The CA certificate. */
+  /** The CA certificate that signs (during a rotation: the old one until issue-from-new, then the new one). */
   readonly certificate: Certificate;
   readonly certificatePem: string;
   /** The certificates above this CA, up to the root, as at issuance; empty for a root. */
   readonly chain: Certificate[];
-  /** This CA's certificate followed by its issuers up to the root: what clients of this CA trust. */
+  /** Every CA certificate verifiers trust: the signing one, and during a rotation the other one. */
+  readonly trustedCertificates: Certificate[];
+  /**
+   * What clients of this CA trust: each trusted CA certificate followed by its issuers up to the root, the
+   * signing one first (so a file of it pairs with the signing key, as kubeadm's loaders read it).
+   */
   readonly trustBundlePem: string;
-  /** kubeadm's `--discovery-token-ca-cert-hash` value: `sha256:<hex of the SPKI>`. */
+  /** The signing CA certificate followed by its issuers: what a cert-manager CA issuer's `tls.crt` holds. */
+  readonly signingChainPem: string;
+  /** kubeadm's `--discovery-token-ca-cert-hash` value of the signing CA: `sha256:<hex of the SPKI>`. */
   readonly spkiPin: string;
+  /** The `--discovery-token-ca-cert-hash` of every trusted CA, the signing one first (kubeadm join takes several). */
+  readonly spkiPins: string[];
+  /** The rotation phase this synth put the CA in; undefined when it never rotated (or was rolled back). */
+  readonly rotationPhase?: RotationPhase;
   /** Rancher's CATTLE_CA_CHECKSUM for the trust bundle. */
   readonly rancherChecksum: string;
   /** The ConfigMap holding `ca.crt`. */
@@ -206,28 +233,39 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
     locateErrors(this.node.path, () => checkKnownProps(props, CLUSTER_CA_PROPS));
     this.state = props.state ?? pkiStateOf(this);
     const existing = (props as { [EXISTING]?: ExistingClusterCAProps })[EXISTING];
-    const made: { signer: Issuer; keyReference?: KeyReference } = existing ? { signer: locateErrors(this.node.path, () => importExisting(existing)) } : this.makeInState(props);
+    const made: MadeCa = existing ? this.importExisting(existing) : this.makeInState(props);
     this.#signer = made.signer;
     this.keyReference = made.keyReference;
+    this.rotationPhase = made.rotationPhase;
     this.certificate = made.signer.certificate;
     this.certificatePem = this.certificate.pem;
     this.chain = made.signer.chain;
-    this.trustBundlePem = [this.certificate, ...this.chain].map((c) => c.pem).join('');
+    this.trustedCertificates = made.trusted.map((t) => t.certificate);
+    this.signingChainPem = [this.certificate, ...this.chain].map((c) => c.pem).join('');
+    // An issuer shared by both CAs (an intermediate's root) appears once.
+    this.trustBundlePem = [...new Set(made.trusted.flatMap((t) => [t.certificate, ...t.chain].map((c) => c.pem)))].join('');
     this.spkiPin = this.certificate.spkiPin;
+    this.spkiPins = this.trustedCertificates.map((c) => c.spkiPin);
     this.rancherChecksum = rancherCaChecksum(this.trustBundlePem);
     this.bundle = new kplus.ConfigMap(this, 'Bundle', {
       metadata: {
         name: props.bundleName ?? `${id.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-bundle`,
         namespace: props.bundleNamespace,
         // The pin is kubeadm's join hash; every certificate of the bundle is described as `ca`, `ca.2` …
-        annotations: { 'pki.cdk8s.io/spki-pin': this.spkiPin, ...certificateAnnotations([{ name: 'ca.crt', pem: this.trustBundlePem }]) },
+        annotations: { 'pki.cdk8s.io/spki-pin': this.spkiPins.join(','), ...certificateAnnotations([{ name: 'ca.crt', pem: this.trustBundlePem }]) },
       },
       data: { 'ca.crt': this.trustBundlePem },
     });
   }
 
+  private importExisting(existing: ExistingClusterCAProps): MadeCa {
+    const signer = locateErrors(this.node.path, () => importExisting(existing));
+    return { signer, trusted: [signer] };
+  }
+
   /** A root from the state, or an intermediate its issuer signs; either way its key is the state's. */
-  private makeInState(props: ClusterCAProps): { signer: Issuer; keyReference: KeyReference } {
+  private makeInState(props: ClusterCAProps): MadeCa {
+    locateErrors(this.node.path, () => checkRotation(props.rotation, 'rotation'));
     const validitySeconds = locateErrors(this.node.path, () => durationSeconds(props.validity ?? DEFAULT_CA_VALIDITY, 'validity'));
     const request: CertificateRequest = {
       spec: {
@@ -248,11 +286,12 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
       stateSlot: props.stateSlot,
       state: this.state,
       propNames: CA_PROP_FIELDS,
+      rotation: props.rotation,
     };
     // A root has no CA bundle above it: its own trustBundlePem is itself.
     const issued = props.issuer ? props.issuer.issue(this, request) : issueFrom(this, this.state, undefined, '', request);
     const privateKey = this.state.privateKey(issued.keyReference.slot, issued.keyReference.generation);
-    return { signer: { certificate: issued.certificate, privateKey, chain: issued.chain }, keyReference: issued.keyReference };
+    return { signer: { certificate: issued.certificate, privateKey, chain: issued.chain }, keyReference: issued.keyReference, trusted: issued.trusted!, rotationPhase: issued.rotationPhase };
   }
 
   /**
@@ -264,17 +303,31 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
   }
 }
 
-/** `request` through the state, signed by `signer` (undefined: self-signed); errors located at the requester. */
+/** What a ClusterCA is made of: how it signs, where its key is, and what verifiers trust. */
+interface MadeCa {
+  readonly signer: Issuer;
+  readonly keyReference?: KeyReference;
+  readonly trusted: readonly { readonly certificate: Certificate; readonly chain: Certificate[] }[];
+  readonly rotationPhase?: RotationPhase;
+}
+
+/**
+ * `request` through the state, signed by `signer` (undefined: self-signed); errors located at the requester.
+ * A CA certificate goes through its rotation (declared or recorded), which says what verifiers trust.
+ */
 function issueFrom(requester: IConstruct, state: PkiState, signer: Issuer | undefined, caPem: string, request: CertificateRequest): IssuedCertificate {
   return locateErrors(requester.node.path, () => {
-    const credential = state.ensure({
+    const credentialRequest = {
       slot: request.stateSlot ?? slotOf(requester),
       keyAlgorithm: request.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM,
       spec: request.spec,
       issuer: signer,
       renewBeforeSeconds: request.renewBeforeSeconds,
       keyPolicy: request.keyPolicy,
-    });
+    };
+    if (!request.spec.ca && request.rotation) throw new SpecError('rotation', 'only a CA certificate rotates in phases; a leaf is re-issued by its spec');
+    const rotating = request.spec.ca ? state.ensureRotatingCertificate(credentialRequest, request.rotation) : undefined;
+    const credential = rotating?.signer ?? state.ensure(credentialRequest);
     const intermediates = credential.chain.filter((c) => !c.isSelfSigned);
     return {
       certificate: credential.certificate,
@@ -283,6 +336,7 @@ function issueFrom(requester: IConstruct, state: PkiState, signer: Issuer | unde
       chain: credential.chain,
       fullChainPem: [credential.certificate, ...intermediates].map((c) => c.pem).join(''),
       caPem,
+      ...(rotating ? { trusted: rotating.trusted, ...(rotating.phase ? { rotationPhase: rotating.phase } : {}) } : {}),
     };
   }, request.propNames);
 }

@@ -121,11 +121,12 @@ export class ControlPlanePki extends Construct {
           validity: Duration.seconds(cluster.caCertificateValiditySeconds),
           bundleName: entry.bundleName,
           bundleNamespace: 'kube-system',
+          rotation: cluster.caRotation[entry.id],
         }),
       ]),
     ) as Record<CaId, ClusterCA>);
     locateErrors(this.node.path, () => checkNodeNamesFree(cluster));
-    this.serviceAccountKey = new ServiceAccountKey(this, CHILD_IDS.serviceAccountKey, { keyAlgorithm: cluster.keyAlgorithm });
+    this.serviceAccountKey = new ServiceAccountKey(this, CHILD_IDS.serviceAccountKey, { keyAlgorithm: cluster.keyAlgorithm, rotation: cluster.caRotation['service-account'] });
     // kubeadm init binds admin.conf's group to cluster-admin; without it admin.conf is refused everything.
     new kplus.ClusterRoleBinding(this, CHILD_IDS.clusterAdmins, {
       metadata: { name: CLUSTER_ADMINS.bindingName },
@@ -178,9 +179,12 @@ export class ControlPlanePki extends Construct {
     const token = this.joinToken;
     const issued: IssuedMaterial = {
       cas: Object.fromEntries(
-        Object.entries(cas).map(([caId, ca]) => [caId, { certificatePem: ca.certificatePem, key: ca.keyReference!, trustBundlePem: ca.trustBundlePem, spkiPin: ca.spkiPin }]),
-      ) as IssuedMaterial['cas'],
-      serviceAccountKey: this.serviceAccountKey.keyReference,
+        Object.entries(cas).map(([caId, ca]) => [
+          caId,
+          { certificatePem: ca.trustedCertificates.map((c) => c.pem).join(''), key: ca.keyReference!, trustBundlePem: ca.trustBundlePem, spkiPins: ca.spkiPins },
+        ]),
+      ) as unknown as IssuedMaterial['cas'],
+      serviceAccountKeys: this.serviceAccountKey.verifyingKeyReferences,
       certificates: new Map([...certificates].map(([key, c]) => [key, { certificatePem: c.certificatePem, key: c.keyReference }])),
       kubeconfigs: new Map([...kubeconfigs].map(([key, k]) => [key, { content: k.content, key: k.keyReference }])),
       ...(token

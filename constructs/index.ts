@@ -35,7 +35,7 @@ export { RancherIngressTLS, RancherIngressTLSProps, RancherServingCertificate } 
 export { SecretOutput, useSecretOutput, PLAINTEXT_SECRET_ANNOTATION } from './secret-output';
 export { usePkiState, pkiStateOf } from './state';
 export { synthApp } from './testing';
-export { PkiState, PkiStateOptions, KeyReference, PendingChange, SlotDecision } from '../src/state/pki-state';
+export { PkiState, PkiStateOptions, KeyReference, PendingChange, SlotDecision, CaRotation, RotationPhase, ROTATION_PHASES, RotationDecision } from '../src/state/pki-state';
 export { MemoryStore, DirectoryStore, StateStore } from '../src/state/store';
 export { ENV_FROZEN, ENV_STATE_DIR } from '../src/state/environment';
 export { SpecError, StateError } from '../src/engine/errors';

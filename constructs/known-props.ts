@@ -20,7 +20,7 @@ const SERVING_CERTIFICATE: PropKind = { has: 'origin', what: 'a RancherServingCe
 export const CLUSTER_CA_PROPS: PropNames<ClusterCAProps> = {
   commonName: 'string', organizations: 'strings', organizationalUnits: 'strings', country: 'string', province: 'string', locality: 'string',
   dnsNames: 'strings', keyAlgorithm: 'string', validity: 'duration', renewBefore: 'duration', pathLength: 'number', nameConstraints: 'object',
-  issuer: CERTIFICATE_ISSUER, bundleName: 'string', bundleNamespace: 'string', state: PKI_STATE, stateSlot: 'string',
+  issuer: CERTIFICATE_ISSUER, bundleName: 'string', bundleNamespace: 'string', state: PKI_STATE, stateSlot: 'string', rotation: 'object',
 };
 
 export const TLS_CERTIFICATE_PROPS: PropNames<TlsCertificateProps> = {

@@ -1,8 +1,8 @@
-import * as crypto from 'node:crypto';
 import { Construct } from 'constructs';
 import { locateErrors, SpecError } from '../src/engine/errors';
-import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm, publicKeyToPem } from '../src/engine/keys';
-import { KeyReference, PkiState } from '../src/state/pki-state';
+import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm } from '../src/engine/keys';
+import { CaRotation, KeyReference, PkiState, RotationPhase } from '../src/state/pki-state';
+import { checkRotation } from '../src/state/rotation-policy';
 import { pkiStateOf, slotOf } from './state';
 
 export interface ServiceAccountKeyProps {
@@ -16,6 +16,13 @@ export interface ServiceAccountKeyProps {
   readonly state?: PkiState;
   /** Changing it makes a new key. @default - derived from the construct path */
   readonly stateSlot?: string;
+  /**
+   * Rotate the key pair in phases, as a ClusterCA rotates (`ClusterCAProps.rotation`): `trust-both` adds a new
+   * key to sa.pub, `issue-from-new` signs with it, `drop-old` leaves only it in sa.pub (declare drop-old once the
+   * tokens the old key signed have expired).
+   * @default - no rotation
+   */
+  readonly rotation?: CaRotation;
 }
 
 /**
@@ -23,9 +30,16 @@ export interface ServiceAccountKeyProps {
  * (pki/sa.pub); no certificate. The private key stays in the state.
  */
 export class ServiceAccountKey extends Construct {
-  /** PKIX `PUBLIC KEY` PEM: what sa.pub holds. */
+  /** PKIX `PUBLIC KEY` PEM of the signing key. */
   readonly publicKeyPem: string;
+  /** Every public key tokens are verified with, the signing one first: what sa.pub holds (one outside a rotation). */
+  readonly publicKeysPem: string;
+  /** The signing key. */
   readonly keyReference: KeyReference;
+  /** Every key tokens are verified with, the signing one first (as `publicKeysPem`). */
+  readonly verifyingKeyReferences: KeyReference[];
+  /** The rotation phase this synth put the key pair in; undefined when it never rotated (or was rolled back). */
+  readonly rotationPhase?: RotationPhase;
 
   constructor(scope: Construct, id: string, props: ServiceAccountKeyProps = {}) {
     super(scope, id);
@@ -33,9 +47,13 @@ export class ServiceAccountKey extends Construct {
     const slot = props.stateSlot ?? slotOf(this);
     const key = locateErrors(this.node.path, () => {
       if (props.keyAlgorithm === 'ed25519') throw new SpecError('keyAlgorithm', 'kube-apiserver reads RSA and ECDSA service-account keys only');
-      return state.ensureKey(slot, props.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM);
+      checkRotation(props.rotation, 'rotation');
+      return state.ensureRotatingKey(slot, props.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM, props.rotation);
     });
-    this.publicKeyPem = publicKeyToPem(crypto.createPublicKey(key.privateKey));
-    this.keyReference = { slot, generation: key.generation };
+    this.publicKeyPem = key.verifying[0].publicKeyPem;
+    this.publicKeysPem = key.verifying.map((k) => k.publicKeyPem).join('');
+    this.keyReference = { slot, generation: key.signing.generation };
+    this.verifyingKeyReferences = key.verifying.map((k) => ({ slot, generation: k.generation }));
+    this.rotationPhase = key.phase;
   }
 }

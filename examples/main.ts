@@ -3,7 +3,7 @@
 import { App, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
-import { certManager, ClusterCA, ControlPlanePki, RancherIngressTLS, RancherServingCertificate, SecretOutput, useSecretOutput } from '../constructs';
+import { CaRotation, certManager, ClusterCA, ControlPlanePki, RancherIngressTLS, RancherServingCertificate, SecretOutput, useSecretOutput } from '../constructs';
 import { ClusterSpec } from '../src/kubeadm/cluster-spec';
 import { reportErrors } from '../src/report';
 
@@ -32,7 +32,7 @@ export class ExampleCluster extends Chart {
   readonly clusterCaIssuer: certManager.ClusterCaIssuer;
   readonly rancher: RancherIngressTLS;
 
-  constructor(scope: Construct, id: string, props: ChartProps & { cluster?: ClusterSpec } = {}) {
+  constructor(scope: Construct, id: string, props: ChartProps & { cluster?: ClusterSpec; ingressCaRotation?: CaRotation } = {}) {
     super(scope, id, props);
     // Private material reaches dist/ only sealed, to the demo controller of examples/ (run from the project root).
     useSecretOutput(this, SecretOutput.sealed({ controllerCertificate: path.resolve(DEMO_CONTROLLER_CERTIFICATE) }));
@@ -42,7 +42,7 @@ export class ExampleCluster extends Chart {
     this.clusterCaIssuer = new certManager.ClusterCaIssuer(this, 'cluster-ca-issuer', { ca: this.pki.certificateAuthorities.ca, name: 'kubernetes-ca' });
     // Rancher with a certificate of a private ingress CA, brought as Secret tls-rancher-ingress (sealed); agents
     // pin that CA (tls-ca), and the values file carries its CATTLE_CA_CHECKSUM.
-    const ingressCa = new ClusterCA(this, 'ingress-ca', { commonName: 'example-ingress-ca' });
+    const ingressCa = new ClusterCA(this, 'ingress-ca', { commonName: 'example-ingress-ca', rotation: props.ingressCaRotation });
     this.rancher = new RancherIngressTLS(this, 'rancher', {
       hostname: 'rancher.example.internal',
       mode: 'secret',

@@ -39,7 +39,11 @@ export function detachedJws(content: string, token: BootstrapToken): string {
   return `${header}..${signature}`;
 }
 
-/** What `kubeadm token create --print-join-command` prints, for a control-plane node with `--control-plane`. */
-export function joinCommand(endpoint: string, token: string, caCertHash: string, controlPlane: boolean): string {
-  return ['kubeadm', 'join', endpoint, '--token', token, '--discovery-token-ca-cert-hash', caCertHash, ...(controlPlane ? ['--control-plane'] : [])].join(' ');
+/**
+ * What `kubeadm token create --print-join-command` prints, for a control-plane node with `--control-plane`; one
+ * `--discovery-token-ca-cert-hash` per hash (during a CA rotation, both CAs': kubeadm pins any of them).
+ */
+export function joinCommand(endpoint: string, token: string, caCertHashes: readonly string[], controlPlane: boolean): string {
+  const pins = caCertHashes.flatMap((hash) => ['--discovery-token-ca-cert-hash', hash]);
+  return ['kubeadm', 'join', endpoint, '--token', token, ...pins, ...(controlPlane ? ['--control-plane'] : [])].join(' ');
 }

@@ -12,7 +12,8 @@ import { KeyReference, PkiState } from '../state/pki-state';
 export type PlannedContent =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'private-key'; readonly key: KeyReference }
-  | { readonly kind: 'public-key'; readonly key: KeyReference }
+  /** The public half of `key`, then of each `alsoTrusted` key (a key pair in rotation: sa.pub lists both). */
+  | { readonly kind: 'public-key'; readonly key: KeyReference; readonly alsoTrusted?: readonly KeyReference[] }
   | { readonly kind: 'kubeconfig'; readonly kubeconfig: Omit<KubeconfigContent, 'privateKeyPem'>; readonly key: KeyReference }
   /** A bootstrap token kubeconfig; the token is named by its state slot, like a key. */
   | { readonly kind: 'token-kubeconfig'; readonly kubeconfig: KubeconfigTarget; readonly tokenSlot: string }
@@ -30,7 +31,7 @@ export function renderContent(state: PkiState, content: PlannedContent): string 
     case 'private-key':
       return privateKeyToTraditionalPem(key(content.key));
     case 'public-key':
-      return publicKeyToPem(crypto.createPublicKey(key(content.key)));
+      return [content.key, ...(content.alsoTrusted ?? [])].map((k) => publicKeyToPem(crypto.createPublicKey(key(k)))).join('');
     case 'kubeconfig':
       return renderKubeconfig({ ...content.kubeconfig, privateKeyPem: privateKeyToTraditionalPem(key(content.key)) });
     case 'token-kubeconfig':

@@ -9,6 +9,8 @@ import { hostBitsReason, isDnsName, isIpAddress, isPort, parseCidr } from '../en
 import { checkSchema, compileSchema } from '../engine/spec';
 import clusterSpecSchema from './schemas/cluster-spec.schema.json';
 import { parseGoDuration } from '../engine/go-duration';
+import type { CaRotation } from '../state/rotation-policy';
+import type { CaId } from './catalog';
 
 /** A node of the cluster. */
 export interface NodeSpec {
@@ -39,7 +41,17 @@ export interface ClusterSpec {
   readonly caCertificateValidity?: string;
   readonly apiServerCertSANs?: string[];
   readonly etcd?: { readonly serverCertSANs?: string[]; readonly peerCertSANs?: string[] };
+  /** Rotate the cluster's CAs and service-account key in phases (see ClusterCAProps.rotation). */
+  readonly caRotation?: ClusterCaRotation;
   readonly nodes: NodeSpec[];
+}
+
+/** What rotates in a cluster's CA rotation: its CAs and the service-account key pair. */
+export type RotatingAuthority = CaId | 'service-account';
+
+export interface ClusterCaRotation extends CaRotation {
+  /** Which of the cluster's authorities rotate. @default - all: ca, etcd-ca, front-proxy-ca and service-account */
+  readonly authorities?: RotatingAuthority[];
 }
 
 /** A control-plane node: its advertise address is known. */
@@ -66,6 +78,8 @@ export interface Cluster {
   readonly etcdPeerCertSANs: string[];
   readonly controlPlaneNodes: ControlPlaneNode[];
   readonly workerNodes: NodeSpec[];
+  /** The rotation each rotating authority is in; an authority not named has none declared. */
+  readonly caRotation: Partial<Record<RotatingAuthority, CaRotation>>;
   readonly nodes: NodeSpec[];
 }
 
@@ -143,7 +157,17 @@ export function resolveCluster(input: unknown): Cluster {
     controlPlaneNodes,
     workerNodes: nodes.filter((n) => n.role === 'worker'),
     nodes,
+    caRotation: rotatingAuthorities(spec.caRotation),
   };
+}
+
+const ROTATING_AUTHORITIES: readonly RotatingAuthority[] = ['ca', 'etcd-ca', 'front-proxy-ca', 'service-account'];
+
+/** The declared rotation, by the authorities it names (all by default). */
+function rotatingAuthorities(rotation: ClusterCaRotation | undefined): Cluster['caRotation'] {
+  if (!rotation) return {};
+  const declared: CaRotation = { id: rotation.id, phase: rotation.phase };
+  return Object.fromEntries((rotation.authorities ?? ROTATING_AUTHORITIES).map((authority) => [authority, declared]));
 }
 
 /**

@@ -19,8 +19,10 @@ export interface JoinPlan {
   /** host:port of the control-plane endpoint. */
   readonly endpoint: string;
   readonly tokenSlot: string;
-  /** `sha256:<hex>` of the cluster CA's public key. */
+  /** `sha256:<hex>` of the (signing) cluster CA's public key. */
   readonly caCertHash: string;
+  /** During a CA rotation, the other trusted CA's hash: kubeadm join takes the flag once per hash and accepts any. */
+  readonly additionalCaCertHashes?: string[];
   /** When the token stops working (RFC 3339); absent: never. */
   readonly tokenExpiration?: string;
 }
@@ -120,7 +122,7 @@ export function nodeJoinCommand(state: PkiState, node: string, cluster?: string)
   const plan = readNodePlan(state, node, cluster);
   if (!plan.join) throw new SpecError('node', `the cluster of "${plan.node}" has no join token; give ControlPlanePki a \`tlsBootstrap\``);
   checkTokenUnexpired(state, plan);
-  return joinCommand(plan.join.endpoint, state.secret(plan.join.tokenSlot), plan.join.caCertHash, plan.role === 'control-plane');
+  return joinCommand(plan.join.endpoint, state.secret(plan.join.tokenSlot), [plan.join.caCertHash, ...(plan.join.additionalCaCertHashes ?? [])], plan.role === 'control-plane');
 }
 
 /**

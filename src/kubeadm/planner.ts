@@ -92,8 +92,13 @@ export interface IssuedPair {
 
 /** What the issuing side made for `certificateInstances` and `kubeconfigInstances`, by `instanceKey`. */
 export interface IssuedMaterial {
-  readonly cas: Record<CaId, IssuedPair & { readonly trustBundlePem: string; readonly spkiPin: string }>;
-  readonly serviceAccountKey: KeyReference;
+  /**
+   * Per CA: `certificatePem` is what `<base>.crt` holds (every trusted CA certificate, the signing one first:
+   * two during a rotation), `key` the signing key, `spkiPins` the trusted CAs' join hashes (signing first).
+   */
+  readonly cas: Record<CaId, IssuedPair & { readonly trustBundlePem: string; readonly spkiPins: readonly string[] }>;
+  /** The signing key, then the other key tokens are still verified with during a rotation. */
+  readonly serviceAccountKeys: readonly KeyReference[];
   readonly certificates: ReadonlyMap<string, IssuedPair>;
   readonly kubeconfigs: ReadonlyMap<string, { readonly content: Omit<KubeconfigContent, 'privateKeyPem'>; readonly key: KeyReference }>;
   /** The join token, with TLS bootstrapping. */
@@ -153,8 +158,9 @@ export function caFiles({ cluster, node, issued }: NodeInputs): PlannedFile[] {
 /** sa.key and sa.pub on the control-plane nodes. */
 export function serviceAccountFiles({ cluster, node, issued }: NodeInputs): PlannedFile[] {
   if (!isOnNode(SERVICE_ACCOUNT_KEY.scope, cluster, node)) return [];
-  const key = issued.serviceAccountKey;
-  return [keyFile(pkiFile(SERVICE_ACCOUNT_KEY.baseName, 'key'), key), { path: pkiFile(SERVICE_ACCOUNT_KEY.baseName, 'pub'), mode: FILE_MODES.publicKey, content: { kind: 'public-key', key } }];
+  const [key, ...alsoTrusted] = issued.serviceAccountKeys;
+  const publicKeys: PlannedFile = { path: pkiFile(SERVICE_ACCOUNT_KEY.baseName, 'pub'), mode: FILE_MODES.publicKey, content: { kind: 'public-key', key, ...(alsoTrusted.length ? { alsoTrusted } : {}) } };
+  return [keyFile(pkiFile(SERVICE_ACCOUNT_KEY.baseName, 'key'), key), publicKeys];
 }
 
 /** Whether an instance made for `instanceNode` (or once for the cluster) goes on `node`. */
@@ -233,7 +239,14 @@ export function nodeFiles(inputs: NodeInputs): PlannedFile[] {
 export function joinPlan(cluster: Cluster, issued: IssuedMaterial): JoinPlan | undefined {
   const token = issued.joinToken;
   if (!token) return undefined;
-  return { endpoint: cluster.controlPlaneEndpoint, tokenSlot: token.slot, caCertHash: issued.cas.ca.spkiPin, ...(token.expiration ? { tokenExpiration: token.expiration } : {}) };
+  const [caCertHash, ...additionalCaCertHashes] = issued.cas.ca.spkiPins;
+  return {
+    endpoint: cluster.controlPlaneEndpoint,
+    tokenSlot: token.slot,
+    caCertHash,
+    ...(additionalCaCertHashes.length ? { additionalCaCertHashes } : {}),
+    ...(token.expiration ? { tokenExpiration: token.expiration } : {}),
+  };
 }
 
 /** One node's /etc/kubernetes: every file, sorted by path, and the directories kubeadm creates. */

@@ -132,40 +132,50 @@ export function ensureCertificate(ctx: StateContext, request: CredentialRequest,
   const reasons = decision.action === 'issue' ? ['not in the state'] : decision.reasons.map(describeReason);
   if (newKey && record) reasons.push(`new key (generation ${key.generation})`);
 
-  const signer = request.issuer ? { certificate: request.issuer.certificate, privateKey: request.issuer.privateKey } : { privateKey: key.privateKey };
+  const { certificate, chain, record: newRecord } = issueRecord(ctx, policyRequest, key, request.issuer, reasons);
+  ctx.txn.stage(slot, certificateRecordName(slot), serializeRecord('certificate', newRecord, recordFile), false, reasons);
+  return withDecision({ slot, privateKey: key.privateKey, keyGeneration: key.generation, certificate, chain }, reasons);
+}
+
+/**
+ * A certificate for `request` (spec validated) certifying `key`, signed by `issuer` (self-signed when absent),
+ * and the record that keeps it; nothing is staged. `reasons` say why it is issued, in the record and in errors.
+ */
+export function issueRecord(ctx: StateContext, request: ReissueRequest, key: StoredKey, issuer: Issuer | undefined, reasons: string[]): { certificate: Certificate; chain: Certificate[]; record: CertificateRecord } {
+  const { slot, spec } = request;
+  const signer = issuer ? { certificate: issuer.certificate, privateKey: issuer.privateKey } : { privateKey: key.privateKey };
   if (!signer.privateKey) {
     throw new SpecError(
       'issuer.privateKey',
-      `"${spec.subject.commonName}" must be issued (${reasons.join('; ')}), which needs the private key of its issuer "${request.issuer!.certificate.subject.commonName}"; supply it for this synth`,
+      `"${spec.subject.commonName}" must be issued (${reasons.join('; ')}), which needs the private key of its issuer "${issuer!.certificate.subject.commonName}"; supply it for this synth`,
     );
   }
   const now = ctx.now();
-  const specHash = specHashOf(policyRequest);
+  const specHash = specHashOf(request);
   const certificate = issueCertificate(spec, key.privateKey, { certificate: signer.certificate, privateKey: signer.privateKey }, now, {
     serial: ctx.entropy.serial(`${slot}:${specHash}:${now.toISOString()}:${key.generation}`),
     deterministicSignature: ctx.entropy.deterministicSignatures,
   });
   ctx.progress.step();
-  const chain = request.issuer ? [request.issuer.certificate, ...request.issuer.chain] : [];
-  const newRecord: CertificateRecord = {
+  const chain = issuer ? [issuer.certificate, ...issuer.chain] : [];
+  const record: CertificateRecord = {
     version: 1,
     keyAlgorithm: request.keyAlgorithm,
     keyGeneration: key.generation,
     specHash,
     spec: JSON.parse(JSON.stringify(spec)),
-    issuer: policyRequest.issuer,
+    issuer: request.issuer,
     certificate: certificate.pem,
     chain: chain.map((c) => c.pem),
     issuedAt: now.toISOString(),
     reasons,
     ...(ctx.entropy.seeded ? { seeded: true } : {}),
   };
-  ctx.txn.stage(slot, certificateRecordName(slot), serializeRecord('certificate', newRecord, recordFile), false, reasons);
-  return withDecision({ slot, privateKey: key.privateKey, keyGeneration: key.generation, certificate, chain }, reasons);
+  return { certificate, chain, record };
 }
 
 /** An orphan of another algorithm (the request changed since the killed synth) is left as it is. */
-function orphanMatches(orphan: StoredKey, algorithm: KeyAlgorithm): boolean {
+export function orphanMatches(orphan: StoredKey, algorithm: KeyAlgorithm): boolean {
   try {
     return keyAlgorithmOf(orphan.privateKey) === algorithm;
   } catch {

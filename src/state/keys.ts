@@ -9,7 +9,7 @@ import { KeyAlgorithm, keyAlgorithmOf, privateKeyToPem, spkiDer } from '../engin
 import { sha256Hex } from '../engine/pem';
 import type { SlotDecision } from './certificates';
 import { checkSlot, StateContext } from './context';
-import { keyFileName, keyGenerationOf, KeyRecord, keyRecordName, parseRecord, serializeRecord } from './records';
+import { checkRecord, keyFileName, keyGenerationOf, KeyRecord, keyRecordName, parseRecord, RotationRecord, rotationRecordName, serializeRecord } from './records';
 
 export interface StoredKey {
   readonly privateKey: crypto.KeyObject;
@@ -51,7 +51,8 @@ export function drawKey(ctx: StateContext, slot: string, algorithm: KeyAlgorithm
  * that stops synth rather than being silently used or skipped.
  */
 export function unrecordedKey(ctx: StateContext, slot: string, recorded: number, referrer: string): StoredKey | undefined {
-  const newer = keyGenerations(ctx, slot).filter((g) => g > recorded);
+  const rotating = rotationGenerations(ctx, slot);
+  const newer = keyGenerations(ctx, slot).filter((g) => g > recorded && !rotating.includes(g));
   if (newer.length === 0) return undefined;
   const latest = newer[newer.length - 1];
   const name = keyFileName(slot, latest);
@@ -61,6 +62,23 @@ export function unrecordedKey(ctx: StateContext, slot: string, recorded: number,
     );
   }
   return readKeyFile(ctx, slot, latest, referrer);
+}
+
+/** The rotation record of `slot`, schema-checked (its embedded records too); undefined when it never rotated. */
+export function readRotationRecord(ctx: StateContext, slot: string): RotationRecord | undefined {
+  const name = rotationRecordName(slot);
+  const data = ctx.txn.read(name);
+  if (!data) return undefined;
+  const file = ctx.txn.store.locate(name);
+  const record = parseRecord('rotation', data, file);
+  [record.standby, ...record.archived.map((a) => a.record)].forEach((embedded) => embedded && checkRecord(record.kind, embedded, file));
+  return record;
+}
+
+/** Key generations a rotation record names (the standby CA's, the archived ones'): recorded, though not in certificate.json or key.json. */
+function rotationGenerations(ctx: StateContext, slot: string): number[] {
+  const record = readRotationRecord(ctx, slot);
+  return record ? [record.standby, ...record.archived.map((a) => a.record)].flatMap((r) => (r ? [r.keyGeneration] : [])) : [];
 }
 
 export const publicKeySha256 = (key: crypto.KeyObject) => sha256Hex(spkiDer(key));

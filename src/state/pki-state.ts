@@ -10,6 +10,8 @@ import { DocumentCheck, documentNames, putDocument, readDocument } from './docum
 import { ENV_PLAN_FILE } from './environment';
 import { bareKeyInventory, ensureBareKey, readKeyFile, requestBareKeyRotation } from './keys';
 import { CertificateRecord, certificateRecordName, certificatesOf, serializeRecord } from './records';
+import { ensureRotatingCertificate, ensureRotatingKey, RotatingCredential, RotatingKey, RotationDecision } from './rotation';
+import { CaRotation } from './rotation-policy';
 import { ensureSecret, requestSecretRotation, secretInventory, SecretInventoryEntry, SecretRequest, StoredSecret, storedSecret } from './secrets';
 import { DirectoryStore, MemoryStore, StateStore } from './store';
 import { PendingChange, StateTransaction } from './transaction';
@@ -17,6 +19,8 @@ import { PendingChange, StateTransaction } from './transaction';
 export { checkKeyAlgorithm, Credential, CredentialRequest, Issuer, SlotDecision } from './certificates';
 export { SecretChange, SecretExpiry, SecretInventoryEntry, SecretRequest, StoredSecret } from './secrets';
 export { PendingChange } from './transaction';
+export { RotatingCredential, RotatingKey, RotationDecision } from './rotation';
+export { CaRotation, ROTATION_PHASES, RotationPhase } from './rotation-policy';
 
 /** A private key in the state, by slot and generation: how a node plan names a key without copying it. */
 export interface KeyReference {
@@ -82,6 +86,7 @@ export class PkiState {
   private readonly credentials = new Map<string, Credential>();
   private readonly committedHooks: (() => void)[] = [];
   private readonly journal = new Map<string, SlotDecision>();
+  private readonly rotationJournal = new Map<string, RotationDecision>();
 
   constructor(options: PkiStateOptions) {
     this.store = options.store;
@@ -109,6 +114,32 @@ export class PkiState {
     this.credentials.set(request.slot, credential);
     this.decided(decision);
     return credential;
+  }
+
+  /**
+   * The CA of `request` in the rotation phase `rotation` declares (see rotation-policy.ts): the signing
+   * credential and every CA certificate verifiers trust, the signing one first. A transition the policy refuses
+   * is a SpecError at `rotation.phase`, naming the phase the state is in.
+   */
+  ensureRotatingCertificate(request: CredentialRequest, rotation: CaRotation | undefined): RotatingCredential {
+    const result = this.atomically(() => ensureRotatingCertificate(this.context, request, rotation, this.credentials.get(request.slot)));
+    this.credentials.set(request.slot, result.rotating.signer);
+    result.decisions.forEach((d) => this.decided(d));
+    if (result.rotation) this.rotationJournal.set(request.slot, result.rotation);
+    return result.rotating;
+  }
+
+  /** The bare key pair of `slot` in the rotation phase `rotation` declares: the signing key and every verifying public key. */
+  ensureRotatingKey(slot: string, keyAlgorithm: KeyAlgorithm, rotation: CaRotation | undefined): RotatingKey {
+    const result = this.atomically(() => ensureRotatingKey(this.context, slot, keyAlgorithm, rotation));
+    result.decisions.forEach((d) => this.decided(d));
+    if (result.rotation) this.rotationJournal.set(slot, result.rotation);
+    return result.rotating;
+  }
+
+  /** The rotation of every rotating slot this synth asked for (a transition, or `keep`), by slot. */
+  rotations(): RotationDecision[] {
+    return [...this.rotationJournal.values()].sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
   }
 
   /**
@@ -218,6 +249,10 @@ export class PkiState {
   private stageRotation(slot: string, newKey: boolean): 'renewal' | 'key rotation' | 'new secret' {
     const record = readCertificateRecord(this.context, slot);
     if (record) {
+      // A CA's new key replaced it in every bundle in one merge; the phases keep the old one trusted meanwhile.
+      if (newKey && certificatesOf(record).certificate.isCA) {
+        throw new StateError(`"${slot}" is a CA, and a new CA key is rolled out in phases: declare \`rotation: { id, phase: 'trust-both' }\` on the ClusterCA (\`caRotation\` in a ControlPlanePki cluster spec); \`rotate ${slot}\` without --new-key re-issues it with the same key`);
+      }
       this.stageCertificateRequest(slot, record, newKey);
       return newKey ? 'key rotation' : 'renewal';
     }

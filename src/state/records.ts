@@ -7,8 +7,10 @@ import { StateError } from '../engine/errors';
 import { KeyAlgorithm } from '../engine/keys';
 import { checkSchema, compileSchema } from '../engine/spec';
 import { Certificate } from '../engine/x509';
+import type { RotationPhase, ShownPhase } from './rotation-policy';
 import certificateRecordSchema from './schemas/certificate-record.schema.json';
 import keyRecordSchema from './schemas/key-record.schema.json';
+import rotationRecordSchema from './schemas/rotation-record.schema.json';
 import secretRecordSchema from './schemas/secret-record.schema.json';
 
 /** One issued certificate: which key generation it certifies, the spec it was issued for, the chain above it. */
@@ -56,6 +58,19 @@ export interface SecretRecord {
   readonly rotationRequested?: boolean;
 }
 
+/** The rotations of a CA or bare-key slot (`<slot>/rotation.json`); see rotation.ts. */
+export interface RotationRecord {
+  readonly version: 1;
+  /** What the slot holds: `certificate` (a CA: embedded certificate records) or `key` (embedded key records). */
+  readonly kind: 'certificate' | 'key';
+  readonly id: string;
+  readonly phase: RotationPhase | 'rolled-back';
+  /** The one trusted but not signing: the incoming in trust-both, the outgoing in issue-from-new. */
+  readonly standby?: CertificateRecord | KeyRecord;
+  readonly archived: readonly { readonly rotation: string; readonly why: 'dropped' | 'rolled back'; readonly at: string; readonly record: CertificateRecord | KeyRecord }[];
+  readonly history: readonly { readonly rotation: string; readonly from: ShownPhase; readonly to: ShownPhase; readonly at: string }[];
+}
+
 const SLOT = /^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9][A-Za-z0-9_.-]*)*$/;
 
 /** True for a path-like state name (`cluster/kubernetes-ca`): letters, digits, `-_.`, `/` between segments. */
@@ -68,6 +83,7 @@ export const COMMIT_JOURNAL = '.commit.json';
 export const certificateRecordName = (slot: string) => `${slot}/certificate.json`;
 export const keyRecordName = (slot: string) => `${slot}/key.json`;
 export const secretRecordName = (slot: string) => `${slot}/secret.json`;
+export const rotationRecordName = (slot: string) => `${slot}/rotation.json`;
 export const keyFileName = (slot: string, generation: number) => `${slot}/key-${generation}.pem`;
 export const documentFileName = (name: string) => `${name}.doc.json`;
 
@@ -83,12 +99,14 @@ const validators = {
   certificate: compileSchema(certificateRecordSchema),
   key: compileSchema(keyRecordSchema),
   secret: compileSchema(secretRecordSchema),
+  rotation: compileSchema(rotationRecordSchema),
 };
 type RecordKind = keyof typeof validators;
 interface RecordOf {
   certificate: CertificateRecord;
   key: KeyRecord;
   secret: SecretRecord;
+  rotation: RotationRecord;
 }
 
 const RECORD_ADVICE = 'restore it from a backup — synth never replaces it on its own';
@@ -148,7 +166,8 @@ export function serializeRecord<K extends RecordKind>(kind: K, record: RecordOf[
   return Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
 }
 
-function checkRecord<K extends RecordKind>(kind: K, value: unknown, file: string): RecordOf[K] {
+/** `value` checked as a record of `kind` (a record embedded in another, as rotation.json embeds the CA's). */
+export function checkRecord<K extends RecordKind>(kind: K, value: unknown, file: string): RecordOf[K] {
   try {
     return checkSchema<RecordOf[K]>(validators[kind], value, { quoteValues: false });
   } catch (err) {

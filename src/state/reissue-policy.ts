@@ -77,7 +77,7 @@ export function decideReissue(request: ReissueRequest, record: CertificateRecord
     return {
       action: 'refuse',
       field: 'keyAlgorithm',
-      reason: `changing the key of CA "${request.spec.subject.commonName}" (${change}) replaces the CA; ask for it with \`cdk8s-pki rotate ${request.slot} --new-key\``,
+      reason: `changing the key of CA "${request.spec.subject.commonName}" (${change}) replaces the CA; rotate it in phases instead: declare \`rotation: { id, phase: 'trust-both' }\` (\`caRotation\` in a cluster spec), whose new CA gets the new key`,
     };
   }
   const action = rotationRequested ? 'rotate' : reasons.some((r) => r.kind === 'spec' || r.kind === 'spec-hash') ? 'reissue' : 'renew';

@@ -28,7 +28,7 @@ describe('the export list', () => {
     'MemoryStore', 'NodeBootstrapRbac', 'OfflineRootCA', 'PLAINTEXT_SECRET_ANNOTATION', 'PkiState', 'RancherIngressTLS',
     'RancherServingCertificate', 'SecretOutput', 'ServiceAccountKey', 'SignedCertificate', 'SpecError', 'StateError', 'TLS_USAGES',
     'TlsCertificate', 'bootstrap', 'certManager', 'certificatesApi', 'engine', 'kubeadm', 'pkiStateOf', 'rancher', 'reportErrors', 'synthApp', 'usePkiState',
-    'useSecretOutput',
+    'useSecretOutput', 'ROTATION_PHASES',
   ];
   const TYPES = [
     'ApiServerCertProps', 'BootstrapTokenProps', 'CertificateRequest', 'CertificateSigningRequestOptions', 'CertificateSigningRequestProps', 'CertificateSpec', 'ClusterCABundleProps',
@@ -36,7 +36,7 @@ describe('the export list', () => {
     'ExistingClusterCAProps', 'ExtendedKeyUsageName', 'ICertificateAuthority', 'IssuedCertificate', 'KeyAlgorithm', 'KeyReference',
     'KubeadmCertificateOptions', 'KubeadmCertificateProps', 'KubeconfigProps', 'NameConstraintsSpec', 'NodeBootstrapRbacProps', 'PendingChange',
     'PkiStateOptions', 'RancherIngressTLSProps', 'ServiceAccountKeyProps', 'SignedCertificateOptions', 'SignedCertificateRequest', 'SlotDecision', 'StateStore',
-    'TlsBootstrapOptions', 'TlsCertificateProps', 'TlsSecretOptions',
+    'TlsBootstrapOptions', 'TlsCertificateProps', 'TlsSecretOptions', 'CaRotation', 'RotationPhase', 'RotationDecision',
   ];
 
   test('the runtime values are exactly the pinned ones', () => {

@@ -24,10 +24,10 @@ const key = (label: string) => ({ slot: `slot/${label}`, generation: 1 });
 
 /** Placeholders for everything the planner asks to be issued, each labelled with its instance key. */
 function issuedFor(options: PlannerOptions, withToken: boolean): IssuedMaterial {
-  const ca = (id: CaId) => ({ certificatePem: `PEM ${id}`, key: key(id), trustBundlePem: `BUNDLE ${id}`, spkiPin: `sha256:${id}` });
+  const ca = (id: CaId) => ({ certificatePem: `PEM ${id}`, key: key(id), trustBundlePem: `BUNDLE ${id}`, spkiPins: [`sha256:${id}`] });
   return {
     cas: { 'ca': ca('ca'), 'etcd-ca': ca('etcd-ca'), 'front-proxy-ca': ca('front-proxy-ca') },
-    serviceAccountKey: key('sa'),
+    serviceAccountKeys: [key('sa')],
     certificates: new Map(certificateInstances(CLUSTER).map(({ entry, node }) => [instanceKey(entry.id, node), { certificatePem: `PEM ${instanceKey(entry.id, node)}`, key: key(instanceKey(entry.id, node)) }])),
     kubeconfigs: new Map(
       kubeconfigInstances(CLUSTER, options).map((k) => [

@@ -183,18 +183,18 @@ describe('a damaged state stops synth with the file named, and nothing is writte
     }
   });
 
-  test('a kill between a rotated CA key and its record: the next synth adopts key-2, it makes no key-3', () => {
-    open().requestRotation('cluster/ca', { newKey: true });
-    // The compiled test/support/killed-synth.ts: its writes are the commit journal, then the new CA key, then records.
+  test('a kill between a rotated key and its record: the next synth adopts key-2, it makes no key-3', () => {
+    open().requestRotation('cluster/apiserver', { newKey: true });
+    // The compiled test/support/killed-synth.ts: its writes are the commit journal, then the new leaf key, then records.
     const child = spawnSync(process.execPath, [compiled('test/support/killed-synth'), dir, 'after', '2'], { encoding: 'utf8' });
     expect(child.signal).toBe('SIGKILL');
-    expect(fs.existsSync(file('cluster/ca/key-2.pem'))).toBe(true);
+    const written = fs.readFileSync(file('cluster/apiserver/key-2.pem'));
     const state = open();
-    const { ca } = synth(state);
+    const { leaf } = synth(state);
     state.commit();
-    expect(ca.keyGeneration).toBe(2);
-    expect(crypto.createPublicKey(ca.privateKey).export({ type: 'spki', format: 'pem' })).toBe(child.stdout);
-    expect(fs.readdirSync(file('cluster/ca')).filter((f) => f.startsWith('key-')).sort()).toEqual(['key-1.pem', 'key-2.pem']);
+    expect(leaf.keyGeneration).toBe(2);
+    expect(leaf.privateKey.export({ type: 'pkcs8', format: 'der' })).toEqual(crypto.createPrivateKey(written).export({ type: 'pkcs8', format: 'der' }));
+    expect(fs.readdirSync(file('cluster/apiserver')).filter((f) => f.startsWith('key-')).sort()).toEqual(['key-1.pem', 'key-2.pem']);
   });
 });
 

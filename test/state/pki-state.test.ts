@@ -129,20 +129,25 @@ describe('a directory state', () => {
     expect(b.server.keyGeneration).toBe(2);
   });
 
+  test("a CA's new key is refused outside the phases: it would replace the CA in every bundle at once", () => {
+    const state = open();
+    synth(state);
+    state.commit();
+    expect(() => open().requestRotation('cluster/ca', { newKey: true })).toThrow(/"cluster\/ca" is a CA, and a new CA key is rolled out in phases: declare `rotation: \{ id, phase: 'trust-both' \}`/);
+  });
+
   test('a requested key rotation makes a new key generation and keeps the old key file', () => {
     const state = open();
     const a = synth(state);
     state.commit();
-    open().requestRotation('cluster/ca', { newKey: true });
+    open().requestRotation('cluster/apiserver', { newKey: true });
     const next = open();
     const b = synth(next);
-    expect(b.ca.keyGeneration).toBe(2);
-    expect(spki(b.ca)).not.toBe(spki(a.ca));
-    // Everything under the CA is re-issued under the new CA; the leaves keep their keys.
+    expect(b.server.keyGeneration).toBe(2);
+    expect(spki(b.server)).not.toBe(spki(a.server));
     expect(b.server.certificate.isSignedBy(b.ca.privateKey)).toBe(true);
-    expect(spki(b.server)).toBe(spki(a.server));
     next.commit();
-    expect(fs.readFileSync(path.join(dir, 'cluster/ca/key-1.pem'), 'utf8')).toBe(a.ca.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    expect(fs.readFileSync(path.join(dir, 'cluster/apiserver/key-1.pem'), 'utf8')).toBe(a.server.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     expect(open().pendingChanges()).toEqual([]);
     const third = open();
     synth(third);
@@ -167,7 +172,7 @@ describe('a directory state', () => {
     state.commit();
     const next = open();
     expect(() => next.ensure({ slot: 'cluster/ca', keyAlgorithm: 'ecdsa-p384', spec: { subject: { commonName: 'kubernetes' }, ca: {}, validitySeconds: 3650 * DAY } })).toThrow(
-      /keyAlgorithm: changing the key of CA "kubernetes" \(ecdsa-p256 → ecdsa-p384\) replaces the CA; ask for it with `cdk8s-pki rotate cluster\/ca --new-key`/,
+      /keyAlgorithm: changing the key of CA "kubernetes" \(ecdsa-p256 → ecdsa-p384\) replaces the CA; rotate it in phases instead: declare `rotation: \{ id, phase: 'trust-both' \}`/,
     );
   });
 

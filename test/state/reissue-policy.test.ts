@@ -88,7 +88,7 @@ describe('the reissue policy', () => {
     expect(decideReissue(request(caSpec, { keyAlgorithm: 'ecdsa-p384' }), ca, soon)).toEqual({
       action: 'refuse',
       field: 'keyAlgorithm',
-      reason: 'changing the key of CA "kubernetes" (ecdsa-p256 → ecdsa-p384) replaces the CA; ask for it with `cdk8s-pki rotate cluster/x --new-key`',
+      reason: `changing the key of CA "kubernetes" (ecdsa-p256 → ecdsa-p384) replaces the CA; rotate it in phases instead: declare \`rotation: { id, phase: 'trust-both' }\` (\`caRotation\` in a cluster spec), whose new CA gets the new key`,
     });
     expect(decideReissue(request(caSpec, { keyPolicy: 'rotate', spec: { ...caSpec, validitySeconds: HOUR * 1000 } }), ca, soon).action).toBe('refuse');
     const rotating = decideReissue(request(caSpec, { keyAlgorithm: 'ecdsa-p384' }), { ...ca, keyRotationRequested: true }, soon);

@@ -1,0 +1,193 @@
+/**
+ * CA (and bare key) rotation in phases, as the rotation policy decides them. A slot's `certificate.json` (or
+ * `key.json`) always holds the one that signs, so the reissue policy keeps, renews and re-issues it as before;
+ * `rotation.json` holds the other one while both are trusted, the archive, and every transition. Promoting the
+ * new CA is a swap of the two records, and a rollback the swap back, so a rolled-back phase's trust bundles are
+ * byte for byte the earlier ones. Key files are never removed: an archived CA's key stays in the slot.
+ */
+import * as crypto from 'node:crypto';
+import { SpecError } from '../engine/errors';
+import { KeyAlgorithm, publicKeyToPem } from '../engine/keys';
+import { validateCertificateSpec } from '../engine/spec';
+import { Certificate } from '../engine/x509';
+import { checkKeyAlgorithm, Credential, CredentialRequest, ensureCertificate, issueRecord, orphanMatches, readCertificateRecord, SlotDecision } from './certificates';
+import { checkSlot, StateContext } from './context';
+import { drawKey, ensureBareKey, keyGenerations, publicKeySha256, readKeyFile, readRotationRecord, StoredKey, unrecordedKey } from './keys';
+import { CertificateRecord, certificateRecordName, certificatesOf, KeyRecord, keyRecordName, parseRecord, RotationRecord, rotationRecordName, serializeRecord } from './records';
+import { CaRotation, decideRotation, RotationPhase, ShownPhase } from './rotation-policy';
+
+/** What one synth did with a rotating slot, for `plan`, the synth summary and PKI.md. */
+export interface RotationDecision {
+  readonly slot: string;
+  readonly kind: 'certificate-authority' | 'key';
+  /** The rotation declared, or the one the state last recorded. */
+  readonly id: string;
+  readonly from: ShownPhase;
+  readonly to: ShownPhase;
+  /** `start`: trust-both begins; `advance`: the next phase; `rollback`: one phase back; `keep`: as recorded. */
+  readonly action: 'keep' | 'start' | 'advance' | 'rollback';
+}
+
+/** A CA as a rotation phase makes it: the one that signs, and every one verifiers trust (the signing one first). */
+export interface RotatingCredential {
+  readonly signer: Credential;
+  readonly trusted: readonly { readonly certificate: Certificate; readonly chain: Certificate[] }[];
+  /** The phase in progress, or drop-old once a rotation finished; absent when the slot never rotated or rolled back. */
+  readonly phase?: RotationPhase;
+}
+
+/** A bare key pair as a rotation phase makes it: the signing key, and every public key verifiers accept (signing first). */
+export interface RotatingKey {
+  readonly signing: StoredKey;
+  readonly verifying: readonly { readonly publicKeyPem: string; readonly generation: number }[];
+  readonly phase?: RotationPhase;
+}
+
+/** How rotation reads and makes the two kinds of material; the transitions are the same for both. */
+interface Material<S> {
+  readonly kind: 'certificate' | 'key';
+  readonly recordName: string;
+  readonly current: CertificateRecord | KeyRecord | undefined;
+  /** The signing one, through its normal policy; `keyAlgorithm` is the recorded one while the old one signs. */
+  ensureSigner(keyAlgorithm: KeyAlgorithm | undefined): S;
+  /** A new key (or the one a killed synth drew for this) and its record, beside the current one. */
+  makeIncoming(id: string): CertificateRecord | KeyRecord;
+}
+
+/** The rotation decision for `slot` carried out: records staged, with the signer and the standby (trusted, not signing). */
+function rotate<S>(ctx: StateContext, slot: string, declared: CaRotation | undefined, material: Material<S>): { signer: S; standby?: CertificateRecord | KeyRecord; phase?: RotationPhase; decision?: RotationDecision } {
+  const rotation = readRotationRecord(ctx, slot);
+  const decision = decideRotation(declared, rotation && { id: rotation.id, phase: rotation.phase });
+  if (decision.action === 'refuse') throw new SpecError('rotation.phase', decision.reason);
+  const current = material.current;
+  if (!current && decision.action !== 'keep') throw new SpecError('rotation.phase', `"${slot}" is not in the state yet, so there is nothing to rotate; synthesize it once without a rotation`);
+  const id = declared?.id ?? rotation?.id;
+  const journal = id === undefined ? undefined : ({ slot, kind: material.kind === 'certificate' ? 'certificate-authority' : 'key', id, from: decision.from, to: decision.to, action: decision.action } as const);
+  if (decision.action === 'keep') {
+    const phase = rotation && rotation.phase !== 'rolled-back' ? rotation.phase : undefined;
+    const oldSigns = phase === 'trust-both';
+    return { signer: material.ensureSigner(oldSigns ? current!.keyAlgorithm : undefined), standby: rotation?.standby, phase, decision: journal };
+  }
+
+  const at = ctx.now().toISOString();
+  const reason = `rotation "${id}": ${decision.from} → ${decision.to}${decision.action === 'rollback' ? ' (rollback)' : ''}`;
+  const archived = rotation?.archived ?? [];
+  const stageRotation = (phase: RotationRecord['phase'], standby: CertificateRecord | KeyRecord | undefined, archive = archived) => {
+    const record: RotationRecord = {
+      version: 1,
+      kind: material.kind,
+      id: id!,
+      phase,
+      ...(standby ? { standby } : {}),
+      archived: archive,
+      history: [...(rotation?.history ?? []), { rotation: id!, from: decision.from, to: decision.to, at }],
+    };
+    const name = rotationRecordName(slot);
+    ctx.txn.stage(slot, name, serializeRecord('rotation', record, ctx.txn.store.locate(name)), false, [reason]);
+  };
+  // The swap: the standby's record becomes the signing one, and the signing one the standby.
+  const swap = (phase: RotationPhase) => {
+    ctx.txn.stage(slot, material.recordName, serializeRecord(material.kind, rotation!.standby! as never, ctx.txn.store.locate(material.recordName)), false, [reason]);
+    stageRotation(phase, current);
+  };
+  const after = decision.to === 'none' ? undefined : decision.to;
+  switch (`${decision.action}:${decision.to}`) {
+    case 'start:trust-both': {
+      const signer = material.ensureSigner(current!.keyAlgorithm);
+      const incoming = material.makeIncoming(id!);
+      stageRotation('trust-both', incoming);
+      return { signer, standby: incoming, phase: after, decision: journal };
+    }
+    case 'advance:issue-from-new':
+      swap('issue-from-new');
+      return { signer: material.ensureSigner(undefined), standby: current, phase: after, decision: journal };
+    case 'rollback:trust-both':
+      swap('trust-both');
+      return { signer: material.ensureSigner(rotation!.standby!.keyAlgorithm), standby: current, phase: after, decision: journal };
+    case 'advance:drop-old':
+      stageRotation('drop-old', undefined, [...archived, { rotation: id!, why: 'dropped', at, record: rotation!.standby! }]);
+      return { signer: material.ensureSigner(undefined), phase: after, decision: journal };
+    case 'rollback:none':
+      stageRotation('rolled-back', undefined, [...archived, { rotation: id!, why: 'rolled back', at, record: rotation!.standby! }]);
+      return { signer: material.ensureSigner(undefined), decision: journal };
+    default:
+      throw new Error(`no rotation step ${decision.action} → ${decision.to}`);
+  }
+}
+
+/** The key for a new CA or key generation: one a killed synth drew for it (commit journal), else a new one. */
+function incomingKey(ctx: StateContext, slot: string, recordedGeneration: number, keyAlgorithm: KeyAlgorithm, referrer: string): StoredKey {
+  const orphan = unrecordedKey(ctx, slot, recordedGeneration, referrer);
+  return orphan && orphanMatches(orphan, keyAlgorithm) ? orphan : drawKey(ctx, slot, keyAlgorithm, (keyGenerations(ctx, slot).pop() ?? 0) + 1);
+}
+
+/**
+ * The CA of `request` in the phase `declared` asks for (undefined: no rotation, or a rollback from trust-both).
+ * The incoming CA has the same spec and subject as the one it replaces, and a new key of `request.keyAlgorithm`.
+ */
+export function ensureRotatingCertificate(
+  ctx: StateContext,
+  request: CredentialRequest,
+  declared: CaRotation | undefined,
+  cached: Credential | undefined,
+): { rotating: RotatingCredential; decisions: SlotDecision[]; rotation?: RotationDecision } {
+  checkSlot(request.slot);
+  checkKeyAlgorithm(request.keyAlgorithm);
+  const slot = request.slot;
+  const decisions: SlotDecision[] = [];
+  const recordFile = ctx.txn.store.locate(certificateRecordName(slot));
+  const current = readCertificateRecord(ctx, slot);
+  const result = rotate(ctx, slot, declared, {
+    kind: 'certificate',
+    recordName: certificateRecordName(slot),
+    current,
+    ensureSigner: (keyAlgorithm) => {
+      const ensured = ensureCertificate(ctx, { ...request, keyAlgorithm: keyAlgorithm ?? request.keyAlgorithm }, cached);
+      decisions.push(ensured.decision);
+      return ensured.credential;
+    },
+    makeIncoming: (id) => {
+      const spec = validateCertificateSpec(request.spec);
+      const key = incomingKey(ctx, slot, current!.keyGeneration, request.keyAlgorithm, recordFile);
+      const issuer = request.issuer?.certificate.fingerprintSha256 ?? 'self';
+      const policyRequest = { slot, spec, keyAlgorithm: request.keyAlgorithm, issuer, renewBeforeSeconds: request.renewBeforeSeconds, keyPolicy: request.keyPolicy };
+      return issueRecord(ctx, policyRequest, key, request.issuer, [`rotation "${id}": new CA (key generation ${key.generation})`]).record;
+    },
+  });
+  const signer = result.signer;
+  const standby = result.standby && certificatesOf(result.standby as CertificateRecord);
+  const trusted = [{ certificate: signer.certificate, chain: signer.chain }, ...(standby ? [standby] : [])];
+  return { rotating: { signer, trusted, ...(result.phase ? { phase: result.phase } : {}) }, decisions, rotation: result.decision };
+}
+
+/** The bare key pair of `slot` in the phase `declared` asks for; the incoming key is of `keyAlgorithm`. */
+export function ensureRotatingKey(ctx: StateContext, slot: string, keyAlgorithm: KeyAlgorithm, declared: CaRotation | undefined): { rotating: RotatingKey; decisions: SlotDecision[]; rotation?: RotationDecision } {
+  checkSlot(slot);
+  const decisions: SlotDecision[] = [];
+  const recordName = keyRecordName(slot);
+  const recordFile = ctx.txn.store.locate(recordName);
+  const data = ctx.txn.read(recordName);
+  const current = data && parseRecord('key', data, recordFile);
+  const result = rotate(ctx, slot, declared, {
+    kind: 'key',
+    recordName,
+    current,
+    ensureSigner: (recorded) => {
+      const ensured = ensureBareKey(ctx, slot, recorded ?? keyAlgorithm);
+      decisions.push(ensured.decision);
+      return ensured.key;
+    },
+    makeIncoming: () => {
+      const key = incomingKey(ctx, slot, current!.keyGeneration, keyAlgorithm, recordFile);
+      ctx.progress.step();
+      return { version: 1, keyAlgorithm, keyGeneration: key.generation, publicKeySha256: publicKeySha256(key.privateKey), createdAt: ctx.now().toISOString(), ...(ctx.entropy.seeded ? { seeded: true } : {}) };
+    },
+  });
+  const publicPem = (key: crypto.KeyObject) => publicKeyToPem(crypto.createPublicKey(key));
+  const verifying = [{ publicKeyPem: publicPem(result.signer.privateKey), generation: result.signer.generation }];
+  if (result.standby) {
+    const standby = readKeyFile(ctx, slot, result.standby.keyGeneration, ctx.txn.store.locate(rotationRecordName(slot)));
+    verifying.push({ publicKeyPem: publicPem(standby.privateKey), generation: standby.generation });
+  }
+  return { rotating: { signing: result.signer, verifying, ...(result.phase ? { phase: result.phase } : {}) }, decisions, rotation: result.decision };
+}
