@@ -10,9 +10,7 @@
  * twice (trust-both adds the new CA, drop-old removes the old one), not three times.
  */
 import { Certificate } from '../engine/x509';
-
-// TODO(engine): RotationPhase from src/state/rotation-policy.ts
-type RotationPhase = 'trust-both' | 'issue-from-new' | 'drop-old';
+import { RotationPhase } from '../state/rotation-policy';
 import { issuedBy } from './serving-certificate';
 
 /**
@@ -34,6 +32,16 @@ export function orderCacerts(bundlePem: string, oldestFirst: readonly Certificat
   return same ? bundlePem : ordered.map((c) => c.pem).join('');
 }
 
+
+/**
+ * cacerts.pem for a CA in rotation `phase` (undefined: none), whose trust bundle is `trustBundlePem` and whose
+ * trusted certificates are `trusted`, signing first: the old CA first in every phase.
+ */
+export function rotationCacerts(trustBundlePem: string, trusted: readonly Certificate[], phase: RotationPhase | undefined): string {
+  if (phase === undefined) return trustBundlePem;
+  // The signing CA is listed first: the old one until issue-from-new, the new one from then on.
+  return orderCacerts(trustBundlePem, phase === 'issue-from-new' ? [...trusted].reverse() : trusted);
+}
 
 /** The steps, in order, once cacerts changed (rancher-docs, "Updating a Private CA Certificate", steps 3 to 5). */
 function agentSteps(hostname: string): string[] {
