@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Chart, Testing } from 'cdk8s';
-import { certManager } from '../../constructs';
+import { certManager, ClusterCA } from '../../constructs';
 import { PhaseRun, PhaseStep, synthPhases } from '../support/rotation-phases';
 import { runOk, tempDir } from '../support/programs';
 import { controller, unseal } from '../support/sealed-secrets-controller';
@@ -155,6 +155,7 @@ describe.each(['forward', 'back'] as const)('%s through the phases', (which) => 
       const rancher = run().step(step).chart.rancher;
       const checksum = shellChecksum(cacerts);
       expect([step, rancher.caChecksum]).toEqual([step, checksum]);
+      expect([step, (run().step(step).chart.node.findChild('ingress-ca') as ClusterCA).rancherChecksum]).toEqual([step, checksum]);
       expect(rancher.valuesFile).toContain(`# CATTLE_CA_CHECKSUM: ${checksum}\n`);
       checksums.push(checksum);
       // What the Ingress serves was issued by the phase's signing CA, for the hostname: openssl verifies it
