@@ -2,7 +2,7 @@
  * What a CA rotation means for Rancher: the order of cacerts.pem and what the agents need per phase. No cdk8s here.
  *
  * Rancher pins the bytes of cacerts, not the set of CAs: CATTLE_CA_CHECKSUM is the SHA-256 of the setting
- * (pkg/systemtemplate/import.go CAChecksum), and each agent's start script compares it with the hash of what
+ * (rancher/rancher pkg/systemtemplate/import.go CAChecksum), and each agent's start script compares it with the hash of what
  * /v3/settings/cacerts serves, exiting on a mismatch (package/run.sh). Every checksum change therefore costs a
  * restart of the Rancher pods and a redeploy of every downstream cluster's agents. Trust itself does not depend
  * on the order (the agent loads the file into a pool of roots: cmd/agent/main.go rootCATransport), so cacerts
@@ -31,7 +31,6 @@ export function orderCacerts(bundlePem: string, oldestFirst: readonly Certificat
   const same = ordered.every((c, i) => c.der.equals(bundle[i].der));
   return same ? bundlePem : ordered.map((c) => c.pem).join('');
 }
-
 
 /**
  * cacerts.pem for a CA in rotation `phase` (undefined: none), whose trust bundle is `trustBundlePem` and whose
