@@ -401,7 +401,10 @@ export interface ClusterCaIssuerProps {
 /**
  * A ClusterCA of this project offered to cert-manager as a `ca` issuer. Its key pair goes into a kubernetes.io/tls
  * Secret (tls.crt: the CA and its issuers; tls.key: the CA key; ca.crt: the root) written as the app's secret
- * output decides: left out (to apply out of band), sealed, or plaintext.
+ * output decides: left out (to apply out of band), sealed, or plaintext. During a CA rotation it is the signing CA
+ * of the phase (the new one from issue-from-new on). cert-manager puts only that chain's root into the ca.crt of
+ * what it issues, and does not re-issue existing Certificates when the Secret changes (`cmctl renew`); trust both
+ * CAs through a `TrustBundle`.
  */
 export class ClusterCaIssuer extends Construct implements ICertManagerIssuer {
   /** The CA it offers. */
@@ -436,7 +439,10 @@ export class ClusterCaIssuer extends Construct implements ICertManagerIssuer {
       namespace,
       type: 'kubernetes.io/tls',
       data: {
-        'tls.crt': { kind: 'text', text: props.ca.trustBundlePem },
+        // The signing CA and its issuers only: cert-manager signs with the first certificate of tls.crt and refuses
+        // a tls.crt that is not one chain (pkg/util/pki SignCSRTemplate → ParseSingleCertificateChain: "certificate
+        // chain is malformed or broken"), which both CAs of a rotation are not.
+        'tls.crt': { kind: 'text', text: props.ca.signingChainPem },
         'tls.key': { kind: 'private-key', key },
         'ca.crt': { kind: 'text', text: rootPem },
       },
@@ -487,7 +493,11 @@ export interface TrustBundleProps {
   };
 }
 
-/** A trust-manager Bundle that copies a ClusterCA's trust bundle into a ConfigMap (key `ca.crt`) of each selected namespace. */
+/**
+ * A trust-manager Bundle that copies a ClusterCA's trust bundle into a ConfigMap (key `ca.crt`) of each selected
+ * namespace: during a CA rotation, every CA of the phase. trust-manager de-duplicates the certificates and writes
+ * them sorted by their SHA-256 (pkg/util/cert_pool.go), so the order of the source does not reach the targets.
+ */
 export class TrustBundle extends Construct {
   readonly apiObject: trust.Bundle;
   /** The ConfigMap the Bundle reads, for source "configMap". */

@@ -6,6 +6,7 @@ import { certificateAnnotations } from '../src/engine/annotations';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { checkSignatureAlgorithm, DEFAULT_KEY_ALGORITHM, KeyAlgorithm, keyAlgorithmOf, privateKeyFromPem, samePublicKey } from '../src/engine/keys';
 import { rancherCaChecksum } from '../src/engine/pem';
+import { rotationCacerts } from '../src/rancher/rotation';
 import { CertificateSpec, checkKnownProps, NameConstraintsSpec } from '../src/engine/spec';
 import { Certificate } from '../src/engine/x509';
 import { CaRotation, Issuer, KeyReference, PkiState, RotationPhase } from '../src/state/pki-state';
@@ -218,7 +219,7 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
   readonly spkiPins: string[];
   /** The rotation phase this synth put the CA in; undefined when it never rotated (or was rolled back). */
   readonly rotationPhase?: RotationPhase;
-  /** Rancher's CATTLE_CA_CHECKSUM for the trust bundle. */
+  /** Rancher's CATTLE_CA_CHECKSUM for the trust bundle as cacerts.pem carries it (the old CA first during a rotation). */
   readonly rancherChecksum: string;
   /** The ConfigMap holding `ca.crt`. */
   readonly bundle: kplus.ConfigMap;
@@ -246,7 +247,7 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
     this.trustBundlePem = [...new Set(made.trusted.flatMap((t) => [t.certificate, ...t.chain].map((c) => c.pem)))].join('');
     this.spkiPin = this.certificate.spkiPin;
     this.spkiPins = this.trustedCertificates.map((c) => c.spkiPin);
-    this.rancherChecksum = rancherCaChecksum(this.trustBundlePem);
+    this.rancherChecksum = rancherCaChecksum(rotationCacerts(this.trustBundlePem, this.trustedCertificates, this.rotationPhase));
     this.bundle = new kplus.ConfigMap(this, 'Bundle', {
       metadata: {
         name: props.bundleName ?? `${id.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-bundle`,

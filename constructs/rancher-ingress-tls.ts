@@ -21,13 +21,16 @@ import {
   RancherTlsMode,
   recordHostname,
   renderValuesFile,
+  rotationCacerts,
+  rotationNotes,
   ServingCertificateInput,
 } from '../src/rancher';
 import { PlannedContent, renderContent } from '../src/content/planned-content';
-import { ICertificateAuthority } from './cluster-ca';
+import { ClusterCA, ICertificateAuthority } from './cluster-ca';
 import { emitSecret, SecretOutput } from './secret-output';
 import { pkiStateOf, slotOf } from './state';
 import { TlsCertificate } from './tls-certificate';
+import { RotationPhase } from '../src/state/rotation-policy';
 import { checkKnownProps } from '../src/engine/spec';
 import { RANCHER_INGRESS_TLS_PROPS } from './known-props';
 
@@ -96,7 +99,9 @@ export interface RancherIngressTLSProps {
    * then root. For `secret` mode with a PEM certificate from a private CA, for `external` when the front's CA is
    * private, and for `letsEncrypt` when agents are strict or the environment is staging. Its exact bytes decide
    * CATTLE_CA_CHECKSUM, so changing them changes the checksum (see `mode`); Rancher reads it only when its pods
-   * start. With `RancherServingCertificate.fromClusterCa` it comes from the CA.
+   * start. With `RancherServingCertificate.fromClusterCa` it comes from the CA: during the CA's rotation, the CAs
+   * of the phase with the old one first, so the checksum changes at trust-both and drop-old only (README,
+   * "Rotating a CA"), and the values file's header says what the agents need in each phase.
    * @default - none: a public CA, and Rancher runs with --no-cacerts
    */
   readonly cacertsPem?: string;
@@ -227,13 +232,18 @@ export class RancherIngressTLS extends Construct {
     this.valuesFile = renderValuesFile(plan, [
       `Helm values of chart ${chart} ${props.version} (${repoURL}), release rancher in namespace ${RANCHER_NAMESPACE}, from ${this.node.path}.`,
       `Argo CD Application ${applicationNamespace}/${applicationName} installs the chart with these values (spec.source.helm.valuesObject).`,
+      ...rotationNotes(served?.rotationPhase, spec.hostname),
     ]);
     // cdk8s writes nothing but manifests. The state runs this once its commit succeeded (inside App.synth(),
     // before the manifests are written), so the file never carries a checksum of a CA the state does not hold.
     pkiStateOf(this).onCommitted(() => this.writeValuesFile());
   }
 
-  private serve(certificate: RancherServingCertificate, hostname: string, cacertsPem: string | undefined): { input: Omit<ServingCertificateInput, 'hostname'>; key: PlannedContent; issued?: TlsCertificate } {
+  private serve(
+    certificate: RancherServingCertificate,
+    hostname: string,
+    cacertsPem: string | undefined,
+  ): { input: Omit<ServingCertificateInput, 'hostname'>; key: PlannedContent; issued?: TlsCertificate; rotationPhase?: RotationPhase } {
     const source = SOURCES.get(certificate)!;
     if (source.kind === 'pem') {
       return { input: { certificateChainPem: source.certificateChainPem, privateKeyPem: source.privateKeyPem, cacertsPem }, key: { kind: 'text', text: source.privateKeyPem } };
@@ -249,9 +259,10 @@ export class RancherIngressTLS extends Construct {
     });
     const key: PlannedContent = { kind: 'private-key', key: issued.keyReference };
     return {
-      input: { certificateChainPem: issued.fullChainPem, privateKeyPem: renderContent(pkiStateOf(this), key), cacertsPem: source.ca.trustBundlePem },
+      input: { certificateChainPem: issued.fullChainPem, privateKeyPem: renderContent(pkiStateOf(this), key), cacertsPem: cacertsOf(source.ca) },
       key,
       issued,
+      rotationPhase: rotationPhaseOf(source.ca),
     };
   }
 
@@ -265,4 +276,14 @@ export class RancherIngressTLS extends Construct {
       throw new SpecError('valuesFileName', `cannot write ${path.join(app.outdir, this.valuesFileName)}: ${describeFsError(err)}`, this.node.path);
     }
   }
+}
+
+/** The rotation phase of a ClusterCA of this app (other authorities do not rotate here). */
+function rotationPhaseOf(ca: ICertificateAuthority): RotationPhase | undefined {
+  return ca instanceof ClusterCA ? ca.rotationPhase : undefined;
+}
+
+/** cacerts.pem of a CA of the app: its trust bundle, old CA first during a rotation so the checksum changes only twice. */
+function cacertsOf(ca: ICertificateAuthority): string {
+  return ca instanceof ClusterCA ? rotationCacerts(ca.trustBundlePem, ca.trustedCertificates, ca.rotationPhase) : ca.trustBundlePem;
 }

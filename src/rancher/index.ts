@@ -2,3 +2,4 @@
 export * from './modes';
 export { checkRancherTlsSpec, CheckedRancherTlsSpec, planRancherTls, RancherHelmValues, RancherTlsPlan, RancherTlsSpec, recordHostname, renderValuesFile } from './plan';
 export { checkCacerts, checkServingCertificate, dnsNameCovers, ServingCertificateInput } from './serving-certificate';
+export { orderCacerts, rotationCacerts, rotationNotes } from './rotation';

@@ -49,11 +49,23 @@ export function checkServingCertificate(input: ServingCertificateInput): void {
 
 /**
  * The certificates of an uploaded CA (cacerts.pem), refused unless PEM certificates in order: intermediate then
- * root. During a CA rotation it holds two such chains, one after the other: a root may be followed by another CA's.
+ * root. While a CA rotation is in progress it holds several CAs, each followed by its issuers (an issuer already
+ * given is not repeated), so a chain ends at a root or at a certificate whose issuer came earlier, provided it
+ * does not issue a later one before any earlier one (a root first, then its intermediate, is out of order).
+ * The agent loads the whole file into its pool of roots (cmd/agent/main.go rootCATransport), so several chains work.
  */
 export function checkCacerts(cacertsPem: string): Certificate[] {
   const cacerts = Certificate.allFromPem(cacertsPem, 'cacertsPem');
-  checkIssuedInOrder(cacerts, 'cacertsPem', 'intermediate then root', (root, next) => root.isSelfSigned && !issuedBy(next, root));
+  const earlier = (i: number) => cacerts.slice(0, i);
+  const endsChain = (i: number) => {
+    const issuesOnlyLater = cacerts.slice(i + 1).some((later) => issuedBy(later, cacerts[i])) && !earlier(i).some((before) => issuedBy(before, cacerts[i]));
+    return !issuesOnlyLater && (cacerts[i].isSelfSigned || earlier(i).some((before) => issuedBy(cacerts[i], before)));
+  };
+  cacerts.slice(1).forEach((parent, i) => {
+    if (!endsChain(i) && !issuedBy(cacerts[i], parent)) {
+      throw new SpecError(`cacertsPem[${i + 1}]`, `${nameOf(parent)} did not issue ${nameOf(cacerts[i])}: give the certificates in order, intermediate then root`);
+    }
+  });
   return cacerts;
 }
 
@@ -69,22 +81,23 @@ export function dnsNameCovers(pattern: string, hostname: string): boolean {
   return have.every((label, i) => label === want[i] || (i === 0 && label === '*'));
 }
 
-function checkIssuedInOrder(certificates: Certificate[], field: string, order: string, endsChain: (child: Certificate, next: Certificate) => boolean = () => false): void {
+function checkIssuedInOrder(certificates: Certificate[], field: string, order: string): void {
   certificates.slice(1).forEach((parent, i) => {
     const child = certificates[i];
-    if (!endsChain(child, parent) && !issuedBy(child, parent)) {
+    if (!issuedBy(child, parent)) {
       throw new SpecError(`${field}[${i + 1}]`, `${nameOf(parent)} did not issue ${nameOf(child)}: give the certificates in order, ${order}`);
     }
   });
 }
 
 /**
- * The top of the served chain must be issued by the last certificate of cacerts (the root): Rancher's agent
+ * The top of the served chain must be issued by the top of a chain of cacerts (its root): Rancher's agent
  * compares the issuer of the last certificate served with that of the last one in cacerts, and a client that
  * trusts only the root needs every intermediate served.
  */
 function checkAnchoredInCacerts(top: Certificate, cacerts: Certificate[]): void {
   const anchor = cacerts.findIndex((ca) => issuedBy(top, ca));
+  const above = anchor === -1 || cacerts[anchor].isSelfSigned ? -1 : cacerts.findIndex((ca) => issuedBy(cacerts[anchor], ca));
   if (anchor === -1) {
     throw new SpecError(
       'certificateChainPem',
@@ -92,7 +105,7 @@ function checkAnchoredInCacerts(top: Certificate, cacerts: Certificate[]): void 
         `give the CA that issued the certificate (root, or intermediate then root), and every intermediate after the leaf`,
     );
   }
-  if (!cacerts[anchor].isSelfSigned) {
+  if (above !== -1) {
     throw new SpecError(
       'certificateChainPem',
       `misses the intermediate ${nameOf(cacerts[anchor])}: append it after ${nameOf(top)}; clients that trust only the root fail, ` +
@@ -119,7 +132,8 @@ function publicRoots(): Certificate[] {
   return parsedPublicRoots;
 }
 
-function issuedBy(child: Certificate, parent: Certificate): boolean {
+/** Whether `parent` issued `child`: same name and a signature its key verifies. */
+export function issuedBy(child: Certificate, parent: Certificate): boolean {
   if (!child.issuerDer.equals(parent.subjectDer)) return false;
   try {
     return child.isSignedBy(parent.publicKey);

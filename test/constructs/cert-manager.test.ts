@@ -19,6 +19,7 @@ import { SecretOutput, useSecretOutput } from '../../constructs/secret-output';
 import { usePkiState } from '../../constructs/state';
 import { generateKey, issueCertificate, privateKeyToPem } from '../../src/engine';
 import { PkiState } from '../../src/state/pki-state';
+import { MemoryStore } from '../../src/state/store';
 import { expectValidManifests, validateManifest } from '../support/kubernetes-schema';
 
 const FIXED_CLOCK = () => new Date('2026-01-15T09:00:00Z');
@@ -304,6 +305,48 @@ describe('the CA chain objects', () => {
         expect(find(manifests, 'ClusterIssuer', 'intermediate')!.spec).toEqual({ ca: { secretName: 'intermediate-key-pair' } });
         expect(offered.issuerRef).toEqual({ name: 'intermediate', kind: 'ClusterIssuer', group: 'cert-manager.io' });
         expect(warnings.mock.calls.join('')).toMatch(/Secret cert-manager\/intermediate-key-pair is written in plaintext/);
+      } finally {
+        warnings.mockRestore();
+      }
+    });
+
+    test('an intermediate in rotation: tls.crt is the signing intermediate of the phase and its root, tls.key its key; the Bundle trusts both', () => {
+      const warnings = captureWarnings();
+      try {
+        // One state through the phases, as successive synths of one repository.
+        const store = new MemoryStore();
+        const phases = [undefined, 'trust-both', 'issue-from-new', 'drop-old'] as const;
+        const synths = phases.map((phase) => {
+          const app = Testing.app();
+          const state = usePkiState(app, new PkiState({ store, clock: FIXED_CLOCK }));
+          useSecretOutput(app, SecretOutput.plaintext());
+          const chart = new Chart(app, 'test');
+          const root = new ClusterCA(chart, 'root', { commonName: 'root' });
+          const intermediate = new ClusterCA(chart, 'intermediate', { commonName: 'intermediate', issuer: root, rotation: phase && { id: '2027', phase } });
+          new ClusterCaIssuer(chart, 'issuer', { ca: intermediate, name: 'intermediate' });
+          new TrustBundle(chart, 'trust', { ca: intermediate, name: 'intermediate' });
+          const manifests = synth(chart);
+          state.commit();
+          const secret = find(manifests, 'Secret', 'intermediate-key-pair')!;
+          const data = Object.fromEntries(Object.entries(secret.data!).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]));
+          return { data, bundle: find(manifests, 'Bundle', 'intermediate')!.spec.sources[0].inLine as string };
+        });
+        const certificates = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? []).map((c) => new crypto.X509Certificate(c));
+        const [rootCertificate] = certificates(synths[0].data['ca.crt']);
+        const oldCa = certificates(synths[0].data['tls.crt'])[0];
+        const newCa = certificates(synths[3].data['tls.crt'])[0];
+        expect(newCa.fingerprint256).not.toBe(oldCa.fingerprint256);
+        const signers = [oldCa, oldCa, newCa, newCa];
+        synths.forEach(({ data, bundle }, i) => {
+          const [signing, ...above] = certificates(data['tls.crt']);
+          expect([phases[i], signing.fingerprint256, above.map((c) => c.fingerprint256)]).toEqual([phases[i], signers[i].fingerprint256, [rootCertificate.fingerprint256]]);
+          expect(signing.verify(rootCertificate.publicKey)).toBe(true);
+          expect(certificates(data['ca.crt']).map((c) => c.fingerprint256)).toEqual([rootCertificate.fingerprint256]);
+          const keyPublicKey = crypto.createPublicKey(crypto.createPrivateKey(data['tls.key']));
+          expect(keyPublicKey.export({ format: 'der', type: 'spki' })).toEqual(signing.publicKey.export({ format: 'der', type: 'spki' }));
+          const trusted = i === 1 || i === 2 ? [oldCa, newCa, rootCertificate] : [signers[i], rootCertificate];
+          expect(certificates(bundle).map((c) => c.fingerprint256).sort()).toEqual(trusted.map((c) => c.fingerprint256).sort());
+        });
       } finally {
         warnings.mockRestore();
       }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
+import { X509Certificate } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +10,8 @@ import { parse } from 'yaml';
 import { ClusterCA, PkiState, SecretOutput, TlsCertificate, usePkiState } from '../../constructs';
 import { RancherIngressTLS, RancherIngressTLSProps, RancherServingCertificate } from '../../constructs/rancher-ingress-tls';
 import { privateKeyToPem } from '../../src/engine/keys';
+import { Certificate } from '../../src/engine/x509';
+import { orderCacerts } from '../../src/rancher';
 import { omittedSecrets } from '../../src/secrets/secret-plan';
 import { expectValidManifests } from '../support/kubernetes-schema';
 import { runOk, tempDir } from '../support/programs';
@@ -426,5 +429,79 @@ describe('the hostname, recorded in the state', () => {
     } finally {
       tmp.cleanup();
     }
+  });
+});
+
+describe('cacerts during a CA rotation: several CAs, in a stable order', () => {
+  // Made by openssl, so that the certificates do not come from the code under test: two roots with one subject
+  // (what a rotation makes: the same CA, a new key), and two intermediates of one subject under a third root.
+  const made = (() => {
+    const tmp = tempDir();
+    const ca = ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
+    const root = (name: string, subject: string) => {
+      runOk('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', tmp.file(`${name}.key`), '-out', tmp.file(`${name}.crt`), '-subj', subject, '-days', '3650', ...ca]);
+      return fs.readFileSync(tmp.file(`${name}.crt`), 'utf8');
+    };
+    const signed = (name: string, subject: string, issuer: string, extensions: string, sans = '') => {
+      runOk('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', tmp.file(`${name}.key`), '-out', tmp.file(`${name}.csr`), '-subj', subject]);
+      tmp.file(`${name}.ext`, `${extensions}\n${sans}\n`);
+      runOk('openssl', ['x509', '-req', '-in', tmp.file(`${name}.csr`), '-CA', tmp.file(`${issuer}.crt`), '-CAkey', tmp.file(`${issuer}.key`), '-out', tmp.file(`${name}.crt`), '-days', '365', '-extfile', tmp.file(`${name}.ext`)]);
+      return { certificatePem: fs.readFileSync(tmp.file(`${name}.crt`), 'utf8'), privateKeyPem: fs.readFileSync(tmp.file(`${name}.key`), 'utf8') };
+    };
+    const intermediate = 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign';
+    const result = {
+      oldRoot: root('old-root', '/CN=Rotated Ingress CA'),
+      newRoot: root('new-root', '/CN=Rotated Ingress CA'),
+      top: root('top', '/CN=Top Root CA'),
+      oldIssuing: signed('old-issuing', '/CN=Rotated Issuing CA', 'top', intermediate).certificatePem,
+      newIssuing: signed('new-issuing', '/CN=Rotated Issuing CA', 'top', intermediate).certificatePem,
+      served: signed('served', `/CN=${HOSTNAME}`, 'old-root', 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth', `subjectAltName=DNS:${HOSTNAME}`),
+    };
+    tmp.cleanup();
+    return result;
+  })();
+  const fingerprints = (pem: string) => pemCertificates(pem).map((c) => new X509Certificate(c).fingerprint256);
+  const certificates = (...pems: string[]) => pems.map((pem) => Certificate.fromPem(pem));
+
+  test('orderCacerts puts the given CAs first in the given order, each followed by its issuers, each certificate once', () => {
+    expect(fingerprints(orderCacerts(made.newRoot + made.oldRoot, certificates(made.oldRoot, made.newRoot)))).toEqual(fingerprints(made.oldRoot + made.newRoot));
+    // The bundle of a rotating intermediate, signer first and its root not repeated: [new, top, old] → [old, top, new].
+    expect(fingerprints(orderCacerts(made.newIssuing + made.top + made.oldIssuing, certificates(made.oldIssuing, made.newIssuing)))).toEqual(
+      fingerprints(made.oldIssuing + made.top + made.newIssuing),
+    );
+  });
+
+  test('orderCacerts returns the bundle itself, byte for byte, when the order is already the one asked', () => {
+    const bundle = made.oldRoot + made.newRoot;
+    expect(orderCacerts(bundle, certificates(made.oldRoot, made.newRoot))).toBe(bundle);
+    expect(orderCacerts(made.oldRoot, certificates(made.oldRoot))).toBe(made.oldRoot);
+  });
+
+  test('cacertsPem may hold two roots of one name, or two intermediates and their root; the checksum is over the bytes as given', () => {
+    for (const [cacertsPem, reversed] of [
+      [made.oldRoot + made.newRoot, made.newRoot + made.oldRoot],
+      [made.oldIssuing + made.top + made.newIssuing, made.newIssuing + made.top + made.oldIssuing],
+    ]) {
+      const tmp = tempDir();
+      const checksum = build(() => ({ mode: 'external', cacertsPem })).rancher.caChecksum;
+      expect(checksum).toBe(shellChecksum(tmp.file('cacerts.pem', cacertsPem)));
+      // The same CAs in the other order are another checksum: what agents pin is the bytes.
+      expect(build(() => ({ mode: 'external', cacertsPem: reversed })).rancher.caChecksum).not.toBe(checksum);
+      tmp.cleanup();
+    }
+  });
+
+  test('a certificate of the old CA is accepted with both CAs in cacertsPem, in either order, and refused without its CA', () => {
+    const certificate = RancherServingCertificate.fromPem({ certificateChainPem: made.served.certificatePem, privateKeyPem: made.served.privateKeyPem });
+    for (const cacertsPem of [made.oldRoot + made.newRoot, made.newRoot + made.oldRoot]) {
+      expect(build(() => ({ mode: 'secret', certificate, cacertsPem })).rancher.caChecksum).toMatch(/^[0-9a-f]{64}$/);
+    }
+    expect(() => build(() => ({ mode: 'secret', certificate, cacertsPem: made.newRoot }))).toThrow('does not verify up to cacertsPem');
+  });
+
+  test('two intermediates with no root between them are still refused', () => {
+    expect(() => build(() => ({ mode: 'external', cacertsPem: made.oldIssuing + made.newIssuing }))).toThrow(
+      'test/rancher: cacertsPem[1]: "Rotated Issuing CA" did not issue "Rotated Issuing CA": give the certificates in order, intermediate then root',
+    );
   });
 });
