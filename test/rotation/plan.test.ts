@@ -77,6 +77,9 @@ test('trust-both: the synth summary says each transition; then the plan is empty
   for (const slot of AUTHORITIES) expect(result.stderr).toContain(`cdk8s-pki: ${slot}: rotation 2027: none → trust-both\n`);
   const again = plan();
   expect([again.status, rotationRows(again.lines)]).toEqual([0, []]);
+  expect(again.report.rotations.map((r: { action: string; to: string }) => `${r.action} ${r.to}`)).toEqual(AUTHORITIES.map(() => 'keep trust-both'));
+  // --verbose names the phase each authority stays in.
+  expect(app.cli(['plan', '--verbose']).stdout).toMatch(/^keep\s+demo\/pki\/ca\s+rotation 2027: trust-both$/m);
   const bundle = publishedBundle();
   expect(bundle).toHaveLength(2);
   expect(bundle[0]).toBe(before[0]); // the old CA, which still signs, first
@@ -107,9 +110,11 @@ test('issue-from-new: the transitions first, then each leaf of the old CAs re-is
 
 test('back to trust-both: named a rollback in the plan and the summary', () => {
   declare('trust-both');
-  const { status, lines } = plan();
+  const { status, lines, report } = plan();
   expect(status).toBe(2);
   expect(rotationRows(lines)).toEqual(AUTHORITIES.map((slot) => `rollback ${slot} rotation 2027 rolled back: issue-from-new → trust-both`));
+  expect(report.rotations.map((r: { action: string; from: string; to: string }) => `${r.action} ${r.from} ${r.to}`)).toEqual(AUTHORITIES.map(() => 'rollback issue-from-new trust-both'));
+  expect(lines).toContain('back to trust-both (CA): the old CA signs again: the leaves are re-issued by it; bundles as in trust-both');
   const result = app.synth();
   expect(result.status).toBe(0);
   expect(result.stderr).toContain('cdk8s-pki: demo/pki/ca: rotation 2027 rolled back: issue-from-new → trust-both\n');
