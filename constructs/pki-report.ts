@@ -7,7 +7,9 @@ import { parse } from 'yaml';
 import { SpecError } from '../src/engine/errors';
 import { pemBlocks, sha256Hex } from '../src/engine/pem';
 import { CLUSTER_INFO_TRUST, EXTERNAL_TRUST, KUBECONFIG_CA_FIELD, KUBECONFIGS, TRUST } from '../src/kubeadm/catalog';
-import { PkiReport, ReportCertificate, ReportTrust } from '../src/report/inventory';
+import { describeCertificate } from '../src/engine/annotations';
+import { Certificate } from '../src/engine/x509';
+import { PkiReport, publicKeyFingerprint, ReportCertificate, ReportRotation, ReportTrust } from '../src/report/inventory';
 import { PKI_REPORT_FILE, renderPkiReport } from '../src/report/markdown';
 import { NODE_REVIEW_DIR, nodeReviewFiles } from '../src/report/node-files';
 import { describeFsError } from '../src/state/fs-errors';
@@ -73,7 +75,7 @@ const OUTPUTS: [(c: IConstruct) => boolean, string[]][] = [
   [(c) => c instanceof SignedCertificate, ['certificate', 'keyReference']],
   [(c) => c instanceof Kubeconfig, ['content']],
   [(c) => c instanceof ControlPlanePki, ['nodePlans']],
-  [(c) => c instanceof ServiceAccountKey, ['publicKeyPem', 'keyReference']],
+  [(c) => c instanceof ServiceAccountKey, ['publicKeysPem', 'keyReference']],
   [(c) => c instanceof CertificateSigningRequest, ['request', 'signerName']],
   [(c) => c instanceof BootstrapToken, ['tokenId', 'stateSlot', 'usages', 'groups']],
   [(c) => c instanceof ClusterCaIssuer, ['ca', 'issuerRef']],
@@ -140,8 +142,35 @@ function firstCertificate(bundlePem: string): string {
   return first ? sha256Hex(first.der) : '';
 }
 
+/** Every public key tokens are verified with (sa.pub), the signing one first. */
+const publicKeysOf = (k: ServiceAccountKey) => pemBlocks(k.publicKeysPem).map((block) => crypto.createPublicKey({ key: block.der, format: 'der', type: 'spki' }));
+
+/** A rotating CA's certificates that are trusted but do not sign (the signing one is `ca.certificate`). */
+const trustedOnly = (ca: ClusterCA) => ca.trustedCertificates.slice(1);
+
+/** The rotations of the app's CAs and service-account keys, signing certificate or key first. */
+function collectRotations(all: IConstruct[]): ReportRotation[] {
+  const rotations: ReportRotation[] = [];
+  for (const c of all) {
+    if (c instanceof ClusterCA && c.rotationPhase) {
+      const fingerprint = (certificate: Certificate) => describeCertificate(certificate)['sha256-fingerprint'];
+      rotations.push({ name: c.node.path, kind: 'certificate-authority', phase: c.rotationPhase, signing: fingerprint(c.certificate), trustedOnly: trustedOnly(c).map(fingerprint) });
+    }
+    if (c instanceof ServiceAccountKey && c.rotationPhase) {
+      const [signing, ...verifying] = publicKeysOf(c).map(publicKeyFingerprint);
+      rotations.push({ name: c.node.path, kind: 'key', phase: c.rotationPhase, signing, trustedOnly: verifying });
+    }
+  }
+  return rotations;
+}
+
 function collectReport(all: IConstruct[], clusters: ControlPlanePki[]): PkiReport {
-  const cas: ReportCertificate[] = all.filter((c): c is ClusterCA => c instanceof ClusterCA).map((ca) => ({ name: ca.node.path, certificate: ca.certificate, keySlot: ca.keyReference?.slot }));
+  const cas: ReportCertificate[] = all
+    .filter((c): c is ClusterCA => c instanceof ClusterCA)
+    .flatMap((ca) => [
+      { name: ca.node.path, certificate: ca.certificate, keySlot: ca.keyReference?.slot },
+      ...trustedOnly(ca).map((certificate) => ({ name: `${ca.node.path} (trusted only)`, certificate, keySlot: ca.keyReference?.slot, trustedBeside: ca.certificate.fingerprintSha256 })),
+    ]);
   const outside = all
     .filter((c): c is ClusterCA => c instanceof ClusterCA)
     .flatMap((ca) => ca.chain)
@@ -196,7 +225,9 @@ function collectReport(all: IConstruct[], clusters: ControlPlanePki[]): PkiRepor
       (c) => KUBECONFIGS[c.node.id as keyof typeof KUBECONFIGS]?.fileName ?? c.node.id,
     ),
     keys: [
-      ...all.filter((c): c is ServiceAccountKey => c instanceof ServiceAccountKey).map((k) => ({ name: k.node.path, publicKey: crypto.createPublicKey(k.publicKeyPem), keySlot: k.keyReference.slot })),
+      ...all
+        .filter((c): c is ServiceAccountKey => c instanceof ServiceAccountKey)
+        .flatMap((k) => publicKeysOf(k).map((publicKey, i) => ({ name: i === 0 ? k.node.path : `${k.node.path} (verifying only)`, publicKey, keySlot: k.keyReference.slot }))),
       ...csrs.flatMap((r) => (r.keyReference ? [{ name: r.node.path, publicKey: r.request.publicKey, keySlot: r.keyReference.slot }] : [])),
     ],
     csrs: csrs.map((r) => ({ name: r.node.path, signerName: r.signerName, subject: r.request.subject, sans: r.request.sans, publicKey: r.request.publicKey })),
@@ -204,6 +235,7 @@ function collectReport(all: IConstruct[], clusters: ControlPlanePki[]): PkiRepor
       .filter((c): c is BootstrapToken => c instanceof BootstrapToken)
       .map((t) => ({ name: t.node.path, tokenId: t.tokenId, slot: t.stateSlot, expiration: t.expiration, usages: [...t.usages], groups: [...t.groups] })),
     trust,
+    rotations: collectRotations(all),
     nodePlans: clusters.flatMap((cluster) => cluster.nodePlans),
   };
 }

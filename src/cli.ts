@@ -16,6 +16,7 @@ import { parseRecipient } from './state/age';
 import { reencryptState } from './state/store';
 import { InventoryEntry, PkiState } from './state/pki-state';
 import { reportErrors } from './report';
+import { rotationInventory, rotationLines } from './report/rotation-inventory';
 import { attentionLines, exitCodeOf, expirationReport, renderReport } from './expiry/check-expiration';
 import { parseWarnDuration } from './expiry/format';
 import { stateExpiryItems, treeExpiryItems } from './expiry/sources';
@@ -96,7 +97,7 @@ export function buildCli(): Command {
 
   program
     .command('list')
-    .description('list every certificate in the state with its expiry and status (EXPIRED, renewal due), like kubeadm certs check-expiration, then the bootstrap tokens')
+    .description('list every certificate in the state with its expiry and status (EXPIRED, renewal due), like kubeadm certs check-expiration, then the CA rotations and archived CAs, the bare keys and the bootstrap tokens')
     .addOption(new Option('-o, --output <format>', 'table for people, json for programs').choices(['table', 'json']).default('table'))
     .action((options: { output: 'table' | 'json' }) => {
       const current = state();
@@ -104,8 +105,9 @@ export function buildCli(): Command {
       const certificates = current.inventory().map((e) => ({ ...e, status: expiryStatus(e, now), daysLeft: Math.floor((e.notAfter.getTime() - now.getTime()) / DAY_MS) }));
       const keys = current.keyInventory();
       const tokens = current.secretInventory();
+      const rotations = rotationInventory(current);
       if (options.output === 'json') {
-        out(`${JSON.stringify({ stateDirectory: stateDirectory(), certificates, keys, tokens }, null, 2)}\n`);
+        out(`${JSON.stringify({ stateDirectory: stateDirectory(), certificates, keys, tokens, rotations }, null, 2)}\n`);
         return;
       }
       if (certificates.length === 0) {
@@ -129,6 +131,7 @@ export function buildCli(): Command {
           .map((line) => line.trimEnd())
           .join('\n'),
       );
+      for (const line of rotationLines(rotations)) out(`${line}\n`);
       for (const key of keys) {
         out(`key ${key.slot}: ${key.keyAlgorithm} #${key.keyGeneration}, made ${rfc3339Utc(key.createdAt)}${key.rotationRequested ? ', key rotation requested' : ''}\n`);
       }

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import { nodeBundleChanges, NodeBundleChange } from '../kubeadm/node-bundle';
 import { NEW_DOCUMENT } from '../state/documents';
 import { ENV_PLAN_FILE } from '../state/environment';
-import { PkiState, SlotDecision } from '../state/pki-state';
+import { PkiState, RotationDecision, SlotDecision } from '../state/pki-state';
+import { describeTransition, transitionEffect } from '../report/rotation';
 
 /** The plan file the environment names, or undefined when this is a synth. */
 export function planFileFromEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
@@ -25,6 +26,9 @@ export interface PlannedSlot {
   readonly commonName?: string;
 }
 
+/** A CA's or bare key's rotation phase, as this synth moves it (`action: keep` when it stays). */
+export type PlannedRotation = Pick<RotationDecision, 'slot' | 'kind' | 'id' | 'from' | 'to' | 'action'>;
+
 /** A state document (node plan, Secret plan, Rancher's hostname …) the synth would write. */
 export interface PlannedDocument {
   readonly name: string;
@@ -36,6 +40,8 @@ export interface PlanReport {
   readonly version: 1;
   /** True when the synth would write the state (exit code 2 of `plan`). */
   readonly changes: boolean;
+  /** Every rotating CA and key of the synth, before the certificate decisions they cause. */
+  readonly rotations: PlannedRotation[];
   readonly slots: PlannedSlot[];
   readonly nodes: NodeBundleChange[];
   /** Documents that change, beside the node plans listed in `nodes`. */
@@ -57,6 +63,7 @@ export function planReport(state: PkiState): PlanReport {
   return {
     version: 1,
     changes: state.pendingChanges().length > 0,
+    rotations: state.rotations().map((r) => ({ slot: r.slot, kind: r.kind, id: r.id, from: r.from, to: r.to, action: r.action })),
     slots: decisions.map((d) => ({
       slot: d.slot,
       kind: d.kind,
@@ -100,13 +107,27 @@ export function slotDetail(slot: PlannedSlot): string {
   return slot.reasons.join('; ');
 }
 
+/** The rotations that move a phase, for the plan's and the summary's first lines. */
+export function movedRotations(report: Pick<PlanReport, 'rotations'>): PlannedRotation[] {
+  return report.rotations.filter((r) => r.action !== 'keep');
+}
+
 /**
- * The synth summary, for stderr after a commit: counts of what was issued, then a line per re-issued,
- * renewed or rotated slot, then the nodes to re-export. Empty when nothing changed.
+ * What the moved phases do, once per distinct transition (every authority of a cluster moves together), e.g.
+ * `issue-from-new (CA): the new CA signs: …`.
+ */
+export function rotationEffects(report: Pick<PlanReport, 'rotations'>): string[] {
+  const lines = movedRotations(report).map((r) => `${r.action === 'rollback' ? `back to ${r.to}` : r.to} (${r.kind === 'key' ? 'key' : 'CA'}): ${transitionEffect(r)}`);
+  return [...new Set(lines)];
+}
+
+/**
+ * The synth summary, for stderr after a commit: each rotation's transition, counts of what was issued, then
+ * a line per re-issued, renewed or rotated slot, then the nodes to re-export. Empty when nothing changed.
  */
 export function synthSummary(report: PlanReport): string {
   if (!report.changes) return '';
-  const lines: string[] = [];
+  const lines: string[] = movedRotations(report).map((r) => `${r.slot}: ${describeTransition(r)}`);
   const issued = report.slots.filter((s) => s.action === 'issue');
   if (issued.length) lines.push(`issued ${issued.length} new (${countsByKind(issued)})`);
   for (const s of report.slots.filter((x) => x.action !== 'keep' && x.action !== 'issue')) lines.push(`${ACTION_LABEL[s.action]} ${s.slot}: ${slotDetail(s)}`);

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { SpecError, StateError } from '../engine/errors';
 import { ENV_PLAN_FILE } from '../state/environment';
-import { exportCommand, PlanReport, slotDetail } from './report';
+import { describeTransition } from '../report/rotation';
+import { exportCommand, PlanReport, rotationEffects, slotDetail } from './report';
 
 /** A file of the output directory that the synth would add or change. */
 export interface OutputFileChange {
@@ -83,9 +84,16 @@ function outputChanges(planned: string, current: string): OutputFileChange[] {
   return changes.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
-/** The plan for people: one line per change, aligned; the count of what is kept (or each, with `verbose`); the export command. */
+/**
+ * The plan for people: one line per change, aligned, the CA rotations first (what they cause follows); the
+ * count of what is kept (or each, with `verbose`); what each rotation phase does; the export command.
+ */
 export function formatPlan(plan: Plan, options: { verbose?: boolean } = {}): string {
   const rows: [string, string, string][] = [];
+  for (const r of plan.rotations) {
+    if (r.action !== 'keep') rows.push([r.action === 'rollback' ? 'rollback' : 'phase', r.slot, describeTransition(r)]);
+    else if (options.verbose && r.to !== 'none') rows.push(['keep', r.slot, describeTransition(r)]);
+  }
   const keeps = plan.slots.filter((s) => s.action === 'keep');
   for (const s of plan.slots) {
     if (s.action !== 'keep') rows.push([s.action, s.slot, slotDetail(s)]);
@@ -99,6 +107,7 @@ export function formatPlan(plan: Plan, options: { verbose?: boolean } = {}): str
   const widths = [0, 1].map((i) => Math.max(0, ...rows.map((r) => r[i].length)));
   const lines = rows.map(([action, name, why]) => `${action.padEnd(widths[0])}  ${name.padEnd(widths[1])}  ${why}`.trimEnd());
   if (!options.verbose) lines.push(`keep ${keeps.length}`);
+  lines.push(...rotationEffects(plan));
   const command = exportCommand(plan);
   if (command) lines.push(`then: ${command}`);
   const files = plan.outputFiles.map((f) => `${f.path} (${f.change})`);

@@ -9,6 +9,7 @@ import { pemBlocks, sha256Hex } from '../engine/pem';
 import { DistinguishedName, SubjectAltNames } from '../engine/spec';
 import { Certificate } from '../engine/x509';
 import { NodePlan } from '../kubeadm/node-bundle';
+import { RotationPhase } from '../state/pki-state';
 
 /** A certificate of the app (a CA, a leaf, a kubeconfig's client certificate). */
 export interface ReportCertificate {
@@ -23,6 +24,12 @@ export interface ReportCertificate {
    * @default - a box of its own
    */
   readonly group?: { readonly id: string; readonly label: readonly string[] };
+  /**
+   * For a CA that a rotation keeps trusted but that does not sign: the SHA-256 of the CA that signs in its
+   * place, whose every verifier trusts this one too.
+   * @default - the CA signs, or is in no rotation
+   */
+  readonly trustedBeside?: string;
 }
 
 /** A key pair with no certificate: the service-account key, a CSR's key. */
@@ -64,6 +71,18 @@ export interface ReportTrust {
   readonly from?: string;
 }
 
+/** A CA or service-account key in a rotation (drop-old included): which certificate (or key) signs, which are trusted only. */
+export interface ReportRotation {
+  /** The construct path of the ClusterCA or ServiceAccountKey. */
+  readonly name: string;
+  readonly kind: 'certificate-authority' | 'key';
+  readonly phase: RotationPhase;
+  /** SHA-256 (as the tables print it) of the signing CA certificate, or of the signing public key. */
+  readonly signing: string;
+  /** The same of each certificate or public key that is trusted (verifies) but does not sign. */
+  readonly trustedOnly: string[];
+}
+
 export interface PkiReport {
   readonly cas: ReportCertificate[];
   readonly certificates: ReportCertificate[];
@@ -72,6 +91,8 @@ export interface PkiReport {
   readonly csrs: ReportCsr[];
   readonly tokens: ReportToken[];
   readonly trust: ReportTrust[];
+  /** The CAs and keys in a rotation. */
+  readonly rotations: ReportRotation[];
   /** Every node plan of the app's clusters: who receives what. */
   readonly nodePlans: NodePlan[];
 }

@@ -12,6 +12,7 @@ import { Certificate } from '../engine/x509';
 import { describeCertificate } from '../engine/annotations';
 import { rfc3339Utc } from '../engine/time';
 import { formatName, formatSans, PkiReport, publicKeyFingerprint, ReportCertificate, receiversOf } from './inventory';
+import { nextPhase, phaseEffect } from './rotation';
 
 /** The file's name in the app's output directory. */
 export const PKI_REPORT_FILE = 'PKI.md';
@@ -53,7 +54,23 @@ export function renderPkiReport(report: PkiReport): string {
     'request: one row per item, so a changed certificate, key or token is one changed line. Private keys and token',
     'secrets are never in it. Fingerprints are SHA-256 of the DER, as `openssl x509 -noout -fingerprint -sha256` prints them.',
     '',
-    ...section('Trust', 'Solid arrows: a CA signs. Dotted arrows: a component verifies peers with a CA, through the flag or field named.', ['```mermaid', ...trustDiagram(report), '```']),
+    ...section(
+      'Trust',
+      `Solid arrows: a CA signs. Dotted arrows: a component verifies peers with a CA, through the flag or field named${
+        report.rotations.length ? '; "trusted beside it": every verifier of a signing CA in a rotation trusts the other CA too' : ''
+      }.`,
+      ['```mermaid', ...trustDiagram(report), '```'],
+    ),
+    ...section(
+      'Rotations',
+      'CAs and keys in a rotation: the signing one and those trusted beside it (SHA-256 as in the tables below), what the phase did, and what declaring the next phase will do.',
+      report.rotations.length
+        ? table(
+            ['authority', 'phase', 'signing', 'trusted only', 'this phase', 'next phase'],
+            report.rotations.map((r) => [r.name, r.phase, r.signing, r.trustedOnly.join(', '), phaseEffect(r.kind, r.phase), nextPhase(r.kind, r.phase)]),
+          )
+        : [],
+    ),
     ...section('Certificate authorities', 'Nodes: where the CA certificate or its key is written by `cdk8s-pki export-node`.', report.cas.length ? table(certificateHeader('CA'), report.cas.map(certificateRow)) : []),
     ...section('Certificates', 'Nodes: where the certificate is written by `cdk8s-pki export-node`; none when it is delivered otherwise (a Secret).', report.certificates.length ? table(certificateHeader('certificate'), report.certificates.map(certificateRow)) : []),
     ...section(
@@ -139,6 +156,8 @@ export function trustDiagram(report: PkiReport): string[] {
   for (const ca of report.cas) {
     const issuer = issuerOf(ca.certificate, report.cas);
     if (issuer) edges.push(`  ${caId(issuer)} --> ${caId(ca)}`);
+    const signer = ca.trustedBeside === undefined ? undefined : report.cas.find((c) => c.certificate.fingerprintSha256 === ca.trustedBeside);
+    if (signer) edges.push(`  ${caId(signer)} -.->|${label('trusted beside it')}| ${caId(ca)}`);
   }
   const boxes = new Map<string, string>();
   const leaves = (items: ReportCertificate[], prefix: string, open: string, close: string) => {

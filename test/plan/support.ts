@@ -16,6 +16,10 @@ export interface AppConfig {
   readonly cpIp?: string;
   /** Commit by hand (`pkiStateOf(app).commit()`) instead of `app.synth()`. */
   readonly commitByHand?: boolean;
+  /** The cluster spec's `caRotation`. */
+  readonly caRotation?: { readonly id: string; readonly phase: string; readonly authorities?: string[] };
+  /** web-ca's `rotation`. */
+  readonly webCaRotation?: { readonly id: string; readonly phase: string };
 }
 
 const MAIN_JS = `
@@ -30,10 +34,11 @@ new ControlPlanePki(chart, 'pki', {
     controlPlaneEndpoint: 'api.demo.internal:6443',
     apiServerCertSANs: config.sans ?? ['10.0.0.10'],
     nodes: [{ name: 'cp-1', role: 'control-plane', ip: config.cpIp ?? '10.0.0.11' }, { name: 'worker-1', role: 'worker' }],
+    ...(config.caRotation ? { caRotation: config.caRotation } : {}),
   },
   tlsBootstrap: { token: { ttl: Duration.seconds(0) } },
 });
-const ca = new ClusterCA(chart, 'web-ca');
+const ca = new ClusterCA(chart, 'web-ca', config.webCaRotation ? { rotation: config.webCaRotation } : {});
 new TlsCertificate(chart, 'web', { ca, commonName: 'web.demo', dnsNames: ['web.demo'], keyAlgorithm: config.webKeyAlgorithm ?? 'ecdsa-p256' });
 if (config.commitByHand) pkiStateOf(app).commit();
 else app.synth();

@@ -18,7 +18,8 @@ import {
   TlsCertificate,
   usePkiState,
 } from '../../constructs';
-import { generateKey, issueCertificate, privateKeyToPem } from '../../src/engine';
+import { generateKey, issueCertificate, privateKeyToPem, seededEntropy } from '../../src/engine';
+import { MemoryStore } from '../../src/state/store';
 import { CERTIFICATE_AUTHORITIES, CERTIFICATES, KUBECONFIGS, TRUST } from '../../src/kubeadm/catalog';
 import { renderNode } from '../../src/kubeadm/node-bundle';
 import { ExampleCluster, REFERENCE_CLUSTER } from '../../examples/main';
@@ -264,5 +265,75 @@ describe('the node review files', () => {
     } finally {
       tmp.cleanup();
     }
+  });
+});
+
+describe('dist/PKI.md during a CA rotation', () => {
+  /** The small cluster synthesized phase after phase on one seeded state, PKI.md and cp-1's tree per phase. */
+  function phases(): Map<string, { text: string; caBundle: string[] }> {
+    const store = new MemoryStore();
+    const results = new Map<string, { text: string; caBundle: string[] }>();
+    for (const phase of ['start', 'trust-both', 'issue-from-new', 'drop-old'] as const) {
+      const app = Testing.app();
+      const state = usePkiState(app, new PkiState({ store, clock: CLOCK, entropy: seededEntropy('pki-md') }));
+      const cp = { name: 'cp-1', role: 'control-plane', ip: '10.0.0.11' } as const;
+      new ControlPlanePki(new Chart(app, 'small'), 'pki', {
+        cluster: { controlPlaneEndpoint: 'api.example.internal:6443', nodes: [cp], ...(phase === 'start' ? {} : { caRotation: { id: '2027', phase } }) },
+      });
+      const text = synthApp(app)['PKI.md'] as string;
+      const exported = exportToTemp(state, 'cp-1');
+      try {
+        const bundle = fs.readFileSync(exported.file('pki/ca.crt'), 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)!;
+        results.set(phase, { text, caBundle: bundle });
+      } finally {
+        exported.cleanup();
+      }
+    }
+    return results;
+  }
+  const runs = phases();
+  /** openssl's SHA-256 fingerprint of a certificate, as PKI.md prints it. */
+  const opensslFingerprint = (pem: string) => runOk('openssl', ['x509', '-noout', '-fingerprint', '-sha256'], { input: pem }).trim().replace(/^sha256 Fingerprint=/i, '');
+  const cells = (text: string, name: string) => text.split('\n').find((line) => line.startsWith(`| ${name} |`))?.slice(2, -2).split(' | ');
+
+  test('before: no rotation section, nothing trusted only', () => {
+    const { text } = runs.get('start')!;
+    expect(text).not.toContain('## Rotations');
+    expect(text).not.toContain('(trusted only)');
+  });
+
+  test.each([
+    ['trust-both', 0, 1, 'issue-from-new: the new CA signs'],
+    ['issue-from-new', 0, 1, 'drop-old: the old CA leaves every bundle'],
+  ] as const)('%s: the signing CA and the one trusted beside it (as openssl reads pki/ca.crt), the phase and the next', (phase, signing, other, next) => {
+    const { text, caBundle } = runs.get(phase)!;
+    expect(caBundle).toHaveLength(2);
+    const row = cells(text, 'small/pki/ca')!;
+    // authority, phase, signing, trusted only, this phase, next phase (the Rotations table's row comes first)
+    expect(row.slice(0, 4)).toEqual(['small/pki/ca', phase, opensslFingerprint(caBundle[signing]), opensslFingerprint(caBundle[other])]);
+    expect(row[5].startsWith(next)).toBe(true);
+    // Both CAs in the CA table, the trusted-only one named as such, with openssl's fingerprint.
+    expect(cells(text, 'small/pki/ca (trusted only)')!.at(-1)).toBe(opensslFingerprint(caBundle[other]));
+    // The service-account key: both public keys.
+    expect(cells(text, 'small/pki/sa (verifying only)')).toBeDefined();
+    expect(cells(text, 'small/pki/sa')![1]).toBe(phase);
+    // The diagram parses, and links the signing CA to the other one.
+    const { nodes, edges } = parseFlowchart(text);
+    const idOf = (name: string) => [...nodes].find(([, label]) => label[1] === name)![0];
+    expect(edges).toContainEqual({ from: idOf('small/pki/ca'), to: idOf('small/pki/ca (trusted only)'), label: 'trusted beside it' });
+  });
+
+  test('issue-from-new signs with the CA trust-both added', () => {
+    expect(runs.get('issue-from-new')!.caBundle).toEqual([...runs.get('trust-both')!.caBundle].reverse());
+  });
+
+  test('drop-old: one CA, the phase, and that the rotation is finished', () => {
+    const { text, caBundle } = runs.get('drop-old')!;
+    expect(caBundle).toHaveLength(1);
+    const row = cells(text, 'small/pki/ca')!;
+    expect(row.slice(0, 4)).toEqual(['small/pki/ca', 'drop-old', opensslFingerprint(caBundle[0]), '-']);
+    expect(row[5]).toMatch(/^none: the rotation is finished/);
+    expect(text).not.toContain('(trusted only)');
+    parseFlowchart(text);
   });
 });
