@@ -16,7 +16,7 @@ import { parseRecipient } from './state/age';
 import { reencryptState } from './state/store';
 import { InventoryEntry, PkiState } from './state/pki-state';
 import { reportErrors } from './report';
-import { rotationInventory, rotationLines } from './report/rotation-inventory';
+import { rotationLines, rotationListing } from './report/rotation-inventory';
 import { attentionLines, exitCodeOf, expirationReport, renderReport } from './expiry/check-expiration';
 import { parseWarnDuration } from './expiry/format';
 import { stateExpiryItems, treeExpiryItems } from './expiry/sources';
@@ -105,7 +105,7 @@ export function buildCli(): Command {
       const certificates = current.inventory().map((e) => ({ ...e, status: expiryStatus(e, now), daysLeft: Math.floor((e.notAfter.getTime() - now.getTime()) / DAY_MS) }));
       const keys = current.keyInventory();
       const tokens = current.secretInventory();
-      const rotations = rotationInventory(current);
+      const rotations = rotationListing(current);
       if (options.output === 'json') {
         out(`${JSON.stringify({ stateDirectory: stateDirectory(), certificates, keys, tokens, rotations }, null, 2)}\n`);
         return;

@@ -1,14 +1,14 @@
 /**
- * The rotation records of a state, for `cdk8s-pki list`: per rotating slot its phase, the key generation that
- * signs and the one trusted beside it, and the archived CAs and keys (whose key files stay in the slot). Read
- * with the records' schema check, as every read of the state.
+ * The rotating slots of a state as `cdk8s-pki list` shows them: per slot its phase, the key generation that signs
+ * and the one trusted beside it, and the archived CAs and keys (whose key files stay in the slot).
  */
 import * as path from 'node:path';
 import { rfc3339Utc } from '../engine/time';
+import { Certificate } from '../engine/x509';
 import { PkiState, RotationPhase } from '../state/pki-state';
-import { CertificateRecord, certificateRecordName, certificatesOf, KeyRecord, keyFileName, keyRecordName, parseRecord } from '../state/records';
+import { keyFileName } from '../state/records';
 
-/** A CA certificate or bare key a rotation record names. */
+/** A CA certificate or bare key a rotation names. */
 export interface RotationMaterial {
   readonly keyGeneration: number;
   /** The key file's name in the state (`<slot>/key-<n>.pem`), kept whatever the phase. */
@@ -17,7 +17,7 @@ export interface RotationMaterial {
   readonly notAfter?: string;
 }
 
-export interface RotationInventoryEntry {
+export interface RotationListingEntry {
   readonly slot: string;
   readonly kind: 'certificate-authority' | 'key';
   /** The last rotation's id. */
@@ -32,43 +32,36 @@ export interface RotationInventoryEntry {
   readonly archived: (RotationMaterial & { readonly rotation: string; readonly why: 'dropped' | 'rolled back'; readonly at: string })[];
 }
 
-const ROTATION_RECORD = '/rotation.json';
-
-function material(slot: string, record: CertificateRecord | KeyRecord): RotationMaterial {
-  const notAfter = 'certificate' in record ? { notAfter: rfc3339Utc(certificatesOf(record).certificate.notAfter) } : {};
-  return { keyGeneration: record.keyGeneration, keyFile: keyFileName(slot, record.keyGeneration), ...notAfter };
+function material(slot: string, keyGeneration: number, certificate?: { readonly notAfter: Date }): RotationMaterial {
+  return { keyGeneration, keyFile: keyFileName(slot, keyGeneration), ...(certificate ? { notAfter: rfc3339Utc(certificate.notAfter) } : {}) };
 }
 
-/** Every slot of `state` with a rotation record, by slot. */
-export function rotationInventory(state: PkiState): RotationInventoryEntry[] {
-  const store = state.store;
-  const read = <K extends 'rotation' | 'certificate' | 'key'>(kind: K, name: string) => {
-    const data = store.read(name);
-    return data && parseRecord(kind, data, store.locate(name));
-  };
-  return store
-    .list()
-    .filter((name) => name.endsWith(ROTATION_RECORD))
-    .map((name) => {
-      const slot = name.slice(0, -ROTATION_RECORD.length);
-      const rotation = read('rotation', name)!;
-      const signing = rotation.kind === 'certificate' ? read('certificate', certificateRecordName(slot)) : read('key', keyRecordName(slot));
-      return {
-        slot,
-        kind: rotation.kind === 'certificate' ? 'certificate-authority' : 'key',
-        id: rotation.id,
-        phase: rotation.phase,
-        signing: material(slot, signing!),
-        ...(rotation.standby ? { trustedBeside: material(slot, rotation.standby) } : {}),
-        archived: rotation.archived.map((a) => ({ ...material(slot, a.record), rotation: a.rotation, why: a.why, at: a.at })),
-      };
-    });
+/** Every slot of `state` that rotated or is rotating, by slot. */
+export function rotationListing(state: PkiState): RotationListingEntry[] {
+  const rotations = state.rotationInventory();
+  if (rotations.length === 0) return [];
+  const certificates = new Map(state.inventory().map((e) => [e.slot, e]));
+  const keys = new Map(state.keyInventory().map((e) => [e.slot, e]));
+  return rotations.map((e) => {
+    const signing: RotationMaterial =
+      e.kind === 'certificate-authority' ? material(e.slot, certificates.get(e.slot)!.keyGeneration, certificates.get(e.slot)) : material(e.slot, keys.get(e.slot)!.keyGeneration);
+    const of = (m: { readonly keyGeneration: number; readonly certificate?: Certificate }) => material(e.slot, m.keyGeneration, m.certificate);
+    return {
+      slot: e.slot,
+      kind: e.kind,
+      id: e.id,
+      phase: e.phase,
+      signing,
+      ...(e.standby ? { trustedBeside: of(e.standby) } : {}),
+      archived: e.archived.map((a) => ({ ...of(a), rotation: a.rotation, why: a.why, at: rfc3339Utc(a.at) })),
+    };
+  });
 }
 
 /** `list`'s lines: `rotation <slot>: 2027 trust-both; signing #1, trusted beside it #2 …`, then `archived <slot>: #1 …`. */
-export function rotationLines(entries: RotationInventoryEntry[]): string[] {
+export function rotationLines(entries: RotationListingEntry[]): string[] {
   const until = (m: RotationMaterial) => (m.notAfter ? ` (until ${m.notAfter.slice(0, 10)})` : '');
-  const phase = (e: RotationInventoryEntry) => (e.phase === 'rolled-back' ? 'rolled back' : e.phase === 'drop-old' ? 'drop-old (finished)' : e.phase);
+  const phase = (e: RotationListingEntry) => (e.phase === 'rolled-back' ? 'rolled back' : e.phase === 'drop-old' ? 'drop-old (finished)' : e.phase);
   return [
     ...entries.map((e) => `rotation ${e.slot}: ${e.id} ${phase(e)}; signing #${e.signing.keyGeneration}${e.trustedBeside ? `, trusted beside it #${e.trustedBeside.keyGeneration}${until(e.trustedBeside)}` : ''}`),
     ...entries.flatMap((e) => e.archived.map((a) => `archived ${e.slot}: #${a.keyGeneration}${until(a)}, ${a.why} in rotation ${a.rotation} at ${a.at}; ${path.posix.basename(a.keyFile)} kept`)),

@@ -63,11 +63,6 @@ type Moment = readonly [mode: 'after' | 'during', n: number];
 interface Pick {
   readonly name: string;
   readonly at: (writes: string[]) => Moment;
-  /**
-   * A known engine bug the trial exposes: the trial is expected to fail until it is fixed.
-   * @default - expected to pass
-   */
-  readonly bug?: string;
 }
 
 const afterJournal: Pick = { name: 'after the commit journal only', at: () => ['after', 1] };
@@ -93,7 +88,6 @@ describe.each([
       {
         name: 'between the swapped certificate record and its rotation record',
         at: (writes: string[]) => ['after', writes.findIndex((w) => w.endsWith('/rotation.json'))] as Moment,
-        bug: 'the swap is two records (certificate.json, rotation.json) and the journal names files without their content; resumed, the slot holds the new CA twice and the old CA record is lost',
       },
       insideLast,
     ],
@@ -132,8 +126,5 @@ describe.each([
     const rotation = JSON.parse(fs.readFileSync(path.join(dir, 'demo/pki/ca/rotation.json'), 'utf8'));
     expect([rotation.id, rotation.phase]).toEqual(['2027', to]);
   };
-  for (const pick of picks) {
-    if (pick.bug) test.failing(`${pick.name}: resumes into the never-killed state (known bug: ${pick.bug})`, trial(pick));
-    else test(`${pick.name}: resumes into the never-killed state, every CA key file kept`, trial(pick));
-  }
+  for (const pick of picks) test(`${pick.name}: resumes into the never-killed state, every CA key file kept`, trial(pick));
 });
