@@ -7,7 +7,7 @@
 // ip must be installed: the suite fails (it does not skip) without them.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import { ctlOutput, EtcdClient, eventually, expectRefusedPut, fromBeforeAll } from '../support/etcd-process';
+import { ctlOutput, EtcdClient, eventually, expectRefusedPut, flagName, flagValue, fromBeforeAll, LOG_FLAGS } from '../support/etcd-process';
 import { EtcdCluster, EtcdMember, manifestEtcdFlags } from '../support/etcd-cluster';
 import { processesIn } from '../support/netns';
 import { PhaseRun, PhaseStep, synthPhases } from '../support/rotation-phases';
@@ -142,6 +142,17 @@ describe('a 3-member etcd cluster, rolled member by member through trust-both, i
       [false, true],
       [false, true],
     ]);
+  });
+
+  test("each member runs its node's manifests/etcd.yaml as exported, kubeadm's addresses and ports included; only --data-dir is replaced", () => {
+    for (const member of running().members) {
+      const manifest = manifestEtcdFlags(phases().step('start').exportNode(member.name));
+      const passed = member.args.filter((arg) => !(LOG_FLAGS as readonly string[]).includes(arg));
+      const exceptData = (args: readonly string[]) => args.filter((arg) => flagName(arg) !== 'data-dir');
+      expect(exceptData(passed)).toEqual(exceptData(manifest));
+      expect(flagValue(passed, 'data-dir')).toBe(member.dataDir);
+      expect([flagValue(passed, 'name'), flagValue(passed, 'listen-peer-urls'), flagValue(passed, 'advertise-client-urls')]).toEqual([member.name, `https://${member.ip}:2380`, `https://${member.ip}:2379`]);
+    }
   });
 
   test("start: the three members, each from its node's export, form a healthy cluster; the apiserver-etcd-client puts and gets a key", () => {
