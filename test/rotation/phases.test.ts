@@ -151,7 +151,7 @@ describe('a user app synthesized by phases (a real synth, a directory state)', (
 
   test('after drop-old: going back to trust-both with the same id is refused', () => {
     synthOk(cluster('drop-old'));
-    refused(cluster('trust-both'), 'demo/pki/ca', 'rotation "2027" finished (drop-old); none is in progress');
-    refused(cluster('issue-from-new'), 'demo/pki/ca', 'rotation "2027" finished (drop-old); none is in progress');
+    refused(cluster('trust-both'), 'demo/pki/ca', 'rotation "2027" finished (drop-old) and its old CA is archived; start another rotation with a new id (got trust-both)');
+    refused(cluster('issue-from-new'), 'demo/pki/ca', 'rotation "2027" finished (drop-old) and its old CA is archived; start another rotation with a new id (got issue-from-new)');
   });
 });
