@@ -11,35 +11,12 @@ import { PhaseRun, PhaseStep, synthPhases } from '../support/rotation-phases';
 import { runOk, tempDir } from '../support/programs';
 import { signToken, verifyTokens } from '../support/sa-token';
 import { manifestFlagFile } from '../support/tls-node';
-import { Generation, oldAndNew, PHASE_TABLE, tableTrusts } from '../support/tls-phases';
+import { ADJACENT, Generation, oldAndNew, OWN_STEPS, PHASE_TABLE, RunName, RUNS, tableTrusts } from '../support/tls-phases';
 import { curlHttps, RecordingServer, startRecordingServer } from '../support/tls-server';
 import { parseBundle, pemCertificates, signerOf } from '../support/tls-verify';
 
 const HOSTNAME = 'rancher.example.internal';
 const RANCHER_BODY = 'rancher';
-
-/** The two rotations synthesized: all the way forward, and forward then back twice. */
-const RUNS = {
-  forward: ['start', 'trust-both', 'issue-from-new', 'drop-old'],
-  rollback: ['start', 'trust-both', 'issue-from-new', 'rollback-to-trust-both', 'rollback-to-start'],
-} as const satisfies Record<string, readonly PhaseStep[]>;
-type RunName = keyof typeof RUNS;
-
-/** Every step once (the rollback run's first three repeat the forward run's). */
-const OWN_STEPS: [RunName, PhaseStep][] = [
-  ...RUNS.forward.map((step) => ['forward', step] as [RunName, PhaseStep]),
-  ['rollback', 'rollback-to-trust-both'],
-  ['rollback', 'rollback-to-start'],
-];
-
-/** The rolling restarts (agents on one step's cacerts, the server on the next step's certificate, or the reverse). */
-const ADJACENT: [RunName, PhaseStep, PhaseStep][] = [
-  ['forward', 'start', 'trust-both'],
-  ['forward', 'trust-both', 'issue-from-new'],
-  ['forward', 'issue-from-new', 'drop-old'],
-  ['rollback', 'issue-from-new', 'rollback-to-trust-both'],
-  ['rollback', 'rollback-to-trust-both', 'rollback-to-start'],
-];
 
 const runs = new Map<RunName, PhaseRun>();
 let scratch: ReturnType<typeof tempDir> | undefined;

@@ -13,16 +13,9 @@ import { parse } from 'yaml';
 import { PhaseRun, PhaseStep, synthPhases } from '../support/rotation-phases';
 import { runOk, tempDir } from '../support/programs';
 import { kubeletClientCaFile, manifestFlagFile } from '../support/tls-node';
-import { oldAndNew, PHASE_TABLE, tableTrusts } from '../support/tls-phases';
+import { ADJACENT, oldAndNew, OWN_STEPS, PHASE_TABLE, RunName, RUNS, tableTrusts } from '../support/tls-phases';
 import { curlHttps, CurlTls, kubectlHealthz, RecordingServer, SeenRequest, startRecordingServer } from '../support/tls-server';
 import { holds, OpensslPurpose, opensslVerifyMany, parseBundle, signerOf } from '../support/tls-verify';
-
-/** The two rotations synthesized: all the way forward, and forward then back twice. */
-const RUNS = {
-  forward: ['start', 'trust-both', 'issue-from-new', 'drop-old'],
-  rollback: ['start', 'trust-both', 'issue-from-new', 'rollback-to-trust-both', 'rollback-to-start'],
-} as const satisfies Record<string, readonly PhaseStep[]>;
-type RunName = keyof typeof RUNS;
 
 /** One step of one run: its label ("forward drop-old") and its nodes' exported trees. */
 interface Step {
@@ -33,22 +26,6 @@ interface Step {
   exported(node: string): string;
   file(node: string, relative: string): string;
 }
-
-/** The steps whose clients are tried against their own servers: every step once (the rollback run's first three repeat the forward run's). */
-const OWN_STEPS: [RunName, PhaseStep][] = [
-  ...RUNS.forward.map((step) => ['forward', step] as [RunName, PhaseStep]),
-  ['rollback', 'rollback-to-trust-both'],
-  ['rollback', 'rollback-to-start'],
-];
-
-/** The rolling restarts: each pair is a step and the one after it, in either order. */
-const ADJACENT: [RunName, PhaseStep, PhaseStep][] = [
-  ['forward', 'start', 'trust-both'],
-  ['forward', 'trust-both', 'issue-from-new'],
-  ['forward', 'issue-from-new', 'drop-old'],
-  ['rollback', 'issue-from-new', 'rollback-to-trust-both'],
-  ['rollback', 'rollback-to-trust-both', 'rollback-to-start'],
-];
 
 /** The pairs of forward steps two or more apart, in either order: what a node that skipped a restart meets. */
 const APART: (readonly [PhaseStep, PhaseStep])[] = RUNS.forward.flatMap((a, i) => RUNS.forward.flatMap((b, j) => (Math.abs(i - j) >= 2 ? [[a, b] as const] : [])));

@@ -7,35 +7,16 @@
 // Usage: node killed-synth.js <state-dir> <mode> <n>
 import type * as FsModule from 'node:fs';
 import { CredentialRequest, PkiState } from '../../src/state/pki-state';
-import { DirectoryStore } from '../../src/state/store';
+import { DyingStore, fs, kill } from './dying-store';
 import { publicKeyToPem } from '../../src/engine/keys';
 
 const [directory, mode, count] = process.argv.slice(2);
-const kill = () => process.kill(process.pid, 'SIGKILL');
-// The module object itself (not an import binding), so that the store's own calls go through the patches below.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const fs: { -readonly [K in keyof typeof FsModule]: (typeof FsModule)[K] } = require('node:fs');
-
-class DyingStore extends DirectoryStore {
-  private writes = 0;
-  write(name: string, data: Buffer, exclusive: boolean): void {
-    const n = this.writes++;
-    if (mode === 'after' && n === Number(count)) kill();
-    if (mode === 'during' && n === Number(count)) {
-      // The real write path, stopped between its fsynced temp file and the rename (or link) into place.
-      fs.renameSync = kill;
-      fs.linkSync = kill;
-    }
-    super.write(name, data, exclusive);
-  }
-}
-
 if (mode === 'gitignore') {
   const rename = fs.renameSync;
   fs.renameSync = (from: FsModule.PathLike, to: FsModule.PathLike) => (String(to).endsWith('/.gitignore') ? kill() : rename(from, to));
 }
 
-const state = new PkiState({ store: new DyingStore(directory) });
+const state = new PkiState({ store: new DyingStore(directory, mode, Number(count)) });
 const DAY = 86400;
 const ca = state.ensure({ slot: 'cluster/ca', keyAlgorithm: 'ecdsa-p256', spec: { subject: { commonName: 'kubernetes' }, ca: {}, validitySeconds: 3650 * DAY } });
 const leaf: CredentialRequest = {

@@ -1,6 +1,7 @@
 // The oracle of the rotation tests: the phase table of a CA rotation, written out here by hand (not read from
 // the engine's phaseTrust), and what a phase's files must hold according to it.
 import { X509Certificate } from 'node:crypto';
+import type { PhaseStep } from './rotation-phases';
 
 /** The old CA (or service-account key) and the new one of a rotation. */
 export type Generation = 'old' | 'new';
@@ -31,3 +32,26 @@ export function oldAndNew(startBundle: readonly X509Certificate[], trustBothBund
   if (others.length !== 1) throw new Error(`the trust-both bundle holds ${others.length} certificates besides the old CA, not 1`);
   return { old, new: others[0] };
 }
+
+/** The two rotations the trust tests synthesize: all the way forward, and forward then back twice. */
+export const RUNS = {
+  forward: ['start', 'trust-both', 'issue-from-new', 'drop-old'],
+  rollback: ['start', 'trust-both', 'issue-from-new', 'rollback-to-trust-both', 'rollback-to-start'],
+} as const satisfies Record<string, readonly PhaseStep[]>;
+export type RunName = keyof typeof RUNS;
+
+/** Every step once (the rollback run's first three repeat the forward run's). */
+export const OWN_STEPS: [RunName, PhaseStep][] = [
+  ...RUNS.forward.map((step) => ['forward', step] as [RunName, PhaseStep]),
+  ['rollback', 'rollback-to-trust-both'],
+  ['rollback', 'rollback-to-start'],
+];
+
+/** The rolling restarts: each pair is a step and the one after it (a node on one step's files, its peer on the next's). */
+export const ADJACENT: [RunName, PhaseStep, PhaseStep][] = [
+  ['forward', 'start', 'trust-both'],
+  ['forward', 'trust-both', 'issue-from-new'],
+  ['forward', 'issue-from-new', 'drop-old'],
+  ['rollback', 'issue-from-new', 'rollback-to-trust-both'],
+  ['rollback', 'rollback-to-trust-both', 'rollback-to-start'],
+];
