@@ -221,6 +221,8 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
   readonly rotationPhase?: RotationPhase;
   /** Rancher's CATTLE_CA_CHECKSUM for the trust bundle as cacerts.pem carries it (the old CA first during a rotation). */
   readonly rancherChecksum: string;
+  /** Rancher's cacerts.pem of this CA: the trust bundle, with the old CA first during a rotation (see `rotationCacerts`). */
+  readonly rancherCacertsPem: string;
   /** The ConfigMap holding `ca.crt`. */
   readonly bundle: kplus.ConfigMap;
   /** Where the CA key lives in the state; absent for a CA brought with `fromExisting`. */
@@ -247,7 +249,8 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
     this.trustBundlePem = [...new Set(made.trusted.flatMap((t) => [t.certificate, ...t.chain].map((c) => c.pem)))].join('');
     this.spkiPin = this.certificate.spkiPin;
     this.spkiPins = this.trustedCertificates.map((c) => c.spkiPin);
-    this.rancherChecksum = rancherCaChecksum(rotationCacerts(this.trustBundlePem, this.trustedCertificates, this.rotationPhase));
+    this.rancherCacertsPem = rotationCacerts(this.trustBundlePem, this.trustedCertificates, this.rotationPhase);
+    this.rancherChecksum = rancherCaChecksum(this.rancherCacertsPem);
     this.bundle = new kplus.ConfigMap(this, 'Bundle', {
       metadata: {
         name: props.bundleName ?? `${id.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-bundle`,

@@ -21,7 +21,6 @@ import {
   RancherTlsMode,
   recordHostname,
   renderValuesFile,
-  rotationCacerts,
   rotationNotes,
   ServingCertificateInput,
 } from '../src/rancher';
@@ -285,5 +284,5 @@ function rotationPhaseOf(ca: ICertificateAuthority): RotationPhase | undefined {
 
 /** cacerts.pem of a CA of the app: its trust bundle, old CA first during a rotation so the checksum changes only twice. */
 function cacertsOf(ca: ICertificateAuthority): string {
-  return ca instanceof ClusterCA ? rotationCacerts(ca.trustBundlePem, ca.trustedCertificates, ca.rotationPhase) : ca.trustBundlePem;
+  return ca instanceof ClusterCA ? ca.rancherCacertsPem : ca.trustBundlePem;
 }
