@@ -51,8 +51,10 @@ export function drawKey(ctx: StateContext, slot: string, algorithm: KeyAlgorithm
  * that stops synth rather than being silently used or skipped.
  */
 export function unrecordedKey(ctx: StateContext, slot: string, recorded: number, referrer: string): StoredKey | undefined {
-  const rotating = rotationGenerations(ctx, slot);
-  const newer = keyGenerations(ctx, slot).filter((g) => g > recorded && !rotating.includes(g));
+  const above = keyGenerations(ctx, slot).filter((g) => g > recorded);
+  // Only a slot with newer key files reads its rotation record: the standby CA's key is recorded there.
+  const rotating = above.length > 0 ? rotationGenerations(ctx, slot) : [];
+  const newer = above.filter((g) => !rotating.includes(g));
   if (newer.length === 0) return undefined;
   const latest = newer[newer.length - 1];
   const name = keyFileName(slot, latest);
