@@ -100,8 +100,8 @@ export interface ClusterCAProps extends ClusterCABundleProps {
   /** DNS SANs of the CA certificate (kubeadm puts the CN there). Re-issues like commonName. @default - none */
   readonly dnsNames?: string[];
   /**
-   * The CA key type. Changing it would replace the CA, so synth refuses unless a key rotation was asked
-   * for (`cdk8s-pki rotate <slot> --new-key`).
+   * The CA key type. Changing it would replace the CA, so synth refuses it outside a `rotation`, whose new
+   * CA (trust-both) is made with it.
    * @default - "ecdsa-p256"
    */
   readonly keyAlgorithm?: KeyAlgorithm;

@@ -163,7 +163,7 @@ export function buildCli(): Command {
   program
     .command('rotate <slot>')
     .description('re-issue a certificate at the next synth (with --new-key, also give it a new key; the old key file is kept), or make a new bootstrap token')
-    .option('--new-key', 'generate a new key (required to replace a CA)')
+    .option('--new-key', 'generate a new key (for a leaf or a bare key; a CA gets a new key through the phases of a rotation: `rotation` / `caRotation`)')
     .action((slot: string, options: { newKey?: boolean }) => {
       const requested = state().requestRotation(slot, { newKey: options.newKey === true });
       out(`${slot}: ${requested} requested; run \`cdk8s synth\` to carry it out\n`);
@@ -202,7 +202,7 @@ export function buildCli(): Command {
 
   program
     .command('renew [slot...]')
-    .description('re-issue leaf certificates at the next synth, keeping their keys unless --rotate-keys (kubeadm certs renew); a CA is rotated with `rotate <slot> --new-key`')
+    .description('re-issue leaf certificates at the next synth, keeping their keys unless --rotate-keys (kubeadm certs renew); a CA is re-issued with `rotate <slot>`, and rotated to a new key in phases (`rotation` / `caRotation`)')
     .option('--all', 'every certificate of the state that is not a CA')
     .option('--rotate-keys', 'also give each a new key (the old key files are kept)')
     .action((slots: string[], options: { all?: boolean; rotateKeys?: boolean }) => {

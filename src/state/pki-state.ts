@@ -282,7 +282,7 @@ export class PkiState {
         throw new StateError(`no certificate "${slot}" in the ${this.store.location}; \`cdk8s-pki list\` shows the slots`);
       }
       if (certificatesOf(record).certificate.isCA) {
-        throw new StateError(`"${slot}" is a CA, and renew re-issues leaves only; re-issue the CA with \`cdk8s-pki rotate ${slot}\` (with --new-key for a new key)`);
+        throw new StateError(`"${slot}" is a CA, and renew re-issues leaves only; re-issue the CA with \`cdk8s-pki rotate ${slot}\` (a new CA key comes through the phases of a rotation: \`rotation\` / \`caRotation\`)`);
       }
       return { slot, record };
     });

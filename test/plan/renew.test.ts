@@ -51,7 +51,7 @@ test('refusals check every slot first and write nothing: a CA (naming rotate), a
     expect([result.status, result.stdout]).toEqual([1, '']);
     return result.stderr;
   };
-  expect(refuse(['demo/web', 'demo/pki/ca'])).toBe('cdk8s-pki: "demo/pki/ca" is a CA, and renew re-issues leaves only; re-issue the CA with `cdk8s-pki rotate demo/pki/ca` (with --new-key for a new key)\n');
+  expect(refuse(['demo/web', 'demo/pki/ca'])).toBe('cdk8s-pki: "demo/pki/ca" is a CA, and renew re-issues leaves only; re-issue the CA with `cdk8s-pki rotate demo/pki/ca` (a new CA key comes through the phases of a rotation: `rotation` / `caRotation`)\n');
   expect(refuse(['demo/pki/join-token'])).toBe('cdk8s-pki: "demo/pki/join-token" is a token, with no certificate to renew; give it a new value with `cdk8s-pki rotate demo/pki/join-token`\n');
   expect(refuse(['demo/web', 'demo/nope'])).toBe(`cdk8s-pki: no certificate "demo/nope" in the state directory ${app.stateDir}; \`cdk8s-pki list\` shows the slots\n`);
   expect(refuse(['--all'], { CDK8S_PKI_FROZEN: '1' })).toMatch(/is frozen \(CDK8S_PKI_FROZEN\), and renew writes it/);
