@@ -176,7 +176,7 @@ function nameConstraintsExtension(nc: NameConstraintsSpec): asn.Extension {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Certificate: a parsed, immutable view of one DER certificate
+// Certificate: an immutable view of one DER certificate, parsed on first use
 
 export class Certificate {
   static fromPem(pem: string, field = 'certificatePem'): Certificate {
@@ -192,25 +192,70 @@ export class Certificate {
     return blocks.map((b, i) => Certificate.fromDer(b.der, `${field}[${i}]`));
   }
 
+  /** Parsed at once, so that bytes that are no certificate are refused here, naming `field`. */
   static fromDer(der: Buffer, field = 'certificate'): Certificate {
+    const certificate = new Certificate(der);
     try {
-      return new Certificate(der, AsnConvert.parse(der, asn.Certificate));
+      certificate.parsed();
+      void certificate.publicKey;
     } catch (err) {
       throw new SpecError(field, `is not a DER X.509 certificate (${(err as Error).message})`);
     }
+    return certificate;
   }
 
-  readonly pem: string;
-  readonly publicKey: crypto.KeyObject;
-  private readonly extensions: Map<string, asn.Extension>;
+  /**
+   * Parsed when a field other than the bytes is first read: for DER the state has verified by its digest, or that
+   * issueCertificate has just encoded. A synth that keeps a certificate only copies its PEM, and ASN.1 parsing
+   * was most of what such a synth cost.
+   */
+  static fromTrustedDer(der: Buffer): Certificate {
+    return new Certificate(der);
+  }
+
+  static fromTrustedPem(pem: string): Certificate {
+    const block = pemBlocks(pem).find((b) => b.label === 'CERTIFICATE');
+    if (!block) throw new SpecError('certificatePem', 'holds no PEM CERTIFICATE block');
+    return new Certificate(block.der, pem);
+  }
+
+  private parsedAsn1?: { readonly asn1: asn.Certificate; readonly extensions: Map<string, asn.Extension> };
+  private pemText?: string;
+  private publicKeyObject?: crypto.KeyObject;
+  private fingerprint?: string;
 
   private constructor(
     readonly der: Buffer,
-    private readonly asn1: asn.Certificate,
+    pem?: string,
   ) {
-    this.pem = toPem('CERTIFICATE', der);
-    this.publicKey = crypto.createPublicKey({ key: this.spkiDer, format: 'der', type: 'spki' });
-    this.extensions = new Map((asn1.tbsCertificate.extensions ?? []).map((e) => [e.extnID, e]));
+    // Only the canonical encoding of `der` is kept as given: anything else is encoded again when asked for.
+    this.pemText = pem !== undefined && pem === toPem('CERTIFICATE', der) ? pem : undefined;
+  }
+
+  private parsed(): { readonly asn1: asn.Certificate; readonly extensions: Map<string, asn.Extension> } {
+    if (!this.parsedAsn1) {
+      const asn1 = AsnConvert.parse(this.der, asn.Certificate);
+      this.parsedAsn1 = { asn1, extensions: new Map((asn1.tbsCertificate.extensions ?? []).map((e) => [e.extnID, e])) };
+    }
+    return this.parsedAsn1;
+  }
+
+  private get asn1(): asn.Certificate {
+    return this.parsed().asn1;
+  }
+
+  private get extensions(): Map<string, asn.Extension> {
+    return this.parsed().extensions;
+  }
+
+  get pem(): string {
+    this.pemText ??= toPem('CERTIFICATE', this.der);
+    return this.pemText;
+  }
+
+  get publicKey(): crypto.KeyObject {
+    this.publicKeyObject ??= crypto.createPublicKey({ key: this.spkiDer, format: 'der', type: 'spki' });
+    return this.publicKeyObject;
   }
 
   private extension<T>(oid: string, type: new () => T): T | undefined {
@@ -248,7 +293,8 @@ export class Certificate {
   }
   /** SHA-256 over the whole DER certificate, lower-case hex (what `openssl x509 -fingerprint -sha256` prints, without colons). */
   get fingerprintSha256(): string {
-    return sha256Hex(this.der);
+    this.fingerprint ??= sha256Hex(this.der);
+    return this.fingerprint;
   }
   get signatureAlgorithmOid(): string {
     return this.asn1.signatureAlgorithm.algorithm;
