@@ -4,13 +4,15 @@
  * stages a new certificate (and key) when the policy says so.
  */
 import * as crypto from 'node:crypto';
+import { describeCertificate } from '../engine/annotations';
 import { SpecError, StateError } from '../engine/errors';
 import { isKeyAlgorithm, KEY_ALGORITHMS, KeyAlgorithm, keyAlgorithmOf } from '../engine/keys';
+import { sha256Hex } from '../engine/pem';
 import { CertificateSpec, validateCertificateSpec } from '../engine/spec';
 import { Certificate, issueCertificate } from '../engine/x509';
 import { checkSlot, StateContext } from './context';
 import { drawKey, keyGenerations, readKeyFile, StoredKey, unrecordedKey } from './keys';
-import { CertificateRecord, certificateRecordName, certificatesOf, keyFileName, parseRecord, serializeRecord } from './records';
+import { CertificateRecord, certificateRecordName, certificatesOf, isVerifiedRecord, keyFileName, materialDigest, parseRecord, recordNotAfter, serializeRecord } from './records';
 import { decideReissue, describeReason, ReissueRequest, specHashOf } from './reissue-policy';
 
 /** A CA that can sign: its certificate, its key (absent while the key is offline) and the certificates above it. */
@@ -74,20 +76,51 @@ export function readCertificateRecord(ctx: StateContext, slot: string): Certific
  * The recorded certificate with its key, after checking that they belong together: the key file holds the
  * certified key, and the signature verifies (under the certificate's own key when self-signed, else under
  * the issuer recorded with it). A key swapped for another, or a tampered certificate, stops synth here.
- * node's X509Certificate (OpenSSL) does both checks: natively, so a synth that changes nothing stays cheap.
+ * node's X509Certificate (OpenSSL) does both checks natively. A record whose digest holds was checked when it
+ * was issued and has not changed since, and neither has its key file when that matches its recorded digest.
  */
 function recordedMaterial(ctx: StateContext, slot: string, record: CertificateRecord): { key: StoredKey; certificate: Certificate; chain: Certificate[] } {
   const recordFile = ctx.txn.store.locate(certificateRecordName(slot));
+  if (isVerifiedRecord(record)) return { key: deferredKey(ctx, slot, record, recordFile), ...certificatesOf(record) };
   const key = readKeyFile(ctx, slot, record.keyGeneration, recordFile);
-  const x509 = new crypto.X509Certificate(record.certificate);
-  if (!x509.checkPrivateKey(key.privateKey)) {
-    throw new StateError(`${ctx.txn.store.locate(keyFileName(slot, record.keyGeneration))} does not hold the key that the certificate in ${recordFile} certifies (replaced?); restore the key file from a backup`);
-  }
+  const x509 = checkKeyCertified(ctx, slot, record, key, recordFile);
   const signer = record.chain.length ? new crypto.X509Certificate(record.chain[0]).publicKey : x509.publicKey;
   if (!x509.verify(signer)) {
     throw new StateError(`the certificate in ${recordFile} does not verify under ${record.chain.length ? 'its recorded issuer' : 'its own key'} (modified?); restore it from a backup`);
   }
   return { key, ...certificatesOf(record) };
+}
+
+function checkKeyCertified(ctx: StateContext, slot: string, record: CertificateRecord, key: StoredKey, recordFile: string): crypto.X509Certificate {
+  const x509 = new crypto.X509Certificate(record.certificate);
+  if (!x509.checkPrivateKey(key.privateKey)) {
+    throw new StateError(`${ctx.txn.store.locate(keyFileName(slot, record.keyGeneration))} does not hold the key that the certificate in ${recordFile} certifies (replaced?); restore the key file from a backup`);
+  }
+  return x509;
+}
+
+/**
+ * The recorded key of a record whose digest holds. Its file is read and its digest compared at once (a changed
+ * key file stops synth here, as it always did), but the key is loaded only when something uses it.
+ */
+function deferredKey(ctx: StateContext, slot: string, record: CertificateRecord, recordFile: string): StoredKey {
+  const data = ctx.txn.read(keyFileName(slot, record.keyGeneration));
+  if (!data || sha256Hex(data) !== record.keySha256) return recordedKey(ctx, slot, record, recordFile);
+  let privateKey: crypto.KeyObject | undefined;
+  return {
+    generation: record.keyGeneration,
+    get privateKey() {
+      privateKey ??= readKeyFile(ctx, slot, record.keyGeneration, recordFile).privateKey;
+      return privateKey;
+    },
+  };
+}
+
+/** The key file `record` names, checked to be the certified key: by its recorded digest when that matches, else by the certificate. */
+export function recordedKey(ctx: StateContext, slot: string, record: CertificateRecord, recordFile: string): StoredKey {
+  const key = readKeyFile(ctx, slot, record.keyGeneration, recordFile);
+  if (record.keySha256 === undefined || sha256Hex(ctx.txn.read(keyFileName(slot, record.keyGeneration))!) !== record.keySha256) checkKeyCertified(ctx, slot, record, key, recordFile);
+  return key;
 }
 
 /**
@@ -113,17 +146,17 @@ export function ensureCertificate(ctx: StateContext, request: CredentialRequest,
   if (decision.action === 'refuse') throw new SpecError(decision.field, decision.reason);
   const renewalDue = decision.action === 'keep' || decision.action === 'issue' ? undefined : decision.reasons.find((r) => r.kind === 'renewal-due');
   const renewAt = decision.action === 'keep' ? decision.renewAt : renewalDue?.kind === 'renewal-due' ? renewalDue.renewAt : undefined;
-  const withDecision = (credential: Credential, reasons: string[]) => ({
+  const withDecision = (credential: Credential, notAfter: Date, reasons: string[]) => ({
     credential,
-    decision: { slot, kind: 'certificate', action: decision.action, reasons, renewAt, notAfter: credential.certificate.notAfter, commonName: spec.subject.commonName } satisfies SlotDecision,
+    decision: { slot, kind: 'certificate', action: decision.action, reasons, renewAt, notAfter, commonName: spec.subject.commonName } satisfies SlotDecision,
   });
   // Checked when this synth first returned it.
-  if (decision.action === 'keep' && cached) return withDecision(cached, []);
+  if (decision.action === 'keep' && cached) return withDecision(cached, recordNotAfter(record!), []);
   const recorded = record && recordedMaterial(ctx, slot, record);
   // A key above the recorded generation is adopted only when a killed synth wrote it (commit journal).
   const orphan = unrecordedKey(ctx, slot, record?.keyGeneration ?? 0, recordFile);
   if (decision.action === 'keep') {
-    return withDecision({ slot, privateKey: recorded!.key.privateKey, keyGeneration: recorded!.key.generation, certificate: recorded!.certificate, chain: recorded!.chain }, []);
+    return withDecision(credentialOf(slot, recorded!.key, recorded!.certificate, recorded!.chain), recordNotAfter(record!), []);
   }
 
   const newKey = decision.action === 'issue' || decision.newKey;
@@ -134,7 +167,20 @@ export function ensureCertificate(ctx: StateContext, request: CredentialRequest,
 
   const { certificate, chain, record: newRecord } = issueRecord(ctx, policyRequest, key, request.issuer, reasons);
   ctx.txn.stage(slot, certificateRecordName(slot), serializeRecord('certificate', newRecord, recordFile), false, reasons);
-  return withDecision({ slot, privateKey: key.privateKey, keyGeneration: key.generation, certificate, chain }, reasons);
+  return withDecision(credentialOf(slot, key, certificate, chain), new Date(newRecord.notAfter!), reasons);
+}
+
+/** A credential whose private key is read from `key` when first used (a kept one's key may never be). */
+function credentialOf(slot: string, key: StoredKey, certificate: Certificate, chain: Certificate[]): Credential {
+  return {
+    slot,
+    keyGeneration: key.generation,
+    certificate,
+    chain,
+    get privateKey() {
+      return key.privateKey;
+    },
+  };
 }
 
 /**
@@ -158,6 +204,14 @@ export function issueRecord(ctx: StateContext, request: ReissueRequest, key: Sto
   });
   ctx.progress.step();
   const chain = issuer ? [issuer.certificate, ...issuer.chain] : [];
+  const description = describeCertificate(certificate);
+  const material = {
+    certificate: certificate.pem,
+    chain: chain.map((c) => c.pem),
+    keySha256: sha256Hex(ctx.txn.read(keyFileName(slot, key.generation))!),
+    notAfter: new Date(description['not-after']).toISOString(),
+    description,
+  };
   const record: CertificateRecord = {
     version: 1,
     keyAlgorithm: request.keyAlgorithm,
@@ -165,8 +219,8 @@ export function issueRecord(ctx: StateContext, request: ReissueRequest, key: Sto
     specHash,
     spec: JSON.parse(JSON.stringify(spec)),
     issuer: request.issuer,
-    certificate: certificate.pem,
-    chain: chain.map((c) => c.pem),
+    ...material,
+    materialSha256: materialDigest(material),
     issuedAt: now.toISOString(),
     reasons,
     ...(ctx.entropy.seeded ? { seeded: true } : {}),

@@ -18,9 +18,8 @@ export interface StoredKey {
 
 /** The key generations of `slot` on disk or staged, ascending. */
 export function keyGenerations(ctx: StateContext, slot: string): number[] {
-  return ctx.txn
-    .names()
-    .map((name) => keyGenerationOf(slot, name))
+  return [...ctx.txn.namesIn(slot)]
+    .map((name) => keyGenerationOf(slot, `${slot}/${name}`))
     .filter((g): g is number => g !== undefined)
     .sort((a, b) => a - b);
 }

@@ -4,7 +4,7 @@ import { Entropy, seededEntropy, systemEntropy } from '../engine/entropy';
 import { StateError } from '../engine/errors';
 import { NO_PROGRESS, Progress } from '../progress';
 import { KeyAlgorithm } from '../engine/keys';
-import { Credential, CredentialRequest, ensureCertificate, readCertificateRecord, SlotDecision } from './certificates';
+import { Credential, CredentialRequest, ensureCertificate, readCertificateRecord, recordedKey, SlotDecision } from './certificates';
 import { checkSlot, StateContext } from './context';
 import { DocumentCheck, documentNames, putDocument, readDocument } from './documents';
 import { ENV_PLAN_FILE } from './environment';
@@ -185,6 +185,9 @@ export class PkiState {
   /** A stored key, for exporting it; a missing one is a StateError (synth first). */
   privateKey(slot: string, generation: number): crypto.KeyObject {
     checkSlot(slot);
+    // The key of a certificate is checked to be the certified one (by digest), as synth checks it before using it.
+    const record = readCertificateRecord(this.context, slot);
+    if (record?.keyGeneration === generation && record.keySha256 !== undefined) return recordedKey(this.context, slot, record, this.store.locate(certificateRecordName(slot))).privateKey;
     return readKeyFile(this.context, slot, generation, 'a plan of this state').privateKey;
   }
 

@@ -4,6 +4,7 @@
  * what the file holds (a secret record holds a token).
  */
 import { StateError } from '../engine/errors';
+import { sha256Hex } from '../engine/pem';
 import { KeyAlgorithm } from '../engine/keys';
 import { checkSchema, compileSchema } from '../engine/spec';
 import { Certificate } from '../engine/x509';
@@ -31,6 +32,15 @@ export interface CertificateRecord {
   readonly seeded?: boolean;
   readonly renewalRequested?: boolean;
   readonly keyRotationRequested?: boolean;
+  /**
+   * Written at issuance, absent in records of older versions: the certificate's notAfter, what its reviewer
+   * annotations say of it, the SHA-256 (hex) of the key file's plaintext, and `materialSha256` over those and the
+   * PEMs. While that digest holds, a synth keeps the certificate without parsing it or loading its key.
+   */
+  readonly notAfter?: string;
+  readonly description?: Readonly<Record<string, string>>;
+  readonly keySha256?: string;
+  readonly materialSha256?: string;
 }
 
 /** A bare key pair (no certificate): the generation in use and its public key's digest. */
@@ -128,7 +138,7 @@ export function parseJson(data: Buffer, file: string, advice = RECORD_ADVICE): u
 }
 
 
-/** A record read from `file`, checked against its schema (and, for a certificate, its PEMs parsed). */
+/** A record read from `file`, checked against its schema (and, for a certificate, its PEMs parsed unless its digest holds). */
 export function parseRecord<K extends RecordKind>(kind: K, data: Buffer, file: string): RecordOf[K] {
   const known = records.get(data);
   if (known?.kind === kind) return known.record as RecordOf[K];
@@ -136,10 +146,15 @@ export function parseRecord<K extends RecordKind>(kind: K, data: Buffer, file: s
   records.set(data, { kind, record });
   if (kind === 'certificate') {
     const certificate = record as CertificateRecord;
+    if (holdsDigest(certificate)) {
+      parsed.set(certificate, { certificate: Certificate.fromTrustedPem(certificate.certificate), chain: certificate.chain.map((pem) => Certificate.fromTrustedPem(pem)), verified: true });
+      return record;
+    }
     try {
       parsed.set(certificate, {
         certificate: Certificate.fromPem(certificate.certificate, 'certificate'),
         chain: certificate.chain.map((pem, i) => Certificate.fromPem(pem, `chain[${i}]`)),
+        verified: false,
       });
     } catch (err) {
       throw new StateError(`${file} is corrupt (${(err as Error).message}); ${RECORD_ADVICE}`);
@@ -151,17 +166,41 @@ export function parseRecord<K extends RecordKind>(kind: K, data: Buffer, file: s
 /** Records by the bytes they were parsed from (the transaction hands out the same bytes for one entry). */
 const records = new WeakMap<Buffer, { kind: RecordKind; record: unknown }>();
 
-/** Certificates parsed once per record read: ASN.1 parsing is most of what a synth that changes nothing costs. */
-const parsed = new WeakMap<CertificateRecord, { certificate: Certificate; chain: Certificate[] }>();
+/**
+ * Certificates once per record read, and whether the record's digest holds (then they are parsed only if a
+ * field other than the PEM is asked for: parsing was most of what a synth that changes nothing cost).
+ */
+const parsed = new WeakMap<CertificateRecord, { certificate: Certificate; chain: Certificate[]; verified: boolean }>();
 
-/** The certificate and chain of `record`, parsed. */
+/** The digest over what a synth trusts of a record without parsing it: the PEMs, the key file's digest, notAfter and the description. */
+export function materialDigest(record: Pick<CertificateRecord, 'certificate' | 'chain' | 'keySha256' | 'notAfter' | 'description'>): string {
+  return sha256Hex(Buffer.from(JSON.stringify([record.certificate, record.chain, record.keySha256 ?? null, record.notAfter ?? null, record.description ?? null])));
+}
+
+const holdsDigest = (record: CertificateRecord) =>
+  record.materialSha256 !== undefined && record.keySha256 !== undefined && record.notAfter !== undefined && record.materialSha256 === materialDigest(record);
+
+/** The certificate and chain of `record`: parsed when first used, unless its digest holds. */
 export function certificatesOf(record: CertificateRecord): { certificate: Certificate; chain: Certificate[] } {
   let certificates = parsed.get(record);
   if (!certificates) {
-    certificates = { certificate: Certificate.fromPem(record.certificate), chain: record.chain.map((pem) => Certificate.fromPem(pem)) };
+    certificates = holdsDigest(record)
+      ? { certificate: Certificate.fromTrustedPem(record.certificate), chain: record.chain.map((pem) => Certificate.fromTrustedPem(pem)), verified: true }
+      : { certificate: Certificate.fromPem(record.certificate), chain: record.chain.map((pem) => Certificate.fromPem(pem)), verified: false };
     parsed.set(record, certificates);
   }
   return certificates;
+}
+
+/** True when `record` was written with its digest and still matches it: its certificate, chain and key file are as issued. */
+export function isVerifiedRecord(record: CertificateRecord): boolean {
+  certificatesOf(record);
+  return parsed.get(record)!.verified;
+}
+
+/** The recorded certificate's notAfter: as recorded when the digest holds, else parsed from the certificate. */
+export function recordNotAfter(record: CertificateRecord): Date {
+  return isVerifiedRecord(record) ? new Date(record.notAfter!) : certificatesOf(record).certificate.notAfter;
 }
 
 /** The bytes of `record`, after checking it against its schema (a bug here must not reach the disk). */

@@ -6,7 +6,7 @@ import stableStringify from 'fast-json-stable-stringify';
 import { KeyAlgorithm } from '../engine/keys';
 import { sha256Hex } from '../engine/pem';
 import { CertificateSpec, DistinguishedName, SubjectAltNames } from '../engine/spec';
-import { CertificateRecord, certificatesOf } from './records';
+import { CertificateRecord, recordNotAfter } from './records';
 
 /** What a certificate is asked to be, with its spec already validated. */
 export interface ReissueRequest {
@@ -64,7 +64,7 @@ export function decideReissue(request: ReissueRequest, record: CertificateRecord
   if (record.specHash !== specHashOf(request)) reasons.push(...specReasons(request, record));
   if (record.renewalRequested) reasons.push({ kind: 'renewal-requested' });
   if (record.keyRotationRequested) reasons.push({ kind: 'key-rotation-requested' });
-  const notAfter = certificatesOf(record).certificate.notAfter;
+  const notAfter = recordNotAfter(record);
   const renewBefore = request.renewBeforeSeconds ?? Math.floor(request.spec.validitySeconds / 3);
   const renewAt = new Date(notAfter.getTime() - renewBefore * 1000);
   if (now.getTime() >= renewAt.getTime()) reasons.push({ kind: 'renewal-due', notAfter, renewAt });

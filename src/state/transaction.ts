@@ -18,10 +18,18 @@ interface Staged {
   readonly exclusive: boolean;
 }
 
+/** One staging, with what it replaced, so that a savepoint is a position in this log rather than a copy. */
+interface Undo {
+  readonly name: string;
+  readonly staged: Staged | undefined;
+  readonly slot: string;
+  readonly reasons: string[] | undefined;
+  readonly added: boolean;
+}
+
 /** What a transaction held at a point, to go back to it (a request that failed half-way). */
 export interface Savepoint {
-  readonly staged: ReadonlyMap<string, Staged>;
-  readonly changes: ReadonlyMap<string, string[]>;
+  readonly position: number;
 }
 
 export class StateTransaction {
@@ -30,9 +38,13 @@ export class StateTransaction {
   /** What each entry held when first read (undefined: absent), to detect a concurrent synth at commit. */
   private readonly observed = new Map<string, string | undefined>();
   private readonly cache = new Map<string, Buffer | undefined>();
+  private readonly undo: Undo[] = [];
   private journal?: ReadonlySet<string>;
-  /** The store's listing, read once: every request looks for key files, and a directory walk per request adds up. */
-  private listed?: string[];
+  /**
+   * Every name, stored or staged, and the names by directory: read from the store once, then kept up to date
+   * as entries are staged, since every request looks for its slot's key files.
+   */
+  private index?: { readonly all: Set<string>; readonly byDirectory: Map<string, Set<string>>; sorted?: string[] };
 
   constructor(readonly store: StateStore) {}
 
@@ -51,12 +63,51 @@ export class StateTransaction {
   }
 
   /** Every entry name, stored or staged, sorted. */
-  names(): string[] {
-    this.listed ??= this.store.list();
-    return [...new Set([...this.listed, ...this.staged.keys()])].sort();
+  names(): readonly string[] {
+    const index = this.indexed();
+    index.sorted ??= [...index.all].sort();
+    return index.sorted;
+  }
+
+  /** The base names of the entries directly in `directory` (a slot), stored or staged, unsorted. */
+  namesIn(directory: string): ReadonlySet<string> {
+    return this.indexed().byDirectory.get(directory) ?? new Set();
+  }
+
+  private indexed(): NonNullable<StateTransaction['index']> {
+    if (!this.index) {
+      this.index = { all: new Set(), byDirectory: new Map() };
+      for (const name of [...this.store.list(), ...this.staged.keys()]) this.indexName(name);
+    }
+    return this.index;
+  }
+
+  /** Adds `name` to the index; false when it was there already. */
+  private indexName(name: string): boolean {
+    const index = this.index!;
+    if (index.all.has(name)) return false;
+    index.all.add(name);
+    index.sorted = undefined;
+    const slash = name.lastIndexOf('/');
+    const directory = slash < 0 ? '' : name.slice(0, slash);
+    let entries = index.byDirectory.get(directory);
+    if (!entries) index.byDirectory.set(directory, (entries = new Set()));
+    entries.add(name.slice(slash + 1));
+    return true;
+  }
+
+  private unindexName(name: string): void {
+    const index = this.index!;
+    index.all.delete(name);
+    index.sorted = undefined;
+    const slash = name.lastIndexOf('/');
+    index.byDirectory.get(slash < 0 ? '' : name.slice(0, slash))?.delete(name.slice(slash + 1));
   }
 
   stage(slot: string, name: string, data: Buffer, exclusive: boolean, reasons: string[]): void {
+    this.indexed();
+    const added = this.indexName(name);
+    this.undo.push({ name, staged: this.staged.get(name), slot, reasons: this.changes.get(slot), added });
     this.staged.set(name, { data, exclusive });
     this.changes.set(slot, [...new Set([...(this.changes.get(slot) ?? []), ...reasons])]);
   }
@@ -77,14 +128,18 @@ export class StateTransaction {
   }
 
   savepoint(): Savepoint {
-    return { staged: new Map(this.staged), changes: new Map(this.changes) };
+    return { position: this.undo.length };
   }
 
   rollback(savepoint: Savepoint): void {
-    this.staged.clear();
-    this.changes.clear();
-    for (const [name, value] of savepoint.staged) this.staged.set(name, value);
-    for (const [slot, reasons] of savepoint.changes) this.changes.set(slot, reasons);
+    while (this.undo.length > savepoint.position) {
+      const { name, staged, slot, reasons, added } = this.undo.pop()!;
+      if (staged) this.staged.set(name, staged);
+      else this.staged.delete(name);
+      if (reasons) this.changes.set(slot, reasons);
+      else this.changes.delete(slot);
+      if (added) this.unindexName(name);
+    }
   }
 
   get isEmpty(): boolean {
@@ -118,7 +173,8 @@ export class StateTransaction {
       }
       this.store.remove(COMMIT_JOURNAL);
       this.journal = new Set();
-      this.listed = undefined;
+      this.index = undefined;
+      this.undo.length = 0;
     });
     this.changes.clear();
   }
