@@ -223,6 +223,7 @@ export class Certificate {
   private pemText?: string;
   private publicKeyObject?: crypto.KeyObject;
   private fingerprint?: string;
+  private selfSigned?: boolean;
 
   private constructor(
     readonly der: Buffer,
@@ -342,7 +343,8 @@ export class Certificate {
     return Object.fromEntries(Object.entries(spec).filter(([, v]) => v.length)) as NameConstraintsSpec;
   }
   get isSelfSigned(): boolean {
-    return this.subjectDer.equals(this.issuerDer) && this.isSignedBy(this.publicKey);
+    this.selfSigned ??= this.subjectDer.equals(this.issuerDer) && this.isSignedBy(this.publicKey);
+    return this.selfSigned;
   }
 
   /** True when `issuerKey` made this certificate's signature. */

@@ -147,7 +147,7 @@ export function parseRecord<K extends RecordKind>(kind: K, data: Buffer, file: s
   if (kind === 'certificate') {
     const certificate = record as CertificateRecord;
     if (holdsDigest(certificate)) {
-      parsed.set(certificate, { certificate: Certificate.fromTrustedPem(certificate.certificate), chain: certificate.chain.map((pem) => Certificate.fromTrustedPem(pem)), verified: true });
+      parsed.set(certificate, { certificate: trustedCertificate(certificate.certificate), chain: certificate.chain.map(trustedCertificate), verified: true });
       return record;
     }
     try {
@@ -172,6 +172,23 @@ const records = new WeakMap<Buffer, { kind: RecordKind; record: unknown }>();
  */
 const parsed = new WeakMap<CertificateRecord, { certificate: Certificate; chain: Certificate[]; verified: boolean }>();
 
+/**
+ * One Certificate per PEM of verified records: every leaf's chain holds its CA, and whatever a CA works out
+ * once (is it self-signed, its subject) then serves them all. Bounded, as a long-lived process may open many states.
+ */
+const trustedCertificates = new Map<string, Certificate>();
+const MAX_TRUSTED_CERTIFICATES = 50_000;
+
+function trustedCertificate(pem: string): Certificate {
+  let certificate = trustedCertificates.get(pem);
+  if (!certificate) {
+    if (trustedCertificates.size >= MAX_TRUSTED_CERTIFICATES) trustedCertificates.clear();
+    certificate = Certificate.fromTrustedPem(pem);
+    trustedCertificates.set(pem, certificate);
+  }
+  return certificate;
+}
+
 /** The digest over what a synth trusts of a record without parsing it: the PEMs, the key file's digest, notAfter and the description. */
 export function materialDigest(record: Pick<CertificateRecord, 'certificate' | 'chain' | 'keySha256' | 'notAfter' | 'description'>): string {
   return sha256Hex(Buffer.from(JSON.stringify([record.certificate, record.chain, record.keySha256 ?? null, record.notAfter ?? null, record.description ?? null])));
@@ -185,7 +202,7 @@ export function certificatesOf(record: CertificateRecord): { certificate: Certif
   let certificates = parsed.get(record);
   if (!certificates) {
     certificates = holdsDigest(record)
-      ? { certificate: Certificate.fromTrustedPem(record.certificate), chain: record.chain.map((pem) => Certificate.fromTrustedPem(pem)), verified: true }
+      ? { certificate: trustedCertificate(record.certificate), chain: record.chain.map(trustedCertificate), verified: true }
       : { certificate: Certificate.fromPem(record.certificate), chain: record.chain.map((pem) => Certificate.fromPem(pem)), verified: false };
     parsed.set(record, certificates);
   }
