@@ -294,8 +294,19 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
     };
     // A root has no CA bundle above it: its own trustBundlePem is itself.
     const issued = props.issuer ? props.issuer.issue(this, request) : issueFrom(this, this.state, undefined, '', request);
-    const privateKey = this.state.privateKey(issued.keyReference.slot, issued.keyReference.generation);
-    return { signer: { certificate: issued.certificate, privateKey, chain: issued.chain }, keyReference: issued.keyReference, trusted: issued.trusted!, rotationPhase: issued.rotationPhase };
+    // The key is read when a certificate must be signed: a synth that keeps every certificate never loads it.
+    const { state } = this;
+    const { slot, generation } = issued.keyReference;
+    let privateKey: crypto.KeyObject | undefined;
+    const signer: Issuer = {
+      certificate: issued.certificate,
+      chain: issued.chain,
+      get privateKey() {
+        privateKey ??= state.privateKey(slot, generation);
+        return privateKey;
+      },
+    };
+    return { signer, keyReference: issued.keyReference, trusted: issued.trusted!, rotationPhase: issued.rotationPhase };
   }
 
   /**
