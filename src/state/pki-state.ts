@@ -4,12 +4,13 @@ import { Entropy, seededEntropy, systemEntropy } from '../engine/entropy';
 import { StateError } from '../engine/errors';
 import { NO_PROGRESS, Progress } from '../progress';
 import { KeyAlgorithm } from '../engine/keys';
+import { CertificateSpec } from '../engine/spec';
 import { Credential, CredentialRequest, ensureCertificate, readCertificateRecord, recordedKey, SlotDecision } from './certificates';
 import { checkSlot, StateContext } from './context';
 import { DocumentCheck, documentNames, putDocument, readDocument } from './documents';
 import { ENV_PLAN_FILE } from './environment';
 import { bareKeyInventory, ensureBareKey, readKeyFile, requestBareKeyRotation } from './keys';
-import { CertificateRecord, certificateRecordName, certificatesOf, serializeRecord } from './records';
+import { CertificateRecord, certificateRecordName, certificatesOf, isVerifiedRecord, serializeRecord } from './records';
 import { ensureRotatingCertificate, ensureRotatingKey, RotatingCredential, RotatingKey, RotationDecision, rotationInventory, RotationInventoryEntry } from './rotation';
 import { CaRotation } from './rotation-policy';
 import { ensureSecret, requestSecretRotation, secretInventory, SecretInventoryEntry, SecretRequest, StoredSecret, storedSecret } from './secrets';
@@ -323,7 +324,16 @@ export class PkiState {
       .map((name) => {
         const slot = name.slice(0, -'/certificate.json'.length);
         const record = readCertificateRecord(this.context, slot)!;
-        const { certificate } = certificatesOf(record);
+        const pendingRequest = record.keyRotationRequested ? 'key rotation' : record.renewalRequested ? 'renewal' : undefined;
+        const { certificate, chain } = certificatesOf(record);
+        const spec = record.spec as CertificateSpec | undefined;
+        // A verified record says what the certificate holds; only its issuer (shared by many) is parsed.
+        if (isVerifiedRecord(record) && spec && record.description?.['not-before']) {
+          const commonName = spec.subject.commonName;
+          const { keyAlgorithm, keyGeneration } = record;
+          const issuer = chain.length ? chain[0].subject.commonName : commonName;
+          return { slot, commonName, isCA: spec.ca !== undefined, issuer, keyAlgorithm, keyGeneration, notBefore: new Date(record.description['not-before']), notAfter: new Date(record.notAfter!), pendingRequest };
+        }
         return {
           slot,
           commonName: certificate.subject.commonName,
@@ -333,7 +343,7 @@ export class PkiState {
           keyGeneration: record.keyGeneration,
           notBefore: certificate.notBefore,
           notAfter: certificate.notAfter,
-          pendingRequest: record.keyRotationRequested ? 'key rotation' : record.renewalRequested ? 'renewal' : undefined,
+          pendingRequest,
         };
       });
   }

@@ -91,6 +91,19 @@ describe('a synth that keeps everything', () => {
     expect(snapshotDir(dir)).toEqual(before);
   });
 
+  test('list reads a verified record without parsing it, and says what parsing the certificate says', () => {
+    const calls = spies();
+    const fromRecords = open().inventory();
+    expect(calls.asn1.mock.calls.length).toBeLessThanOrEqual(1); // the CA, once, for its leaves' issuer name
+    editRecords(dir, ({ notAfter: _n, description: _d, keySha256: _k, materialSha256: _m, ...older }) => older);
+    expect(open().inventory()).toEqual(fromRecords);
+    expect(fromRecords.map((e) => [e.slot, e.commonName, e.issuer, e.isCA])).toEqual([
+      ['cluster/admin', 'kubernetes-admin', 'kubernetes', false],
+      ['cluster/apiserver', 'kube-apiserver', 'kubernetes', false],
+      ['cluster/ca', 'kubernetes', 'kubernetes', true],
+    ]);
+  });
+
   test('a record edited by hand no longer matches its digest, so the certificate decides, not the edited field', () => {
     // Were the edited notAfter believed, every certificate would be due for renewal.
     editRecords(dir, (record) => ({ ...record, notAfter: '2026-03-02T00:00:00.000Z' }));
