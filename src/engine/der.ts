@@ -108,9 +108,10 @@ export function namedBits(flags: number): Buffer {
   return bitString(octets, 7 - (highest & 7));
 }
 
-/** One TLV read from `der` at `offset`: its tag, and where its value starts and ends. */
+/** One TLV read from `der`: its tag, where it begins (`offset`), and where its value starts and ends. */
 export interface Tlv {
   readonly tag: number;
+  readonly offset: number;
   readonly start: number;
   readonly end: number;
 }
@@ -127,7 +128,28 @@ export function readTlv(der: Buffer, offset = 0): Tlv {
     start += first & 0x7f;
   }
   if (start + length > der.length) throw new RangeError('truncated DER');
-  return { tag: der[offset], start, end: start + length };
+  return { tag: der[offset], offset, start, end: start + length };
+}
+
+/** The whole encoding of `item` (tag and length included). */
+export const encoding = (der: Buffer, item: Tlv): Buffer => der.subarray(item.offset, item.end);
+
+const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+
+/**
+ * A UTCTime or GeneralizedTime in whole seconds, as RFC 5280 has certificates write them (two-digit years 50–99
+ * are 19xx); undefined for any other form, which the caller leaves to the schema library.
+ */
+export function readTime(der: Buffer, item: Tlv): Date | undefined {
+  const match = (item.tag === TAG.utcTime ? UTC_TIME : item.tag === TAG.generalizedTime ? GENERALIZED_TIME : undefined)?.exec(der.toString('latin1', item.start, item.end));
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number);
+  const fullYear = item.tag === TAG.generalizedTime ? year : year >= 50 ? 1900 + year : 2000 + year;
+  const date = new Date(0); // not Date.UTC, which reads years 0–99 as 19xx
+  date.setUTCFullYear(fullYear, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return date;
 }
 
 /** The values of the TLVs directly inside the constructed TLV `outer`. */
