@@ -223,6 +223,8 @@ export class Certificate {
   private pemText?: string;
   private publicKeyObject?: crypto.KeyObject;
   private fingerprint?: string;
+  // Encoded once: reports and CA constructs ask for these again and again, and each encoding cost a schema walk.
+  private encoded: { subject?: Buffer; issuer?: Buffer; spki?: Buffer; selfSigned?: boolean } = {};
 
   private constructor(
     readonly der: Buffer,
@@ -270,10 +272,10 @@ export class Certificate {
     return decodeName(this.asn1.tbsCertificate.issuer);
   }
   get subjectDer(): Buffer {
-    return toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subject));
+    return (this.encoded.subject ??= toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subject)));
   }
   get issuerDer(): Buffer {
-    return toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.issuer));
+    return (this.encoded.issuer ??= toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.issuer)));
   }
   get serialNumberHex(): string {
     return toBuffer(this.asn1.tbsCertificate.serialNumber).toString('hex');
@@ -285,7 +287,7 @@ export class Certificate {
     return this.asn1.tbsCertificate.validity.notAfter.getTime();
   }
   get spkiDer(): Buffer {
-    return toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subjectPublicKeyInfo));
+    return (this.encoded.spki ??= toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subjectPublicKeyInfo)));
   }
   /** kubeadm's public-key pin (`--discovery-token-ca-cert-hash`): SHA-256 over the DER SubjectPublicKeyInfo. */
   get spkiPin(): string {
@@ -342,12 +344,13 @@ export class Certificate {
     return Object.fromEntries(Object.entries(spec).filter(([, v]) => v.length)) as NameConstraintsSpec;
   }
   get isSelfSigned(): boolean {
-    return this.subjectDer.equals(this.issuerDer) && this.isSignedBy(this.publicKey);
+    return (this.encoded.selfSigned ??= this.subjectDer.equals(this.issuerDer) && this.isSignedBy(this.publicKey));
   }
 
   /** True when `issuerKey` made this certificate's signature. */
   isSignedBy(issuerKey: crypto.KeyObject): boolean {
-    const tbs = toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate));
+    // The signature is over the TBSCertificate's bytes as they stand in the DER: the first element of the outer SEQUENCE.
+    const tbs = der.encoding(this.der, der.children(this.der, der.readTlv(this.der))[0]);
     return verify(tbs, toBuffer(this.asn1.signatureValue), publicKeyOf(issuerKey), this.signatureAlgorithmOid);
   }
 
