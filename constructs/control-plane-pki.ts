@@ -135,7 +135,10 @@ export class ControlPlanePki extends Construct {
     const bootstrap = props.tlsBootstrap;
     const options: PlannerOptions = { tlsBootstrap: bootstrap !== undefined, tokenAuthFile: bootstrap?.tokenAuthFile, serverTlsBootstrap: bootstrap?.serverTlsBootstrap };
     // The progress bar's total: every certificate issued here (CAs, leaves, kubeconfigs) and the service-account key.
-    pkiStateOf(this).expectWork(Object.keys(cas).length + certificateInstances(cluster).length + kubeconfigInstances(cluster, options).length + 1);
+    const units = Object.keys(cas).length + certificateInstances(cluster).length + kubeconfigInstances(cluster, options).length + 1;
+    pkiStateOf(this).expectWork(units);
+    // Each of them has a key of the cluster's algorithm, drawn when it is first issued.
+    pkiStateOf(this).expectKeys(cluster.keyAlgorithm, units);
     if (bootstrap) {
       this.joinToken = new BootstrapToken(this, CHILD_IDS.joinToken, bootstrap.token);
       new NodeBootstrapRbac(this, CHILD_IDS.nodeBootstrap, {

@@ -14,7 +14,8 @@ import { rfc3339Utc } from './time';
 import * as crypto from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn from '@peculiar/asn1-x509';
-import { pemBlocks } from './pem';
+import * as der from './der';
+import { pemBlocks, sha256Hex } from './pem';
 import { Certificate, toBuffer } from './x509';
 
 export const ANNOTATION_PREFIX = 'pki.cdk8s.io/';
@@ -62,7 +63,8 @@ export function certificateAnnotations(carried: readonly CarriedCertificates[]):
     const label = certificateLabel(name);
     const certificates = pemBlocks(pem).filter((block) => block.label === 'CERTIFICATE');
     certificates.forEach((block, i) => {
-      const described = describeCertificate(Certificate.fromDer(block.der, name));
+      // A certificate described before is not parsed again (nor checked: it was, when first described).
+      const described = descriptions.get(sha256Hex(block.der)) ?? describeCertificate(Certificate.fromDer(block.der, name));
       for (const field of CERTIFICATE_FIELDS) {
         const value = described[field];
         if (value !== undefined) annotations[`${ANNOTATION_PREFIX}${label}${i === 0 ? '' : `.${i + 1}`}.${field}`] = value;
@@ -72,21 +74,48 @@ export function certificateAnnotations(carried: readonly CarriedCertificates[]):
   return annotations;
 }
 
+/** What `describeCertificate` returns: every field but `sans` (absent without a subjectAltName). */
+export type CertificateDescription = Partial<Record<CertificateField, string>> & Record<Exclude<CertificateField, 'sans'>, string>;
+
+/** Descriptions by SHA-256 fingerprint: a description is a function of the DER alone. */
+const descriptions = new Map<string, CertificateDescription>();
+
+/**
+ * Seeds the memo of `describeCertificate` with a description recorded when the certificate of fingerprint
+ * `fingerprintSha256` (lower-case hex) was issued, so that annotating a kept certificate parses nothing.
+ * The caller vouches for the pairing (the state checks the record's digest first).
+ */
+export function rememberDescription(fingerprintSha256: string, description: CertificateDescription): void {
+  descriptions.set(fingerprintSha256, Object.freeze({ ...description }));
+}
+
 /**
  * One certificate's fields as annotated: subject and issuer in RFC 4514 (as `-nameopt RFC2253`), SANs, serial and
  * fingerprint as openssl prints them (node:crypto's X509Certificate is OpenSSL's printer), dates RFC 3339 UTC.
+ * Memoized by fingerprint; the object returned is frozen.
  */
-export function describeCertificate(certificate: Certificate): Partial<Record<CertificateField, string>> & Record<Exclude<CertificateField, 'sans'>, string> {
-  const printed = new crypto.X509Certificate(certificate.der);
-  return {
-    'subject': rfc4514(certificate.subjectDer),
-    ...(printed.subjectAltName ? { sans: printed.subjectAltName } : {}),
-    'issuer': rfc4514(certificate.issuerDer),
-    'serial': printed.serialNumber.toUpperCase(),
-    'not-before': rfc3339Utc(certificate.notBefore),
-    'not-after': rfc3339Utc(certificate.notAfter),
-    'sha256-fingerprint': printed.fingerprint256,
-  };
+export function describeCertificate(certificate: Certificate): CertificateDescription {
+  const fingerprint = certificate.fingerprintSha256;
+  let description = descriptions.get(fingerprint);
+  if (!description) {
+    const printed = new crypto.X509Certificate(certificate.der);
+    // The names and dates are located in the DER rather than read through a parse of the whole certificate.
+    const bytes = certificate.der;
+    const tbs = der.children(bytes, der.children(bytes, der.readTlv(bytes))[0]);
+    const at = tbs[0].tag === der.context(0, true) ? 1 : 0; // after the optional [0] version
+    const [notBefore, notAfter] = der.children(bytes, tbs[at + 3]);
+    description = Object.freeze({
+      'subject': rfc4514(der.encoding(bytes, tbs[at + 4])),
+      ...(printed.subjectAltName ? { sans: printed.subjectAltName } : {}),
+      'issuer': rfc4514(der.encoding(bytes, tbs[at + 2])),
+      'serial': printed.serialNumber.toUpperCase(),
+      'not-before': rfc3339Utc(der.readTime(bytes, notBefore) ?? certificate.notBefore),
+      'not-after': rfc3339Utc(der.readTime(bytes, notAfter) ?? certificate.notAfter),
+      'sha256-fingerprint': printed.fingerprint256,
+    });
+    descriptions.set(fingerprint, description);
+  }
+  return description;
 }
 
 /** RFC 4514 §3's short names; any other attribute is written as its OID with the DER value in hex. */

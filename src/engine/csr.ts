@@ -2,11 +2,12 @@ import * as crypto from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asnCsr from '@peculiar/asn1-csr';
 import * as asn from '@peculiar/asn1-x509';
+import * as der from './der';
 import { SpecError } from './errors';
-import { checkSignatureAlgorithm, keyAlgorithmOf, publicKeyOf, sign, signatureSchemeFor, spkiDer, verify } from './keys';
+import { checkSignatureAlgorithm, keyAlgorithmOf, sign, signatureSchemeFor, spkiDer, verify } from './keys';
 import { pemBlocks, toPem } from './pem';
 import { CertificateSpec, DistinguishedName, SubjectAltNames, validateCertificateSpec } from './spec';
-import { Certificate, decodeName, encodeName, issueCertificate, IssueOptions, sansOf, Signer, subjectAltNameExtension, toArrayBuffer, toBuffer } from './x509';
+import { algorithmIdentifier, Certificate, decodeName, encodeName, issueCertificate, IssueOptions, sansOf, Signer, subjectAltNameExtension, toBuffer } from './x509';
 
 /** PKCS#9 extensionRequest: how a CSR carries the SANs it asks for. */
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
@@ -76,22 +77,13 @@ export function createCsr(
 ): CertificateSigningRequest {
   // The certificate rules apply: a request that no certificate could satisfy is refused here.
   validateCertificateSpec({ subject: request.subject, sans: request.sans, validitySeconds: 3600 });
-  const attributes = new asnCsr.Attributes();
   const san = subjectAltNameExtension(request.sans ?? {});
-  if (san) attributes.push(new asn.Attribute({ type: EXTENSION_REQUEST, values: [AsnConvert.serialize(new asn.Extensions([san]))] }));
-  const info = new asnCsr.CertificationRequestInfo({
-    version: 0,
-    subject: encodeName(request.subject),
-    subjectPKInfo: AsnConvert.parse(spkiDer(publicKeyOf(privateKey)), asn.SubjectPublicKeyInfo),
-    attributes,
-  });
-  const scheme = signatureSchemeFor(keyAlgorithmOf(privateKey));
-  const csr = new asnCsr.CertificationRequest({
-    certificationRequestInfo: info,
-    signatureAlgorithm: new asn.AlgorithmIdentifier({ algorithm: scheme.oid, parameters: scheme.nullParameters ? null : undefined }),
-    signature: toArrayBuffer(sign(toBuffer(AsnConvert.serialize(info)), privateKey, options.deterministicSignature)),
-  });
-  return CertificateSigningRequest.fromPem(toPem('CERTIFICATE REQUEST', toBuffer(AsnConvert.serialize(csr))));
+  // Attribute ::= SEQUENCE { type, values SET OF value }; the extensionRequest's value is a SEQUENCE OF Extension.
+  const attributes = san ? [der.sequence(der.oid(EXTENSION_REQUEST), der.set(der.sequence(san)))] : [];
+  const info = der.sequence(der.integer(0), encodeName(request.subject), spkiDer(privateKey), der.tlv(der.context(0, true), ...attributes));
+  const signature = sign(info, privateKey, options.deterministicSignature);
+  const csr = der.sequence(info, algorithmIdentifier(signatureSchemeFor(keyAlgorithmOf(privateKey))), der.bitString(signature));
+  return CertificateSigningRequest.fromPem(toPem('CERTIFICATE REQUEST', csr));
 }
 
 /** What a signer decides when issuing from a CSR; subject and SANs default to the request's own. */

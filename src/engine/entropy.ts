@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as forge from 'node-forge';
+import { KeyPool, poolable } from './key-pool';
 import { generateKey, KeyAlgorithm } from './keys';
 
 /**
@@ -12,6 +13,11 @@ import { generateKey, KeyAlgorithm } from './keys';
 export interface Entropy {
   /** A new private key for `label` (a slot and key generation). */
   key(label: string, algorithm: KeyAlgorithm): crypto.KeyObject;
+  /**
+   * Up to `count` keys of `algorithm` will be drawn by this synth (ControlPlanePki knows its total): a source may
+   * make them ahead. Drawing fewer or more is fine.
+   */
+  expectKeys?(algorithm: KeyAlgorithm, count: number): void;
   /** A positive serial of 126 random bits for the issuance named `label`. */
   serial(label: string): Buffer;
   /** `count` random bytes for the secret named `label` (a bootstrap token, say). */
@@ -28,8 +34,16 @@ function positiveSerial(bytes: Buffer): Buffer {
   return serial;
 }
 
+/** RSA keys announced to the system source are made on a second core as well (key-pool.ts). */
+const pools = new Map<KeyAlgorithm, KeyPool>();
+
 export const systemEntropy: Entropy = {
-  key: (_label, algorithm) => generateKey(algorithm),
+  key: (_label, algorithm) => pools.get(algorithm)?.take() ?? generateKey(algorithm),
+  expectKeys(algorithm, count) {
+    if (!poolable(algorithm) || count <= 0) return;
+    if (!pools.has(algorithm)) pools.set(algorithm, new KeyPool(algorithm));
+    pools.get(algorithm)!.expect(count);
+  },
   serial: () => positiveSerial(crypto.randomBytes(16)),
   bytes: (_label, count) => crypto.randomBytes(count),
   deterministicSignatures: false,

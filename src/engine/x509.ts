@@ -1,9 +1,10 @@
 import * as crypto from 'node:crypto';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn from '@peculiar/asn1-x509';
+import * as der from './der';
 import { systemEntropy } from './entropy';
 import { SpecError } from './errors';
-import { keyAlgorithmOf, publicKeyOf, sign, signatureSchemeFor, spkiDer, verify } from './keys';
+import { keyAlgorithmOf, publicKeyOf, sign, SignatureScheme, signatureSchemeFor, spkiDer, verify } from './keys';
 import { canonicalIp, ipToBytes, ipToString } from './names';
 import { pemBlocks, sha256Hex, toPem } from './pem';
 import {
@@ -45,27 +46,21 @@ export function toBuffer(data: ArrayBuffer | ArrayBufferView): Buffer {
   return ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
 }
 
-export function toArrayBuffer(data: Buffer): ArrayBuffer {
-  return new Uint8Array(data).buffer;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Names
 
-/** RDNs in the order OpenSSL and Go print them (C, ST, L, O, OU, CN), one attribute per RDN. */
-export function encodeName(dn: DistinguishedName): asn.Name {
+/** DER Name: RDNs in the order OpenSSL and Go print them (C, ST, L, O, OU, CN), one attribute per RDN. */
+export function encodeName(dn: DistinguishedName): Buffer {
   const rdn = (type: string, value: string, printable = false) =>
-    new asn.RelativeDistinguishedName([
-      new asn.AttributeTypeAndValue({ type, value: new asn.AttributeValue(printable ? { printableString: value } : { utf8String: value }) }),
-    ]);
-  return new asn.Name([
+    der.set(der.sequence(der.oid(type), printable ? der.asciiString(der.TAG.printableString, value) : der.utf8String(value)));
+  return der.sequence(
     ...(dn.country ? [rdn(OID.country, dn.country, true)] : []),
     ...(dn.province ? [rdn(OID.province, dn.province)] : []),
     ...(dn.locality ? [rdn(OID.locality, dn.locality)] : []),
     ...(dn.organizations ?? []).map((o) => rdn(OID.organization, o)),
     ...(dn.organizationalUnits ?? []).map((ou) => rdn(OID.organizationalUnit, ou)),
     rdn(OID.commonName, dn.commonName),
-  ]);
+  );
 }
 
 export function decodeName(name: asn.Name): DistinguishedName {
@@ -100,18 +95,16 @@ function ipInRange(ip: Buffer, range: Buffer): boolean {
   return ip.every((b, i) => (b & range[ip.length + i]) === range[i]);
 }
 
-function ipGeneralName(bytes: Buffer): asn.GeneralName {
-  // Go through the raw OCTET STRING: the library's text converter does not know every IPv6 spelling.
-  return AsnConvert.parse(Buffer.concat([Buffer.from([0x87, bytes.length]), bytes]), asn.GeneralName);
-}
+/** GeneralName choices (RFC 5280 §4.2.1.6), each an IMPLICIT primitive. */
+const GENERAL_NAME = { rfc822Name: der.context(1, false), dNSName: der.context(2, false), uri: der.context(6, false), iPAddress: der.context(7, false) };
 
-function encodeSans(sans: SubjectAltNames): asn.GeneralName[] {
+function encodeSans(sans: SubjectAltNames): Buffer[] {
   return [
     // Go's order: DNS, email, IP, URI.
-    ...(sans.dnsNames ?? []).map((dNSName) => new asn.GeneralName({ dNSName })),
-    ...(sans.emails ?? []).map((rfc822Name) => new asn.GeneralName({ rfc822Name })),
-    ...(sans.ipAddresses ?? []).map((ip) => ipGeneralName(ipToBytes(ip))),
-    ...(sans.uris ?? []).map((uniformResourceIdentifier) => new asn.GeneralName({ uniformResourceIdentifier })),
+    ...(sans.dnsNames ?? []).map((name) => der.asciiString(GENERAL_NAME.dNSName, name)),
+    ...(sans.emails ?? []).map((email) => der.asciiString(GENERAL_NAME.rfc822Name, email)),
+    ...(sans.ipAddresses ?? []).map((ip) => der.tlv(GENERAL_NAME.iPAddress, ipToBytes(ip))),
+    ...(sans.uris ?? []).map((uri) => der.asciiString(GENERAL_NAME.uri, uri)),
   ];
 }
 
@@ -120,10 +113,10 @@ function rawGeneralNameBytes(name: asn.GeneralName): Buffer {
   return toBuffer(AsnConvert.serialize(name)).subarray(2);
 }
 
-/** The subjectAltName extension for `sans`, or undefined when there are none. */
-export function subjectAltNameExtension(sans: SubjectAltNames): asn.Extension | undefined {
+/** The DER subjectAltName extension for `sans`, or undefined when there are none. */
+export function subjectAltNameExtension(sans: SubjectAltNames): Buffer | undefined {
   const names = encodeSans(sans);
-  return names.length ? extension(asn.id_ce_subjectAltName, false, new asn.SubjectAlternativeName(names)) : undefined;
+  return names.length ? extension(asn.id_ce_subjectAltName, false, der.sequence(...names)) : undefined;
 }
 
 /** The SANs of a subjectAltName extension (from a certificate or a CSR's extensionRequest). */
@@ -142,14 +135,17 @@ export function sansOf(san: asn.Extension | undefined): SubjectAltNames {
 // ---------------------------------------------------------------------------------------------
 // Extensions
 
-export function extension(extnID: string, critical: boolean, value: unknown): asn.Extension {
-  return new asn.Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+/** DER Extension; `critical` is written only when true (DER leaves out a DEFAULT FALSE). */
+export function extension(extnID: string, critical: boolean, valueDer: Buffer): Buffer {
+  return der.sequence(der.oid(extnID), ...(critical ? [der.boolean(true)] : []), der.octetString(valueDer));
 }
 
 /** RFC 7093 method 1: the leftmost 160 bits of the SHA-256 of the subjectPublicKey bits (no SHA-1 anywhere). */
 export function keyIdentifier(publicKey: crypto.KeyObject): Buffer {
-  const spki = AsnConvert.parse(spkiDer(publicKey), asn.SubjectPublicKeyInfo);
-  return crypto.createHash('sha256').update(toBuffer(spki.subjectPublicKey)).digest().subarray(0, 20);
+  // SubjectPublicKeyInfo ::= SEQUENCE { algorithm, subjectPublicKey BIT STRING }; the bits follow the unused-bits octet.
+  const spki = spkiDer(publicKey);
+  const bits = der.children(spki, der.readTlv(spki))[1];
+  return crypto.createHash('sha256').update(spki.subarray(bits.start + 1, bits.end)).digest().subarray(0, 20);
 }
 
 function defaultKeyUsage(spec: CertificateSpec, subjectKey: crypto.KeyObject): KeyUsageName[] {
@@ -157,21 +153,25 @@ function defaultKeyUsage(spec: CertificateSpec, subjectKey: crypto.KeyObject): K
   return keyAlgorithmOf(subjectKey).startsWith('rsa-') ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'];
 }
 
-function nameConstraintsExtension(nc: NameConstraintsSpec): asn.Extension {
-  const subtrees = (dns: string[] = [], ips: string[] = []) =>
+function nameConstraintsExtension(nc: NameConstraintsSpec): Buffer {
+  // GeneralSubtree ::= SEQUENCE { base GeneralName, minimum DEFAULT 0, maximum OPTIONAL }: the base alone.
+  const subtrees = (tag: number, dns: string[] = [], ips: string[] = []) =>
     dns.length + ips.length === 0
-      ? undefined
-      : new asn.GeneralSubtrees([
-          ...dns.map((dNSName) => new asn.GeneralSubtree({ base: new asn.GeneralName({ dNSName }) })),
-          ...ips.map((cidr) => new asn.GeneralSubtree({ base: ipGeneralName(cidrToBytes(cidr)) })),
-        ]);
+      ? []
+      : [
+          der.tlv(
+            tag,
+            ...dns.map((name) => der.sequence(der.asciiString(GENERAL_NAME.dNSName, name))),
+            ...ips.map((cidr) => der.sequence(der.tlv(GENERAL_NAME.iPAddress, cidrToBytes(cidr)))),
+          ),
+        ];
   return extension(
     asn.id_ce_nameConstraints,
     true,
-    new asn.NameConstraints({
-      permittedSubtrees: subtrees(nc.permittedDnsDomains, nc.permittedIpRanges),
-      excludedSubtrees: subtrees(nc.excludedDnsDomains, nc.excludedIpRanges),
-    }),
+    der.sequence(
+      ...subtrees(der.context(0, true), nc.permittedDnsDomains, nc.permittedIpRanges),
+      ...subtrees(der.context(1, true), nc.excludedDnsDomains, nc.excludedIpRanges),
+    ),
   );
 }
 
@@ -223,7 +223,8 @@ export class Certificate {
   private pemText?: string;
   private publicKeyObject?: crypto.KeyObject;
   private fingerprint?: string;
-  private selfSigned?: boolean;
+  // Encoded once: reports and CA constructs ask for these again and again, and each encoding cost a schema walk.
+  private encoded: { subject?: Buffer; issuer?: Buffer; spki?: Buffer; selfSigned?: boolean } = {};
 
   private constructor(
     readonly der: Buffer,
@@ -271,10 +272,10 @@ export class Certificate {
     return decodeName(this.asn1.tbsCertificate.issuer);
   }
   get subjectDer(): Buffer {
-    return toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subject));
+    return (this.encoded.subject ??= toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subject)));
   }
   get issuerDer(): Buffer {
-    return toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.issuer));
+    return (this.encoded.issuer ??= toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.issuer)));
   }
   get serialNumberHex(): string {
     return toBuffer(this.asn1.tbsCertificate.serialNumber).toString('hex');
@@ -286,7 +287,7 @@ export class Certificate {
     return this.asn1.tbsCertificate.validity.notAfter.getTime();
   }
   get spkiDer(): Buffer {
-    return toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subjectPublicKeyInfo));
+    return (this.encoded.spki ??= toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subjectPublicKeyInfo)));
   }
   /** kubeadm's public-key pin (`--discovery-token-ca-cert-hash`): SHA-256 over the DER SubjectPublicKeyInfo. */
   get spkiPin(): string {
@@ -343,13 +344,13 @@ export class Certificate {
     return Object.fromEntries(Object.entries(spec).filter(([, v]) => v.length)) as NameConstraintsSpec;
   }
   get isSelfSigned(): boolean {
-    this.selfSigned ??= this.subjectDer.equals(this.issuerDer) && this.isSignedBy(this.publicKey);
-    return this.selfSigned;
+    return (this.encoded.selfSigned ??= this.subjectDer.equals(this.issuerDer) && this.isSignedBy(this.publicKey));
   }
 
   /** True when `issuerKey` made this certificate's signature. */
   isSignedBy(issuerKey: crypto.KeyObject): boolean {
-    const tbs = toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate));
+    // The signature is over the TBSCertificate's bytes as they stand in the DER: the first element of the outer SEQUENCE.
+    const tbs = der.encoding(this.der, der.children(this.der, der.readTlv(this.der))[0]);
     return verify(tbs, toBuffer(this.asn1.signatureValue), publicKeyOf(issuerKey), this.signatureAlgorithmOid);
   }
 
@@ -391,20 +392,50 @@ export interface IssueOptions {
   readonly deterministicSignature?: boolean;
 }
 
-function checkIssuerAllows(spec: CertificateSpec, issuer: Certificate, notAfter: Date): void {
-  if (!issuer.isCA || !issuer.keyUsage.includes('keyCertSign')) {
+/** What issuing under a CA certificate reads of it, decoded once per certificate rather than once per issuance. */
+interface IssuerFacts {
+  readonly signsCertificates: boolean;
+  readonly pathLength: number | undefined;
+  readonly notAfter: Date;
+  readonly nameConstraints: NameConstraintsSpec | undefined;
+  readonly subjectDer: Buffer;
+  readonly spkiDer: Buffer;
+  readonly keyIdentifier: Buffer;
+}
+
+const issuerFacts = new WeakMap<Certificate, IssuerFacts>();
+
+function factsOf(issuer: Certificate): IssuerFacts {
+  let facts = issuerFacts.get(issuer);
+  if (!facts) {
+    facts = {
+      signsCertificates: issuer.isCA && issuer.keyUsage.includes('keyCertSign'),
+      pathLength: issuer.pathLength,
+      notAfter: issuer.notAfter,
+      nameConstraints: issuer.nameConstraints,
+      subjectDer: issuer.subjectDer,
+      spkiDer: issuer.spkiDer,
+      keyIdentifier: issuer.subjectKeyIdentifier ?? keyIdentifier(issuer.publicKey),
+    };
+    issuerFacts.set(issuer, facts);
+  }
+  return facts;
+}
+
+function checkIssuerAllows(spec: CertificateSpec, issuer: Certificate, facts: IssuerFacts, notAfter: Date): void {
+  if (!facts.signsCertificates) {
     throw new SpecError('issuer', `"${issuer.subject.commonName}" is not a CA certificate (basicConstraints cA and keyUsage keyCertSign are required)`);
   }
-  if (spec.ca && issuer.pathLength === 0) {
+  if (spec.ca && facts.pathLength === 0) {
     throw new SpecError('ca', `issuer "${issuer.subject.commonName}" has pathLength 0 and may sign no further CA`);
   }
-  if (notAfter > issuer.notAfter) {
+  if (notAfter > facts.notAfter) {
     throw new SpecError(
       'validitySeconds',
-      `the certificate would end ${notAfter.toISOString()}, after its issuer "${issuer.subject.commonName}" ends ${issuer.notAfter.toISOString()}: shorten the validity or renew the issuer`,
+      `the certificate would end ${notAfter.toISOString()}, after its issuer "${issuer.subject.commonName}" ends ${facts.notAfter.toISOString()}: shorten the validity or renew the issuer`,
     );
   }
-  const nc = issuer.nameConstraints;
+  const nc = facts.nameConstraints;
   if (!nc) return;
   const under = (name: string, domain: string) => name === domain || name.endsWith(`.${domain}`);
   (spec.sans?.dnsNames ?? []).forEach((name, i) => {
@@ -448,9 +479,10 @@ export function issueCertificate(
     throw new SpecError('validitySeconds', `${spec.validitySeconds} seconds from ${now.toISOString()} ends after 9999-12-31T23:59:59Z, the last time a certificate can hold`);
   }
 
-  if (signer.certificate) {
-    checkIssuerAllows(spec, signer.certificate, notAfter);
-    if (!publicKeyOf(signer.privateKey).export({ type: 'spki', format: 'der' }).equals(signer.certificate.spkiDer)) {
+  const issuer = signer.certificate && factsOf(signer.certificate);
+  if (signer.certificate && issuer) {
+    checkIssuerAllows(spec, signer.certificate, issuer, notAfter);
+    if (!spkiDer(signer.privateKey).equals(issuer.spkiDer)) {
       throw new SpecError('issuer', `the private key given for "${signer.certificate.subject.commonName}" does not match its certificate`);
     }
   } else if (!spkiDer(signer.privateKey).equals(spkiDer(subjectPublicKey))) {
@@ -458,37 +490,39 @@ export function issueCertificate(
   }
 
   const ski = keyIdentifier(subjectPublicKey);
+  const keyUsage = (spec.keyUsage ?? defaultKeyUsage(spec, subjectPublicKey)).reduce((f, u) => f | KEY_USAGE_FLAGS[u], 0);
+  const basicConstraints = [...(spec.ca ? [der.boolean(true)] : []), ...(spec.ca?.pathLength !== undefined ? [der.integer(spec.ca.pathLength)] : [])];
   // Go's order (KU, EKU, BC, SKI, AKI, SAN), then name constraints.
-  const extensions: asn.Extension[] = [
-    extension(asn.id_ce_keyUsage, true, new asn.KeyUsage((spec.keyUsage ?? defaultKeyUsage(spec, subjectPublicKey)).reduce((f, u) => f | KEY_USAGE_FLAGS[u], 0))),
-  ];
+  const extensions: Buffer[] = [extension(asn.id_ce_keyUsage, true, der.namedBits(keyUsage))];
   if (spec.extendedKeyUsage?.length) {
-    extensions.push(extension(asn.id_ce_extKeyUsage, false, new asn.ExtendedKeyUsage(spec.extendedKeyUsage.map((u) => EXTENDED_KEY_USAGE_OIDS[u]))));
+    extensions.push(extension(asn.id_ce_extKeyUsage, false, der.sequence(...spec.extendedKeyUsage.map((u) => der.oid(EXTENDED_KEY_USAGE_OIDS[u])))));
   }
-  extensions.push(extension(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: !!spec.ca, pathLenConstraint: spec.ca?.pathLength })));
-  extensions.push(extension(asn.id_ce_subjectKeyIdentifier, false, new asn.SubjectKeyIdentifier(ski)));
-  if (signer.certificate) {
-    const authorityKeyId = signer.certificate.subjectKeyIdentifier ?? keyIdentifier(signer.certificate.publicKey);
-    extensions.push(extension(asn.id_ce_authorityKeyIdentifier, false, new asn.AuthorityKeyIdentifier({ keyIdentifier: new asn.KeyIdentifier(authorityKeyId) })));
-  }
+  extensions.push(extension(asn.id_ce_basicConstraints, true, der.sequence(...basicConstraints)));
+  extensions.push(extension(asn.id_ce_subjectKeyIdentifier, false, der.octetString(ski)));
+  // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING, ... }
+  if (issuer) extensions.push(extension(asn.id_ce_authorityKeyIdentifier, false, der.sequence(der.tlv(der.context(0, false), issuer.keyIdentifier))));
   const san = subjectAltNameExtension(spec.sans ?? {});
   if (san) extensions.push(san);
   if (spec.ca?.nameConstraints && Object.values(spec.ca.nameConstraints).some((names) => names?.length)) extensions.push(nameConstraintsExtension(spec.ca.nameConstraints));
 
-  const scheme = signatureSchemeFor(keyAlgorithmOf(signer.privateKey, 'issuer'));
-  const signatureAlgorithm = new asn.AlgorithmIdentifier({ algorithm: scheme.oid, parameters: scheme.nullParameters ? null : undefined });
+  const signatureAlgorithm = algorithmIdentifier(signatureSchemeFor(keyAlgorithmOf(signer.privateKey, 'issuer')));
   const subject = encodeName(spec.subject);
-  const tbs = new asn.TBSCertificate({
-    version: asn.Version.v3,
-    serialNumber: toArrayBuffer(options.serial ?? systemEntropy.serial('')),
-    signature: signatureAlgorithm,
-    issuer: signer.certificate ? AsnConvert.parse(signer.certificate.subjectDer, asn.Name) : subject,
-    validity: new asn.Validity({ notBefore, notAfter }),
+  const tbs = der.sequence(
+    der.tlv(der.context(0, true), der.integer(2)), // [0] EXPLICIT Version v3
+    der.integerBytes(options.serial ?? systemEntropy.serial('')),
+    signatureAlgorithm,
+    issuer ? issuer.subjectDer : subject,
+    der.sequence(der.time(notBefore), der.time(notAfter)),
     subject,
-    subjectPublicKeyInfo: AsnConvert.parse(spkiDer(subjectPublicKey), asn.SubjectPublicKeyInfo),
-    extensions: new asn.Extensions(extensions),
-  });
-  const tbsDer = toBuffer(AsnConvert.serialize(tbs));
-  const certificate = new asn.Certificate({ tbsCertificate: tbs, signatureAlgorithm, signatureValue: toArrayBuffer(sign(tbsDer, signer.privateKey, options.deterministicSignature)) });
-  return Certificate.fromDer(toBuffer(AsnConvert.serialize(certificate)));
+    spkiDer(subjectPublicKey),
+    der.tlv(der.context(3, true), der.sequence(...extensions)),
+  );
+  const signature = sign(tbs, signer.privateKey, options.deterministicSignature);
+  // Encoded here from validated parts: parsing it back would cost more than all of the above.
+  return Certificate.fromTrustedDer(der.sequence(tbs, signatureAlgorithm, der.bitString(signature)));
+}
+
+/** AlgorithmIdentifier of a signature scheme: RSA's carries an explicit NULL, ECDSA's and Ed25519's nothing. */
+export function algorithmIdentifier(scheme: SignatureScheme): Buffer {
+  return der.sequence(der.oid(scheme.oid), ...(scheme.nullParameters ? [der.nullValue()] : []));
 }

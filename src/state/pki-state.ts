@@ -106,6 +106,11 @@ export class PkiState {
     this.context.progress.expect(units);
   }
 
+  /** Announces up to `count` new keys of `algorithm`, which the entropy source may make ahead (RSA, on a second core). */
+  expectKeys(algorithm: KeyAlgorithm, count: number): void {
+    this.context.entropy.expectKeys?.(algorithm, count);
+  }
+
   /**
    * The credential for `request`, from the state when it still matches, else newly issued and staged.
    * Asking twice for one slot in one synth returns the same credential.

@@ -3,6 +3,7 @@
  * schema when read and before it is written, and a record that fails says which file and which field, never
  * what the file holds (a secret record holds a token).
  */
+import { CertificateDescription, rememberDescription } from '../engine/annotations';
 import { StateError } from '../engine/errors';
 import { sha256Hex } from '../engine/pem';
 import { KeyAlgorithm } from '../engine/keys';
@@ -147,7 +148,10 @@ export function parseRecord<K extends RecordKind>(kind: K, data: Buffer, file: s
   if (kind === 'certificate') {
     const certificate = record as CertificateRecord;
     if (holdsDigest(certificate)) {
-      parsed.set(certificate, { certificate: trustedCertificate(certificate.certificate), chain: certificate.chain.map(trustedCertificate), verified: true });
+      const issued = trustedCertificate(certificate.certificate);
+      parsed.set(certificate, { certificate: issued, chain: certificate.chain.map(trustedCertificate), verified: true });
+      // Annotating the kept certificate then parses nothing either.
+      if (certificate.description) rememberDescription(issued.fingerprintSha256, certificate.description as CertificateDescription);
       return record;
     }
     try {
