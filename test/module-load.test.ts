@@ -67,7 +67,7 @@ describe('with a state', () => {
     expect(run.packages.filter((p) => ['node-forge', '@noble/curves', 'yaml', 'cli-progress', 'cdk8s', 'cdk8s-plus-28'].includes(p))).toEqual([]);
   });
 
-  test('a synth compiles no schema and loads neither node-forge nor @noble/curves (system entropy, ECDSA)', () => {
+  test('a synth compiles no schema and loads neither node-forge, @noble/curves (system entropy, ECDSA) nor the CRD imports it makes no object of', () => {
     const app = `
       const { App, Chart } = require(${JSON.stringify(CDK8S)});
       const { ControlPlanePki } = require(${JSON.stringify(path.join(LIB, 'constructs'))});
@@ -83,6 +83,8 @@ describe('with a state', () => {
       expect(run.value).toContain('cluster.k8s.yaml');
       expect(ajvCompilerLoaded(run.modules)).toBe(false);
       expect(run.packages.filter((p) => ['node-forge', '@noble/curves', 'cli-progress', 'table', 'commander'].includes(p))).toEqual([]);
+      // No cert-manager, trust-manager or Argo CD object in this app.
+      expect(run.modules.filter((m) => m.startsWith(path.join(LIB, 'imports')))).toEqual([]);
     }
   });
 });
