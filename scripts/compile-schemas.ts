@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { _ } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone';
-import { newAjv, PRECOMPILED_SCHEMA_DIRECTORY, precompiledSchemaFile } from '../src/engine/spec';
+import { newAjv, PRECOMPILED_SCHEMA_DIRECTORY, precompiledSchemaFile } from '../src/engine/schema-compiler';
 
 interface Schema {
   readonly $id: string;

@@ -1,11 +1,7 @@
-import type Ajv from 'ajv';
-import type { CodeOptions, ErrorObject } from 'ajv';
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import type { ErrorObject } from 'ajv';
 import { SpecError } from './errors';
 import { controlCharacterIndex, hostBitsReason, isIpAddress } from './names';
-import { SCHEMA_FORMATS } from './schema-formats';
+import { loadValidator } from './schema-compiler';
 import certificateSpecSchema from './schemas/certificate-spec.schema.json';
 
 /** A certificate subject. Only these attributes are written; Go and OpenSSL read them all. */
@@ -172,38 +168,6 @@ export interface SchemaValidator {
 }
 
 /**
- * The ajv every schema of this library is compiled with, at run time or ahead of time (`code`:
- * scripts/compile-schemas.ts). verbose: errors carry their schema, so an unknown field's message can list the
- * known ones. ajv is loaded here, only when a schema has no validator compiled ahead.
- */
-export function newAjv(code?: CodeOptions): Ajv {
-  const { default: AjvClass } = require('ajv') as typeof import('ajv');
-  return new AjvClass({ allErrors: true, strict: true, verbose: true, formats: SCHEMA_FORMATS, code });
-}
-
-/** Where the build writes the validators it compiled ahead: beside the built engine (lib/), never in the sources. */
-export const PRECOMPILED_SCHEMA_DIRECTORY = path.join(__dirname, '..', 'generated', 'schemas');
-
-/**
- * The file name of the validator compiled ahead for `schema` and its references: a digest of their content, so a
- * schema edited since the build never meets a stale validator (it is compiled at run time instead).
- */
-export function precompiledSchemaFile(schema: object, references: readonly { $id: string }[]): string {
-  const sorted = [...references].sort((a, b) => (a.$id < b.$id ? -1 : a.$id > b.$id ? 1 : 0));
-  return `${crypto.createHash('sha256').update(JSON.stringify([schema, ...sorted])).digest('hex').slice(0, 32)}.js`;
-}
-
-let runtimeAjv: Ajv | undefined;
-
-function compileNow(schema: object, references: readonly { $id: string }[]): SchemaValidator {
-  const precompiled = path.join(PRECOMPILED_SCHEMA_DIRECTORY, precompiledSchemaFile(schema, references));
-  if (fs.existsSync(precompiled)) return require(precompiled) as SchemaValidator;
-  const ajv = (runtimeAjv ??= newAjv());
-  for (const reference of references) if (!ajv.getSchema(reference.$id)) ajv.addSchema(reference);
-  return ajv.compile(schema);
-}
-
-/**
  * `schema`'s validator; `references` are the schemas its `$ref`s name by `$id`. Nothing is compiled until the
  * first check (a module declaring its schema costs nothing to load), and then the build's validator is taken
  * when there is one.
@@ -211,7 +175,7 @@ function compileNow(schema: object, references: readonly { $id: string }[]): Sch
 export function compileSchema(schema: object, references: { $id: string }[] = []): SchemaValidator {
   let compiled: SchemaValidator | undefined;
   const validate: SchemaValidator = (data) => {
-    compiled ??= compileNow(schema, references);
+    compiled ??= loadValidator(schema, references);
     const valid = compiled(data);
     validate.errors = compiled.errors;
     return valid;
