@@ -31,8 +31,8 @@ import { checkKnownProps } from '../src/engine/spec';
 import { durationMilliseconds } from './durations';
 import { CERTIFICATE_PROPS, CLUSTER_ISSUER_PROPS, ISSUER_PROPS } from './known-props';
 
-// The CRD imports (880 kB of cert-manager types) are required by the constructs that make these objects: an app
-// without cert-manager does not load them.
+// The CRD imports (the largest generated modules of the library) are required by the constructs that make these
+// objects: an app without cert-manager does not load them.
 const certManagerImport = () => require('../imports/cert-manager.io') as typeof cm;
 const trustManagerImport = () => require('../imports/trust.cert-manager.io') as typeof trust;
 
