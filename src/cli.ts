@@ -11,8 +11,7 @@ import type { InventoryEntry, PkiState } from './state/pki-state';
 import { reportErrors } from './report';
 import { parseWarnDuration } from './expiry/format';
 
-// A command loads the modules it uses when it runs: `--help` loads none of them, `list` not the planner or the YAML,
-// table-less commands not `table`.
+// A command loads the modules it uses when it runs: `--help` loads none of them, `list` the state but not the planner.
 const load = {
   age: () => require('./state/age') as typeof import('./state/age'),
   checkExpiration: () => require('./expiry/check-expiration') as typeof import('./expiry/check-expiration'),
