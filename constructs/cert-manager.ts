@@ -3,8 +3,8 @@
 // come from the typed imports generated from the CRDs (imports/, `npx cdk8s import`).
 import { ApiObject, Chart, Duration, JsonPatch, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import * as cm from '../imports/cert-manager.io';
-import * as trust from '../imports/trust.cert-manager.io';
+import type * as cm from '../imports/cert-manager.io';
+import type * as trust from '../imports/trust.cert-manager.io';
 import {
   acmeServerUrl,
   CERT_MANAGER_GROUP,
@@ -30,6 +30,11 @@ import { emitSecret } from './secret-output';
 import { checkKnownProps } from '../src/engine/spec';
 import { durationMilliseconds } from './durations';
 import { CERTIFICATE_PROPS, CLUSTER_ISSUER_PROPS, ISSUER_PROPS } from './known-props';
+
+// The CRD imports (the largest generated modules of the library) are required by the constructs that make these
+// objects: an app without cert-manager does not load them.
+const certManagerImport = () => require('../imports/cert-manager.io') as typeof cm;
+const trustManagerImport = () => require('../imports/trust.cert-manager.io') as typeof trust;
 
 export * from '../src/cert-manager';
 
@@ -156,13 +161,13 @@ abstract class IssuerBase extends Construct implements ICertManagerIssuer {
     const spec = locateErrors(this.node.path, () => {
       checkDns1123Subdomain(this.name, 'name');
       // The import types an Issuer's spec and a ClusterIssuer's apart; they are the same type in cert-manager.
-      const json = cm.toJson_IssuerSpec(issuerSpec(props, this.name))!;
+      const json = certManagerImport().toJson_IssuerSpec(issuerSpec(props, this.name))!;
       checkIssuerSpec(json);
       return json;
     });
     this.issuerType = props.acme ? 'acme' : props.ca ? 'ca' : 'selfSigned';
     this.apiObject = new ApiObject(this, 'Resource', {
-      ...(kind === 'Issuer' ? cm.Issuer.GVK : cm.ClusterIssuer.GVK),
+      ...(kind === 'Issuer' ? certManagerImport().Issuer.GVK : certManagerImport().ClusterIssuer.GVK),
       metadata: { name: this.name, namespace: props.namespace, annotations: syncWaveAnnotation(props.syncWave ?? SYNC_WAVES.issuer) },
       spec,
     });
@@ -312,10 +317,10 @@ export class Certificate extends Construct {
         },
       };
       checkDns1123Subdomain(this.name, 'name');
-      checkCertificateSpec(cm.toJson_CertificateSpec(typed)!, issuer?.issuerType);
+      checkCertificateSpec(certManagerImport().toJson_CertificateSpec(typed)!, issuer?.issuerType);
       return typed;
     }, { issuerRef: 'issuer', isCA: 'isCA' }); // the spec's spelling → the props'
-    this.apiObject = new cm.Certificate(this, 'Resource', {
+    this.apiObject = new (certManagerImport().Certificate)(this, 'Resource', {
       metadata: { name: this.name, namespace, annotations: syncWaveAnnotation(props.syncWave ?? SYNC_WAVES.certificate) },
       spec,
     });
@@ -518,7 +523,7 @@ export class TrustBundle extends Construct {
       });
       source = { configMap: { name: this.sourceConfigMap.name, key: TRUST_BUNDLE_KEY } };
     }
-    this.apiObject = new trust.Bundle(this, 'Resource', {
+    this.apiObject = new (trustManagerImport().Bundle)(this, 'Resource', {
       metadata: { name: this.name, annotations: syncWaveAnnotation(SYNC_WAVES.bundle) },
       spec: { sources: [source], target: { configMap: { key: TRUST_BUNDLE_KEY }, namespaceSelector: props.namespaceSelector } },
     });

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ApiObject, App, Duration, Names } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Application } from '../imports/argoproj.io';
+import type { Application } from '../imports/argoproj.io';
 import { certificateAnnotations } from '../src/engine/annotations';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { KeyAlgorithm } from '../src/engine/keys';
@@ -211,7 +211,9 @@ export class RancherIngressTLS extends Construct {
     const chart = props.chart ?? 'rancher';
     const applicationName = props.applicationName ?? 'rancher';
     const applicationNamespace = props.applicationNamespace ?? 'argocd';
-    this.application = new Application(this, 'application', {
+    // The Argo CD CRD import is required here, by the one construct that makes an Application.
+    const { Application: ArgoApplication } = require('../imports/argoproj.io') as typeof import('../imports/argoproj.io');
+    this.application = new ArgoApplication(this, 'application', {
       metadata: { name: applicationName, namespace: applicationNamespace },
       spec: {
         project: props.project ?? 'default',

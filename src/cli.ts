@@ -4,22 +4,27 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { getBorderCharacters, table } from 'table';
 import { BOOTSTRAP_KUBECONFIG_FILE } from './kubeadm/layout';
-import { exportNode, exportNodes, nodeLabels, kubeletBootstrapFlags, nodeJoinCommand } from './kubeadm/node-bundle';
-import { formatPlan, runPlan } from './plan/run';
-import { exportSecrets } from './secrets/secret-plan';
-import { ageKeysFromEnvironment, ENV_STATE_DIR, frozenFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } from './state/environment';
 import { SpecError, StateError } from './engine/errors';
 import { rfc3339Utc } from './engine/time';
-import { parseRecipient } from './state/age';
-import { reencryptState } from './state/store';
-import { InventoryEntry, PkiState } from './state/pki-state';
+import type { InventoryEntry, PkiState } from './state/pki-state';
 import { reportErrors } from './report';
-import { rotationLines, rotationListing } from './report/rotation-inventory';
-import { attentionLines, exitCodeOf, expirationReport, renderReport } from './expiry/check-expiration';
 import { parseWarnDuration } from './expiry/format';
-import { stateExpiryItems, treeExpiryItems } from './expiry/sources';
+
+// A command loads the modules it uses when it runs: `--help` loads none of them, `list` the state but not the planner.
+const load = {
+  age: () => require('./state/age') as typeof import('./state/age'),
+  checkExpiration: () => require('./expiry/check-expiration') as typeof import('./expiry/check-expiration'),
+  environment: () => require('./state/environment') as typeof import('./state/environment'),
+  expirySources: () => require('./expiry/sources') as typeof import('./expiry/sources'),
+  nodeBundle: () => require('./kubeadm/node-bundle') as typeof import('./kubeadm/node-bundle'),
+  pkiState: () => require('./state/pki-state') as typeof import('./state/pki-state'),
+  plan: () => require('./plan/run') as typeof import('./plan/run'),
+  rotationInventory: () => require('./report/rotation-inventory') as typeof import('./report/rotation-inventory'),
+  secretPlan: () => require('./secrets/secret-plan') as typeof import('./secrets/secret-plan'),
+  store: () => require('./state/store') as typeof import('./state/store'),
+  table: () => require('table') as typeof import('table'),
+};
 
 const DAY_MS = 86_400_000;
 
@@ -43,6 +48,7 @@ export function findAppDirectory(start: string): string | undefined {
 export function resolveStateDirectory(option: string | undefined, cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
   if (option) return path.resolve(cwd, option);
   const app = findAppDirectory(cwd);
+  const { ENV_STATE_DIR } = load.environment();
   const relative = env[ENV_STATE_DIR] || '.pki';
   if (app) return path.resolve(app, relative);
   if (path.isAbsolute(relative)) return relative;
@@ -87,12 +93,13 @@ export function buildCli(): Command {
     .showHelpAfterError();
   const stateDirectory = () => resolveStateDirectory(program.opts().state);
   /** The state; a directory that is not there is an error naming where it was looked for. */
-  const state = () => {
+  const state = (): PkiState => {
     const directory = stateDirectory();
+    const { ENV_STATE_DIR, frozenFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } = load.environment();
     if (!fs.existsSync(directory)) throw new StateError(`no state directory ${directory}; run \`cdk8s synth\` in the app's directory first, or name the state with --state or ${ENV_STATE_DIR}`);
     const store = stateStoreFromEnvironment(directory);
     warnIfPlaintextStateTracked(store);
-    return new PkiState({ store, frozen: frozenFromEnvironment() });
+    return new (load.pkiState().PkiState)({ store, frozen: frozenFromEnvironment() });
   };
 
   program
@@ -100,6 +107,7 @@ export function buildCli(): Command {
     .description('list every certificate in the state with its expiry and status (EXPIRED, renewal due), like kubeadm certs check-expiration, then the CA rotations and archived CAs, the bare keys and the bootstrap tokens')
     .addOption(new Option('-o, --output <format>', 'table for people, json for programs').choices(['table', 'json']).default('table'))
     .action((options: { output: 'table' | 'json' }) => {
+      const { rotationLines, rotationListing } = load.rotationInventory();
       const current = state();
       const now = new Date();
       const certificates = current.inventory().map((e) => ({ ...e, status: expiryStatus(e, now), daysLeft: Math.floor((e.notAfter.getTime() - now.getTime()) / DAY_MS) }));
@@ -120,6 +128,7 @@ export function buildCli(): Command {
       // At most 120 columns (caps plus 2 between columns): a long slot, issuer or status wraps within its cap.
       const caps = [40, 2, 18, 13, 10, 6, 19];
       const widths = header.map((h, i) => Math.min(caps[i], Math.max(h.length, ...rows.map((r) => r[i].length))));
+      const { getBorderCharacters, table } = load.table();
       out(
         table([header, ...rows], {
           border: getBorderCharacters('void'),
@@ -148,6 +157,8 @@ export function buildCli(): Command {
     .option('--warn <duration>', 'exit 2 when anything expires within this window (30d, 720h, 1d12h), naming each')
     .addOption(new Option('-o, --output <format>', 'table for people, json or yaml for programs').choices(['table', 'json', 'yaml']).default('table'))
     .action((options: { dir?: string; warn?: string; output: 'table' | 'json' | 'yaml' }) => {
+      const { attentionLines, exitCodeOf, expirationReport, renderReport } = load.checkExpiration();
+      const { stateExpiryItems, treeExpiryItems } = load.expirySources();
       const warn = options.warn === undefined ? undefined : { within: options.warn, seconds: parseWarnDuration(options.warn, '--warn') };
       const items = options.dir === undefined ? stateExpiryItems(state()) : treeExpiryItems(options.dir);
       const source = options.dir === undefined ? { state: stateDirectory() } : { dir: path.resolve(options.dir) };
@@ -176,6 +187,7 @@ export function buildCli(): Command {
     .option('--cluster <path>', 'the ControlPlanePki (construct path) of the node, when several clusters have a node of that name')
     .option('--all', 'every node the state has a plan for')
     .action((named: string[], options: { out: string; cluster?: string; all?: boolean }) => {
+      const { exportNode, exportNodes, kubeletBootstrapFlags, nodeLabels } = load.nodeBundle();
       if (options.all === (named.length > 0)) throw new SpecError('export-node', options.all ? 'give either node names or --all, not both' : 'name the nodes to export, or give --all');
       const nodes = options.all ? nodeLabels(state()) : named;
       if (nodes.length === 0) throw new StateError('the state has no node plans; run `cdk8s synth` first');
@@ -192,6 +204,8 @@ export function buildCli(): Command {
     .addOption(new Option('-o, --output <format>', 'text for people, json for programs (schema: src/plan/schemas/plan.schema.json)').choices(['text', 'json']).default('text'))
     .option('-v, --verbose', 'also list what is kept')
     .action((options: { output: 'text' | 'json'; verbose?: boolean }) => {
+      const { formatPlan, runPlan } = load.plan();
+      const { ENV_STATE_DIR } = load.environment();
       const app = findAppDirectory(process.cwd());
       if (!app) throw new StateError(`no cdk8s.yaml in ${process.cwd()} or any directory above it: run cdk8s-pki plan in the app's directory`);
       const stateOption: string | undefined = program.opts().state;
@@ -218,7 +232,7 @@ export function buildCli(): Command {
     .option('--namespace <namespace>', 'only the Secrets of this namespace')
     .requiredOption('--out <dir>', 'where to write them (0700): must not exist, be empty, or hold an earlier export-secrets, which is replaced whole')
     .action((options: { namespace?: string; out: string }) => {
-      const files = exportSecrets(state(), options.out, options.namespace);
+      const files = load.secretPlan().exportSecrets(state(), options.out, options.namespace);
       out(`wrote ${files.length} Secret${files.length === 1 ? '' : 's'} to ${options.out}: ${files.join(', ')}\n`);
       warnIfUnignoredInGit(path.resolve(options.out));
     });
@@ -230,7 +244,8 @@ export function buildCli(): Command {
     .option('--encrypt-plaintext', 'also encrypt files that are not encrypted yet (moving a plaintext state to age)')
     .action((options: { to: string[]; encryptPlaintext?: boolean }) => {
       const directory = stateDirectory();
-      const identities = ageKeysFromEnvironment()?.identities ?? [];
+      const { parseRecipient } = load.age();
+      const identities = load.environment().ageKeysFromEnvironment()?.identities ?? [];
       options.to.forEach((recipient, i) => {
         try {
           parseRecipient(recipient);
@@ -238,7 +253,7 @@ export function buildCli(): Command {
           throw new SpecError(`--to[${i}]`, (err as Error).message);
         }
       });
-      const names = reencryptState(directory, identities, options.to, { encryptPlaintext: options.encryptPlaintext === true });
+      const names = load.store().reencryptState(directory, identities, options.to, { encryptPlaintext: options.encryptPlaintext === true });
       out(`re-encrypted ${names.length} files in ${directory} to ${options.to.length} recipient${options.to.length === 1 ? '' : 's'}\n`);
     });
 
@@ -247,7 +262,7 @@ export function buildCli(): Command {
     .description('print the kubeadm join line for a node (endpoint, bootstrap token, --discovery-token-ca-cert-hash), as `kubeadm token create --print-join-command` does; <node> or <cluster>/<node>')
     .option('--cluster <path>', 'the ControlPlanePki (construct path) of the node, when several clusters have a node of that name')
     .action((node: string, options: { cluster?: string }) => {
-      out(`${nodeJoinCommand(state(), node, options.cluster)}\n`);
+      out(`${load.nodeBundle().nodeJoinCommand(state(), node, options.cluster)}\n`);
     });
 
   return program;

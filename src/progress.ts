@@ -3,8 +3,9 @@
  * on a terminal, never under CI or `cdk8s-pki plan`, and only once the work has lasted about a second, so that
  * an ordinary synth prints nothing. The state counts its slow steps (a certificate issued, a bare key drawn).
  */
-import { Presets, SingleBar } from 'cli-progress';
-import { ENV_PLAN_FILE } from './state/environment';
+// cli-progress and the state's environment are required where they are used: every command loads this module
+// (through the error report), few draw a bar.
+import type { SingleBar } from 'cli-progress';
 
 /** Told of the work a synth expects and of each slow step done; stopped before anything else is printed. */
 export interface Progress {
@@ -26,6 +27,7 @@ type Environment = Readonly<Record<string, string | undefined>>;
 /** A bar only for a person at a terminal: stderr is a TTY, `CI` is unset (or false), and no plan is being made. */
 export function progressWanted(stream: { isTTY?: boolean }, env: Environment): boolean {
   const ci = (env.CI ?? '').trim().toLowerCase();
+  const { ENV_PLAN_FILE } = require('./state/environment') as typeof import('./state/environment');
   return stream.isTTY === true && ['', '0', 'false'].includes(ci) && !env[ENV_PLAN_FILE];
 }
 
@@ -65,6 +67,7 @@ class TerminalProgress implements Progress {
     if (this.stopped) return;
     if (!this.bar) {
       if (Date.now() - this.startedAt < SHOW_AFTER_MS) return;
+      const { Presets, SingleBar } = require('cli-progress') as typeof import('cli-progress');
       this.bar = new SingleBar({ stream: this.stream, format: 'cdk8s-pki {bar} {value}/{total} certificates and keys', clearOnComplete: true, barsize: 30 }, Presets.shades_classic);
       this.bar.start(this.total, this.done);
       return;

@@ -1,5 +1,4 @@
 import * as crypto from 'node:crypto';
-import * as forge from 'node-forge';
 import { KeyPool, poolable } from './key-pool';
 import { generateKey, KeyAlgorithm } from './keys';
 
@@ -88,7 +87,9 @@ export function seededEntropy(seed: string): Entropy {
           format: 'jwk',
         });
       }
-      // node:crypto cannot take a seed for RSA; node-forge's generator accepts our byte stream as its PRNG.
+      // node:crypto cannot take a seed for RSA; node-forge's generator accepts our byte stream as its PRNG (loaded
+      // here: only seeded RSA keys need it).
+      const forge = require('node-forge') as typeof import('node-forge');
       let offset = 0;
       const prng = { getBytesSync: (n: number) => stream(`${label}#${offset++}`, n).toString('binary') };
       const pair = forge.pki.rsa.generateKeyPair({ bits: Number(algorithm.slice(4)), e: 0x10001, prng, algorithm: 'PRIMEINC' } as any);

@@ -1,6 +1,4 @@
 import * as crypto from 'node:crypto';
-import { p256 } from '@noble/curves/p256';
-import { p384 } from '@noble/curves/p384';
 import * as der from './der';
 import { SpecError } from './errors';
 import { toPem } from './pem';
@@ -87,7 +85,8 @@ export function sign(data: Buffer, privateKey: crypto.KeyObject, deterministic =
   const algorithm = keyAlgorithmOf(privateKey);
   const scheme = signatureSchemeFor(algorithm);
   if (deterministic && algorithm.startsWith('ecdsa-')) {
-    const curve = algorithm === 'ecdsa-p384' ? p384 : p256;
+    // @noble/curves is loaded here, the one place that needs it.
+    const curve = algorithm === 'ecdsa-p384' ? (require('@noble/curves/p384') as typeof import('@noble/curves/p384')).p384 : (require('@noble/curves/p256') as typeof import('@noble/curves/p256')).p256;
     const d = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
     const digest = crypto.createHash(scheme.digest!).update(data).digest();
     return Buffer.from(curve.sign(digest, d, { lowS: false }).toDERRawBytes());

@@ -1,6 +1,7 @@
-import Ajv, { ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { SpecError } from './errors';
-import { controlCharacterIndex, hostBitsReason, isAbsoluteUri, isCidr, isDnsName, isIpAddress } from './names';
+import { controlCharacterIndex, hostBitsReason, isIpAddress } from './names';
+import { loadValidator } from './schema-compiler';
 import certificateSpecSchema from './schemas/certificate-spec.schema.json';
 
 /** A certificate subject. Only these attributes are written; Go and OpenSSL read them all. */
@@ -79,21 +80,6 @@ export interface CertificateSpec {
   readonly validitySeconds: number;
 }
 
-// verbose: errors carry their schema, so an unknown field's message can list the known ones.
-const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
-ajv.addFormat('ip', isIpAddress);
-ajv.addFormat('cidr', isCidr);
-ajv.addFormat('dns-name', isDnsName);
-ajv.addFormat('dns-domain', (v: string) => isDnsName(v) && !v.startsWith('*'));
-ajv.addFormat('uri', isAbsoluteUri);
-// A subject value is printed by every tool that shows the certificate: no control characters, not blank.
-ajv.addFormat('subject-text', (v: string) => /\S/.test(v) && controlCharacterIndex(v) < 0);
-ajv.addFormat('country', /^[A-Z]{2}$/);
-// Name constraints compare the masked address: host bits set would say one range and mean another.
-ajv.addFormat('network-cidr', (v: string) => isCidr(v) && !hostBitsReason(v));
-// SAN emails are IA5String: ASCII only (RFC 5280 §4.2.1.6).
-ajv.addFormat('email', (v: string) => /^[\x21-\x7e]*$/.test(v) && /^[^\s@]+@[^\s@]+$/.test(v));
-
 /** Turns ajv's JSON-pointer paths into the dotted form users write (`/sans/ipAddresses/2` → `sans.ipAddresses[2]`). */
 export function fieldOf(instancePath: string): string {
   return instancePath
@@ -157,7 +143,7 @@ const WRAPPERS = new Set(['anyOf', 'oneOf', 'if']);
  * The schema is the contract for input that arrives as data (YAML, JSON, props from JavaScript). Messages quote
  * the offending value unless `quoteValues` is false (data that may hold secrets).
  */
-export function checkSchema<T>(validate: ReturnType<typeof ajv.compile>, data: unknown, options: { quoteValues?: boolean } = {}): T {
+export function checkSchema<T>(validate: SchemaValidator, data: unknown, options: { quoteValues?: boolean } = {}): T {
   if (!validate(data)) {
     const errors = validate.errors ?? [];
     const specific = errors.filter((e) => !WRAPPERS.has(e.keyword));
@@ -175,10 +161,26 @@ export function checkSchema<T>(validate: ReturnType<typeof ajv.compile>, data: u
   return data as T;
 }
 
-/** `schema` compiled; `references` are the schemas its `$ref`s name by `$id`, added once. */
-export function compileSchema(schema: object, references: { $id: string }[] = []) {
-  for (const reference of references) if (!ajv.getSchema(reference.$id)) ajv.addSchema(reference);
-  return ajv.compile(schema);
+/** A JSON Schema's validator as ajv makes them: whether `data` passes, and the errors of the last call. */
+export interface SchemaValidator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
+
+/**
+ * `schema`'s validator; `references` are the schemas its `$ref`s name by `$id`. Nothing is compiled until the
+ * first check (a module declaring its schema costs nothing to load), and then the build's validator is taken
+ * when there is one.
+ */
+export function compileSchema(schema: object, references: { $id: string }[] = []): SchemaValidator {
+  let compiled: SchemaValidator | undefined;
+  const validate: SchemaValidator = (data) => {
+    compiled ??= loadValidator(schema, references);
+    const valid = compiled(data);
+    validate.errors = compiled.errors;
+    return valid;
+  };
+  return validate;
 }
 
 const validateCertificateSpecSchema = compileSchema(certificateSpecSchema);
