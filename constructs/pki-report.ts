@@ -167,11 +167,12 @@ function grouped<T extends SignedCertificate>(items: T[], clusters: ControlPlane
     if (part!.node) nodes.push(part!.node);
     nodesOf.set(groupId, nodes);
   }
+  // Joined once per group, not per item: the kubelet.conf group of a large cluster names every node.
+  const where = new Map([...nodesOf].map(([groupId, nodes]) => [groupId, nodes.join(', ')]));
   return parts.map(({ item, part, groupId }) => {
     const base = { name: item.node.path, certificate: item.certificate, keySlot: item.keyReference.slot };
     if (!part || !groupId) return base;
-    const nodes = nodesOf.get(groupId)!;
-    return { ...base, group: { id: groupId, label: [labelOf(item), nodes.length ? nodes.join(', ') : part.cluster.node.path] } };
+    return { ...base, group: { id: groupId, label: [labelOf(item), where.get(groupId) || part.cluster.node.path] } };
   });
 }
 
