@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { getBorderCharacters, table } from 'table';
 import { BOOTSTRAP_KUBECONFIG_FILE } from './kubeadm/layout';
 import { exportNode, exportNodes, nodeLabels, kubeletBootstrapFlags, nodeJoinCommand } from './kubeadm/node-bundle';
 import { formatPlan, runPlan } from './plan/run';
@@ -16,6 +15,7 @@ import { parseRecipient } from './state/age';
 import { reencryptState } from './state/store';
 import { InventoryEntry, PkiState } from './state/pki-state';
 import { reportErrors } from './report';
+import { listTable } from './report/list-table';
 import { rotationLines, rotationListing } from './report/rotation-inventory';
 import { attentionLines, exitCodeOf, expirationReport, renderReport } from './expiry/check-expiration';
 import { parseWarnDuration } from './expiry/format';
@@ -116,21 +116,8 @@ export function buildCli(): Command {
       }
       const status = (c: (typeof certificates)[number]) => [c.status === 'expired' ? 'EXPIRED' : c.status === 'renewal due' ? 'renewal due' : 'ok', c.pendingRequest && `${c.pendingRequest} requested`].filter(Boolean).join(', ');
       const rows = certificates.map((c) => [c.slot, c.isCA ? 'CA' : '', c.issuer, `${c.keyAlgorithm} #${c.keyGeneration}`, c.notAfter.toISOString().slice(0, 10), `${c.daysLeft}d`, status(c)]);
-      const header = ['SLOT', 'CA', 'ISSUER', 'KEY', 'EXPIRES', 'LEFT', 'STATUS'];
       // At most 120 columns (caps plus 2 between columns): a long slot, issuer or status wraps within its cap.
-      const caps = [40, 2, 18, 13, 10, 6, 19];
-      const widths = header.map((h, i) => Math.min(caps[i], Math.max(h.length, ...rows.map((r) => r[i].length))));
-      out(
-        table([header, ...rows], {
-          border: getBorderCharacters('void'),
-          columnDefault: { paddingLeft: 0, paddingRight: 2, wrapWord: true },
-          columns: widths.map((width, i) => ({ width, paddingRight: i === widths.length - 1 ? 0 : 2 })),
-          drawHorizontalLine: () => false,
-        })
-          .split('\n')
-          .map((line) => line.trimEnd())
-          .join('\n'),
-      );
+      out(listTable(['SLOT', 'CA', 'ISSUER', 'KEY', 'EXPIRES', 'LEFT', 'STATUS'], rows, [40, 2, 18, 13, 10, 6, 19]));
       for (const line of rotationLines(rotations)) out(`${line}\n`);
       for (const key of keys) {
         out(`key ${key.slot}: ${key.keyAlgorithm} #${key.keyGeneration}, made ${rfc3339Utc(key.createdAt)}${key.rotationRequested ? ', key rotation requested' : ''}\n`);
