@@ -62,14 +62,14 @@ export function committedPkiOutputFiles(root: IConstruct): Record<string, string
  */
 function writeFiles(outdir: string, files: Record<string, string>): void {
   try {
-    removeUnwanted(outdir, NODE_REVIEW_DIR, new Set(Object.keys(files)));
-    const made = new Set<string>();
+    const existing = removeUnwanted(outdir, NODE_REVIEW_DIR, new Set(Object.keys(files)));
     for (const [name, text] of Object.entries(files)) {
       const file = path.join(outdir, name);
-      if (readIfFile(file) === text) continue;
-      const directory = path.dirname(file);
-      if (!made.has(directory)) fs.mkdirSync(directory, { recursive: true });
-      made.add(directory);
+      // What is under nodes/ the walk has seen; PKI.md is compared when it can be read.
+      if ((existing.has(name) || !name.startsWith(`${NODE_REVIEW_DIR}/`)) && readText(file) === text) continue;
+      const directory = path.posix.dirname(name);
+      if (!existing.has(directory)) fs.mkdirSync(path.join(outdir, directory), { recursive: true });
+      existing.add(directory);
       fs.writeFileSync(file, text);
     }
   } catch (err) {
@@ -77,26 +77,37 @@ function writeFiles(outdir: string, files: Record<string, string>): void {
   }
 }
 
-/** Removes whatever is under `outdir/relative` but the regular files of `wanted` and the directories that lead to them. */
-function removeUnwanted(outdir: string, relative: string, wanted: ReadonlySet<string>): void {
+/**
+ * Removes whatever is under `outdir/relative` but the regular files of `wanted` and the directories that lead to
+ * them; returns what is left (by name under `outdir`).
+ */
+function removeUnwanted(outdir: string, relative: string, wanted: ReadonlySet<string>): Set<string> {
   const leading = new Set<string>();
   for (const name of wanted) for (let slash = name.indexOf('/'); slash >= 0; slash = name.indexOf('/', slash + 1)) leading.add(name.slice(0, slash));
+  const left = new Set<string>();
   const visit = (name: string, entry: fs.Dirent | fs.Stats): void => {
     const full = path.join(outdir, name);
     if (entry.isDirectory() && leading.has(name)) {
+      left.add(name);
       for (const child of fs.readdirSync(full, { withFileTypes: true })) visit(`${name}/${child.name}`, child);
-    } else if (!(entry.isFile() && wanted.has(name))) {
+    } else if (entry.isFile() && wanted.has(name)) {
+      left.add(name);
+    } else {
       fs.rmSync(full, { recursive: true, force: true });
     }
   };
   const top = fs.lstatSync(path.join(outdir, relative), { throwIfNoEntry: false });
   if (top) visit(relative, top);
+  return left;
 }
 
-/** The text of `file`, when it is a regular file. */
-function readIfFile(file: string): string | undefined {
-  const stat = fs.lstatSync(file, { throwIfNoEntry: false });
-  return stat?.isFile() ? fs.readFileSync(file, 'utf8') : undefined;
+/** The text of `file`; undefined when it cannot be read (writing it will say why, if that fails too). */
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** The outputs the report reads, per construct class: all are set once its constructor returned. */
