@@ -105,7 +105,7 @@ export function buildCli(): Command {
       const certificates = current.inventory().map((e) => ({ ...e, status: expiryStatus(e, now), daysLeft: Math.floor((e.notAfter.getTime() - now.getTime()) / DAY_MS) }));
       const keys = current.keyInventory();
       const tokens = current.secretInventory();
-      const rotations = rotationListing(current);
+      const rotations = rotationListing(current, certificates);
       if (options.output === 'json') {
         out(`${JSON.stringify({ stateDirectory: stateDirectory(), certificates, keys, tokens, rotations }, null, 2)}\n`);
         return;
