@@ -7,6 +7,7 @@
  * load it synchronously), and it pads columns to one width, so one longer SAN would change every row of the
  * table. Unpadded rows make a changed certificate one changed line.
  */
+import { X509Certificate } from 'node:crypto';
 import { keyAlgorithmOf } from '../engine/keys';
 import { Certificate } from '../engine/x509';
 import { describeCertificate } from '../engine/annotations';
@@ -51,7 +52,8 @@ function factsOf(certificate: Certificate): CertificateFacts {
   const known = facts.get(certificate.fingerprintSha256);
   if (known) return known;
   const made: CertificateFacts = {
-    keyAlgorithm: keyAlgorithmOf(certificate.publicKey),
+    // OpenSSL's parse of the certificate gives the key directly; the ASN.1 path would encode the SPKI again first.
+    keyAlgorithm: keyAlgorithmOf(new X509Certificate(certificate.der).publicKey),
     commonName: certificate.subject.commonName,
     organizations: certificate.subject.organizations ?? [],
     selfSigned: certificate.isSelfSigned,
