@@ -55,17 +55,58 @@ export function committedPkiOutputFiles(root: IConstruct): Record<string, string
   return written.get(root) ?? {};
 }
 
-/** nodes/ is the report's own: rewritten whole, so a removed node leaves no file behind. */
+/**
+ * nodes/ is the report's own: brought to exactly the files given, so a removed node leaves no file behind. Only
+ * what differs is written or removed: a synth that changes nothing writes nothing (removing the tree to write
+ * it again took seconds per thousand nodes).
+ */
 function writeFiles(outdir: string, files: Record<string, string>): void {
-  const target = path.join(outdir, NODE_REVIEW_DIR);
   try {
-    fs.rmSync(target, { recursive: true, force: true });
+    const existing = removeUnwanted(outdir, NODE_REVIEW_DIR, new Set(Object.keys(files)));
     for (const [name, text] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(outdir, name)), { recursive: true });
-      fs.writeFileSync(path.join(outdir, name), text);
+      const file = path.join(outdir, name);
+      // What is under nodes/ the walk has seen; PKI.md is compared when it can be read.
+      if ((existing.has(name) || !name.startsWith(`${NODE_REVIEW_DIR}/`)) && readText(file) === text) continue;
+      const directory = path.posix.dirname(name);
+      if (!existing.has(directory)) fs.mkdirSync(path.join(outdir, directory), { recursive: true });
+      existing.add(directory);
+      fs.writeFileSync(file, text);
     }
   } catch (err) {
     throw new SpecError('outdir', `cannot write the PKI report into ${outdir}: ${describeFsError(err)}`);
+  }
+}
+
+/**
+ * Removes whatever is under `outdir/relative` but the regular files of `wanted` and the directories that lead to
+ * them; returns what is left (by name under `outdir`).
+ */
+function removeUnwanted(outdir: string, relative: string, wanted: ReadonlySet<string>): Set<string> {
+  const leading = new Set<string>();
+  for (const name of wanted) for (let slash = name.indexOf('/'); slash >= 0; slash = name.indexOf('/', slash + 1)) leading.add(name.slice(0, slash));
+  const left = new Set<string>();
+  const visit = (name: string, entry: fs.Dirent | fs.Stats): void => {
+    const full = path.join(outdir, name);
+    if (entry.isDirectory() && leading.has(name)) {
+      left.add(name);
+      for (const child of fs.readdirSync(full, { withFileTypes: true })) visit(`${name}/${child.name}`, child);
+    } else if (entry.isFile() && wanted.has(name)) {
+      left.add(name);
+    } else {
+      fs.rmSync(full, { recursive: true, force: true });
+    }
+  };
+  const top = fs.lstatSync(path.join(outdir, relative), { throwIfNoEntry: false });
+  if (top) visit(relative, top);
+  return left;
+}
+
+/** The text of `file`; undefined when it cannot be read (writing it will say why, if that fails too). */
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
@@ -99,16 +140,20 @@ export function pkiOutputFiles(root: IConstruct): Record<string, string> {
 }
 
 function clusterReviewFiles(clusters: ControlPlanePki[]): Record<string, string> {
-  const plans = clusters.flatMap((cluster) => cluster.nodePlans.map((plan) => ({ cluster, plan })));
+  const clustersOfNode = new Map<string, number>();
+  for (const cluster of clusters) for (const plan of cluster.nodePlans) clustersOfNode.set(plan.node, (clustersOfNode.get(plan.node) ?? 0) + 1);
+  const readable = clusters.map((cluster) => Names.toDnsLabel(cluster, { includeHash: false }));
   const files: Record<string, string> = {};
-  for (const { cluster, plan } of plans) {
-    const shared = plans.filter((p) => p.plan.node === plan.node).length > 1;
-    const command = `cdk8s-pki export-node ${shared ? `${plan.cluster}/` : ''}${plan.node}`;
-    const label = (includeHash: boolean) => `${Names.toDnsLabel(cluster, { includeHash })}-${plan.node}`;
+  clusters.forEach((cluster, i) => {
     // Two clusters whose paths read alike ("a/b-c", "a-b/c") get the hashed label, as cdk8s names objects.
-    const alike = clusters.filter((c) => c !== cluster && Names.toDnsLabel(c, { includeHash: false }) === Names.toDnsLabel(cluster, { includeHash: false }));
-    Object.assign(files, nodeReviewFiles(plan, label(alike.length > 0), command));
-  }
+    const alike = readable.some((other, j) => j !== i && other === readable[i]);
+    const prefix = alike ? Names.toDnsLabel(cluster, { includeHash: true }) : readable[i];
+    for (const plan of cluster.nodePlans) {
+      const shared = clustersOfNode.get(plan.node)! > 1;
+      const command = `cdk8s-pki export-node ${shared ? `${plan.cluster}/` : ''}${plan.node}`;
+      Object.assign(files, nodeReviewFiles(plan, `${prefix}-${plan.node}`, command));
+    }
+  });
   return files;
 }
 
@@ -127,12 +172,18 @@ function grouped<T extends SignedCertificate>(items: T[], clusters: ControlPlane
     return { item, part, groupId: part && `${part.cluster.node.path}/${item.node.id}` };
   });
   const nodesOf = new Map<string, string[]>();
-  for (const { part, groupId } of parts) if (groupId) nodesOf.set(groupId, [...(nodesOf.get(groupId) ?? []), ...(part!.node ? [part!.node] : [])]);
+  for (const { part, groupId } of parts) {
+    if (!groupId) continue;
+    const nodes = nodesOf.get(groupId) ?? [];
+    if (part!.node) nodes.push(part!.node);
+    nodesOf.set(groupId, nodes);
+  }
+  // Joined once per group, not per item: the kubelet.conf group of a large cluster names every node.
+  const where = new Map([...nodesOf].map(([groupId, nodes]) => [groupId, nodes.join(', ')]));
   return parts.map(({ item, part, groupId }) => {
     const base = { name: item.node.path, certificate: item.certificate, keySlot: item.keyReference.slot };
     if (!part || !groupId) return base;
-    const nodes = nodesOf.get(groupId)!;
-    return { ...base, group: { id: groupId, label: [labelOf(item), nodes.length ? nodes.join(', ') : part.cluster.node.path] } };
+    return { ...base, group: { id: groupId, label: [labelOf(item), where.get(groupId) || part.cluster.node.path] } };
   });
 }
 
@@ -179,12 +230,13 @@ function collectReport(all: IConstruct[], clusters: ControlPlanePki[]): PkiRepor
   const csrs = all.filter((c): c is CertificateSigningRequest => c instanceof CertificateSigningRequest);
   const fingerprintOf = (ca: ClusterCA) => ca.certificate.fingerprintSha256;
   const trust: ReportTrust[] = [];
+  const kubeconfigIds = new Map(Object.values(KUBECONFIGS).map((k) => [k.fileName, k.id]));
   for (const cluster of clusters) {
-    const kubeconfigIds = new Map(Object.values(KUBECONFIGS).map((k) => [k.fileName, k.id]));
+    const issuedKubeconfigs = new Set(cluster.kubeconfigs.map((k) => k.node.id));
     for (const row of TRUST) {
       if (row.when !== 'always' && !(row.when === 'tls-bootstrap' && cluster.joinToken)) continue;
       const kubeconfig = kubeconfigIds.get(row.component);
-      if (kubeconfig && !cluster.kubeconfigs.some((k) => k.node.id === kubeconfig)) continue;
+      if (kubeconfig && !issuedKubeconfigs.has(kubeconfig)) continue;
       trust.push({
         scope: cluster.node.path,
         component: row.component,

@@ -23,7 +23,7 @@ const load = {
   rotationInventory: () => require('./report/rotation-inventory') as typeof import('./report/rotation-inventory'),
   secretPlan: () => require('./secrets/secret-plan') as typeof import('./secrets/secret-plan'),
   store: () => require('./state/store') as typeof import('./state/store'),
-  table: () => require('table') as typeof import('table'),
+  listTable: () => require('./report/list-table') as typeof import('./report/list-table'),
 };
 
 const DAY_MS = 86_400_000;
@@ -113,7 +113,7 @@ export function buildCli(): Command {
       const certificates = current.inventory().map((e) => ({ ...e, status: expiryStatus(e, now), daysLeft: Math.floor((e.notAfter.getTime() - now.getTime()) / DAY_MS) }));
       const keys = current.keyInventory();
       const tokens = current.secretInventory();
-      const rotations = rotationListing(current);
+      const rotations = rotationListing(current, certificates);
       if (options.output === 'json') {
         out(`${JSON.stringify({ stateDirectory: stateDirectory(), certificates, keys, tokens, rotations }, null, 2)}\n`);
         return;
@@ -124,22 +124,8 @@ export function buildCli(): Command {
       }
       const status = (c: (typeof certificates)[number]) => [c.status === 'expired' ? 'EXPIRED' : c.status === 'renewal due' ? 'renewal due' : 'ok', c.pendingRequest && `${c.pendingRequest} requested`].filter(Boolean).join(', ');
       const rows = certificates.map((c) => [c.slot, c.isCA ? 'CA' : '', c.issuer, `${c.keyAlgorithm} #${c.keyGeneration}`, c.notAfter.toISOString().slice(0, 10), `${c.daysLeft}d`, status(c)]);
-      const header = ['SLOT', 'CA', 'ISSUER', 'KEY', 'EXPIRES', 'LEFT', 'STATUS'];
       // At most 120 columns (caps plus 2 between columns): a long slot, issuer or status wraps within its cap.
-      const caps = [40, 2, 18, 13, 10, 6, 19];
-      const widths = header.map((h, i) => Math.min(caps[i], Math.max(h.length, ...rows.map((r) => r[i].length))));
-      const { getBorderCharacters, table } = load.table();
-      out(
-        table([header, ...rows], {
-          border: getBorderCharacters('void'),
-          columnDefault: { paddingLeft: 0, paddingRight: 2, wrapWord: true },
-          columns: widths.map((width, i) => ({ width, paddingRight: i === widths.length - 1 ? 0 : 2 })),
-          drawHorizontalLine: () => false,
-        })
-          .split('\n')
-          .map((line) => line.trimEnd())
-          .join('\n'),
-      );
+      out(load.listTable().listTable(['SLOT', 'CA', 'ISSUER', 'KEY', 'EXPIRES', 'LEFT', 'STATUS'], rows, [40, 2, 18, 13, 10, 6, 19]));
       for (const line of rotationLines(rotations)) out(`${line}\n`);
       for (const key of keys) {
         out(`key ${key.slot}: ${key.keyAlgorithm} #${key.keyGeneration}, made ${rfc3339Utc(key.createdAt)}${key.rotationRequested ? ', key rotation requested' : ''}\n`);

@@ -189,7 +189,8 @@ export interface NodeBundleChange {
 export function nodeBundleChanges(state: PkiState, decisions: ReadonlyMap<string, { readonly action: string }>): NodeBundleChange[] {
   const pending = new Map(state.pendingChanges().map((c) => [c.slot, c.reasons]));
   const nodes = plannedNodes(state);
-  return nodes.map((p) => {
+  const labels = nodeLabelsOf(nodes);
+  return nodes.map((p, i) => {
     const plan = state.readDocument(p.document, checkNodePlan)!;
     const reasons = [...(pending.get(p.document) ?? [])];
     // A new node is exported whole: what it names is not news. Else by action, counted when there are many.
@@ -199,19 +200,21 @@ export function nodeBundleChanges(state: PkiState, decisions: ReadonlyMap<string
       if (action !== undefined && action !== 'keep') slotsByAction.set(action, [...(slotsByAction.get(action) ?? []), slot]);
     }
     for (const [action, slots] of slotsByAction) reasons.push(`${action} ${slots.length > 3 ? `${slots.length} slots` : slots.join(', ')}`);
-    return { cluster: p.cluster, node: p.node, label: nodeLabel(p, nodes), reexport: reasons.length > 0, reasons };
+    return { cluster: p.cluster, node: p.node, label: labels[i], reexport: reasons.length > 0, reasons };
   });
 }
 
-/** What `export-node` is given for `p`: the node, or `<cluster>/<node>` when another cluster has a node of that name. */
-function nodeLabel(p: PlannedNodeName, nodes: PlannedNodeName[]): string {
-  return nodes.some((other) => other !== p && other.node === p.node) ? `${p.cluster}/${p.node}` : p.node;
+/** What `export-node` is given for each of `nodes`: the node, or `<cluster>/<node>` when another cluster has a node of that name. */
+function nodeLabelsOf(nodes: PlannedNodeName[]): string[] {
+  const plansOf = new Map<string, number>();
+  for (const p of nodes) plansOf.set(p.node, (plansOf.get(p.node) ?? 0) + 1);
+  return nodes.map((p) => (plansOf.get(p.node)! > 1 ? `${p.cluster}/${p.node}` : p.node));
 }
 
 /** Every planned node as `export-node` is given it, in natural order (worker-2 before worker-10). */
 export function nodeLabels(state: PkiState): string[] {
-  const nodes = plannedNodes(state);
-  return nodes.map((p) => nodeLabel(p, nodes)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const collator = new Intl.Collator('en', { numeric: true });
+  return nodeLabelsOf(plannedNodes(state)).sort(collator.compare);
 }
 
 /**

@@ -64,6 +64,11 @@ function instanceNodes<T extends NodeSpec>(scope: CertificateEntry['scope'], per
   return [undefined];
 }
 
+/** The control-plane nodes by name: a node's lookup must not scan them once per node of a large cluster. */
+function controlPlaneNodesByName(cluster: Cluster): Map<string, ControlPlaneNode> {
+  return new Map(cluster.controlPlaneNodes.map((n) => [n.name, n]));
+}
+
 /** Every certificate of kubeadm's set the cluster needs, per its scope. */
 export function certificateInstances(cluster: Cluster): CertificateInstance[] {
   return Object.values(CERTIFICATES).flatMap((entry) => instanceNodes(entry.scope, cluster.controlPlaneNodes).map((node) => ({ entry, node })));
@@ -71,13 +76,14 @@ export function certificateInstances(cluster: Cluster): CertificateInstance[] {
 
 /** Every kubeconfig the cluster needs; with TLS bootstrapping, workers get no kubelet.conf from here. */
 export function kubeconfigInstances(cluster: Cluster, options: PlannerOptions = {}): KubeconfigInstance[] {
+  const controlPlaneNodes = controlPlaneNodesByName(cluster);
   return Object.values(KUBECONFIGS).flatMap((entry) =>
     instanceNodes(entry.scope, cluster.nodes)
       .filter((node) => !(options.tlsBootstrap && entry.bootstrappedOnWorkers && node?.role === 'worker'))
       .map((node) => {
         // One per cluster (admin.conf) is named like the first control-plane node's would be.
         const subject = node ?? cluster.controlPlaneNodes[0];
-        const controlPlaneNode = cluster.controlPlaneNodes.find((n) => n.name === subject.name);
+        const controlPlaneNode = controlPlaneNodes.get(subject.name);
         const server = entry.server === 'local-endpoint' && controlPlaneNode ? localServer(cluster, controlPlaneNode) : controlPlaneServer(cluster);
         return { entry, node, userName: commonNameOf(entry, subject), groups: entry.organizations, server };
       }),
@@ -124,19 +130,40 @@ export function planCluster(cluster: Cluster, issued: IssuedMaterial, options: P
   if (options.tlsBootstrap && !issued.joinToken) throw new Error('a TLS-bootstrapping cluster is planned with its join token');
   const kubelet = kubeletConfiguration(cluster, options);
   const kubeletYaml = stringify(kubelet);
+  const controlPlaneNodes = controlPlaneNodesByName(cluster);
+  const certificates = instancesByNode(certificateInstances(cluster), cluster);
+  const kubeconfigs = instancesByNode(kubeconfigInstances(cluster, options), cluster);
   const nodes = cluster.nodes.map((node) => {
-    const controlPlaneNode = cluster.controlPlaneNodes.find((n) => n.name === node.name);
-    const inputs: NodeInputs = { cluster, node, issued, options, clusterSlot, staticPods: {}, kubeletYaml };
+    const controlPlaneNode = controlPlaneNodes.get(node.name);
+    const on = { certificates: certificates.get(node.name)!, kubeconfigs: kubeconfigs.get(node.name)! };
+    const inputs: NodeInputs = { cluster, node, issued, options, clusterSlot, staticPods: {}, kubeletYaml, ...on };
     const pods = controlPlaneNode ? staticPods(cluster, controlPlaneNode, options, certificatesOn(inputs)) : {};
     return { plan: planNode({ ...inputs, staticPods: pods }), staticPods: pods };
   });
   return { nodes, kubeletConfiguration: kubelet };
 }
 
+/**
+ * Each node's instances, in the order of `instances`: a per-node one on its node, one per cluster on every node
+ * its scope places it. One pass, so that planning N nodes stays linear in N.
+ */
+function instancesByNode<T extends CertificateInstance | KubeconfigInstance>(instances: T[], cluster: Cluster): Map<string, T[]> {
+  const on = new Map(cluster.nodes.map((node): [string, T[]] => [node.name, []]));
+  for (const instance of instances) {
+    if (instance.node) on.get(instance.node.name)!.push(instance);
+    else for (const node of cluster.nodes) if (isOnNode(instance.entry.scope, cluster, node)) on.get(node.name)!.push(instance);
+  }
+  return on;
+}
+
 /** What one node's plan is made from. */
 export interface NodeInputs {
   readonly cluster: Cluster;
   readonly node: NodeSpec;
+  /** The certificate instances on the node (see `instancesByNode`). */
+  readonly certificates: readonly CertificateInstance[];
+  /** The kubeconfig instances on the node. */
+  readonly kubeconfigs: readonly KubeconfigInstance[];
   readonly issued: IssuedMaterial;
   readonly options: PlannerOptions;
   readonly clusterSlot: string;
@@ -163,33 +190,22 @@ export function serviceAccountFiles({ cluster, node, issued }: NodeInputs): Plan
   return [keyFile(pkiFile(SERVICE_ACCOUNT_KEY.baseName, 'key'), key), publicKeys];
 }
 
-/** Whether an instance made for `instanceNode` (or once for the cluster) goes on `node`. */
-function belongsOn(scope: CertificateEntry['scope'], instanceNode: NodeSpec | undefined, cluster: Cluster, node: NodeSpec): boolean {
-  return instanceNode ? instanceNode.name === node.name : isOnNode(scope, cluster, node);
-}
-
 /** The leaf certificates and keys on `node`. */
-export function certificateFiles(inputs: NodeInputs): PlannedFile[] {
-  const { cluster, node, issued } = inputs;
-  return certificateInstances(cluster)
-    .filter((instance) => belongsOn(instance.entry.scope, instance.node, cluster, node))
-    .flatMap(({ entry, node: instanceNode }) => {
-      const made = issued.certificates.get(instanceKey(entry.id, instanceNode));
-      if (!made) throw new Error(`no ${instanceKey(entry.id, instanceNode)} was issued for the plan`);
-      return [text(pkiFile(entry.baseName, 'crt'), FILE_MODES.certificate, made.certificatePem), keyFile(pkiFile(entry.baseName, 'key'), made.key)];
-    });
+export function certificateFiles({ certificates, issued }: NodeInputs): PlannedFile[] {
+  return certificates.flatMap(({ entry, node: instanceNode }) => {
+    const made = issued.certificates.get(instanceKey(entry.id, instanceNode));
+    if (!made) throw new Error(`no ${instanceKey(entry.id, instanceNode)} was issued for the plan`);
+    return [text(pkiFile(entry.baseName, 'crt'), FILE_MODES.certificate, made.certificatePem), keyFile(pkiFile(entry.baseName, 'key'), made.key)];
+  });
 }
 
 /** The certificate kubeconfigs on `node`. */
-export function kubeconfigFiles(inputs: NodeInputs): PlannedFile[] {
-  const { cluster, node, issued, options } = inputs;
-  return kubeconfigInstances(cluster, options)
-    .filter((instance) => belongsOn(instance.entry.scope, instance.node, cluster, node))
-    .map(({ entry, node: instanceNode }) => {
-      const made = issued.kubeconfigs.get(instanceKey(entry.id, instanceNode));
-      if (!made) throw new Error(`no ${instanceKey(entry.id, instanceNode)} kubeconfig was issued for the plan`);
-      return { path: entry.fileName, mode: FILE_MODES.kubeconfig, content: { kind: 'kubeconfig', kubeconfig: made.content, key: made.key } };
-    });
+export function kubeconfigFiles({ kubeconfigs, issued }: NodeInputs): PlannedFile[] {
+  return kubeconfigs.map(({ entry, node: instanceNode }) => {
+    const made = issued.kubeconfigs.get(instanceKey(entry.id, instanceNode));
+    if (!made) throw new Error(`no ${instanceKey(entry.id, instanceNode)} kubeconfig was issued for the plan`);
+    return { path: entry.fileName, mode: FILE_MODES.kubeconfig, content: { kind: 'kubeconfig', kubeconfig: made.content, key: made.key } };
+  });
 }
 
 /** Plan path → PEM of each certificate file on the node and of each kubeconfig's client certificate: what its static Pods' annotations describe. */

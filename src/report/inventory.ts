@@ -109,24 +109,31 @@ export interface Receivers {
  */
 export function receiversOf(plans: NodePlan[]): Receivers {
   const clusters = new Set(plans.map((p) => p.cluster ?? ''));
-  const slots = new Map<string, string[]>();
-  const fingerprints = new Map<string, string[]>();
-  const add = (map: Map<string, string[]>, key: string, node: string) => {
-    const nodes = map.get(key) ?? [];
-    if (!nodes.includes(node)) nodes.push(node);
-    map.set(key, nodes);
+  // Sets keep the order nodes were added in; a CA that every node receives would make an array's check quadratic.
+  const slots = new Map<string, Set<string>>();
+  const fingerprints = new Map<string, Set<string>>();
+  const add = (map: Map<string, Set<string>>, key: string, node: string) => {
+    const nodes = map.get(key);
+    if (nodes) nodes.add(node);
+    else map.set(key, new Set([node]));
+  };
+  // Every node carries the same CA files: their text is decoded and hashed once.
+  const certificatesIn = new Map<string, string[]>();
+  const fingerprintsOf = (text: string): string[] => {
+    let known = certificatesIn.get(text);
+    if (!known) certificatesIn.set(text, (known = pemBlocks(text).flatMap((block) => (block.label === 'CERTIFICATE' ? [sha256Hex(block.der)] : []))));
+    return known;
   };
   for (const plan of plans) {
     const node = clusters.size > 1 ? `${plan.cluster}/${plan.node}` : plan.node;
     for (const { content } of plan.files) {
       if ('key' in content) add(slots, content.key.slot, node);
       if ('tokenSlot' in content) add(slots, content.tokenSlot, node);
-      if (content.kind === 'text') {
-        for (const block of pemBlocks(content.text)) if (block.label === 'CERTIFICATE') add(fingerprints, sha256Hex(block.der), node);
-      }
+      if (content.kind === 'text') for (const fingerprint of fingerprintsOf(content.text)) add(fingerprints, fingerprint, node);
     }
   }
-  return { bySlot: (slot) => (slot === undefined ? [] : (slots.get(slot) ?? [])), byFingerprint: (fingerprint) => fingerprints.get(fingerprint) ?? [] };
+  const list = (nodes: Set<string> | undefined) => (nodes ? [...nodes] : []);
+  return { bySlot: (slot) => (slot === undefined ? [] : list(slots.get(slot))), byFingerprint: (fingerprint) => list(fingerprints.get(fingerprint)) };
 }
 
 /** `CN=…, O=…, OU=…, L=…, ST=…, C=…` */

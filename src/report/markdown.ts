@@ -7,6 +7,7 @@
  * load it synchronously), and it pads columns to one width, so one longer SAN would change every row of the
  * table. Unpadded rows make a changed certificate one changed line.
  */
+import { X509Certificate } from 'node:crypto';
 import { keyAlgorithmOf } from '../engine/keys';
 import { Certificate } from '../engine/x509';
 import { describeCertificate } from '../engine/annotations';
@@ -19,7 +20,8 @@ export const PKI_REPORT_FILE = 'PKI.md';
 
 /** A Markdown table; cells are escaped so that a value never breaks its row. */
 function table(header: string[], rows: string[][]): string[] {
-  const cell = (value: string) => (value === '' ? '-' : value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' '));
+  // Most cells hold nothing to escape: tested once rather than replaced three times (thousands of rows).
+  const cell = (value: string) => (value === '' ? '-' : !/[\\|\n]/.test(value) ? value : value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' '));
   const line = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;
   return [line(header), `|${header.map(() => '---').join('|')}|`, ...rows.map(line)];
 }
@@ -28,13 +30,52 @@ function section(title: string, intro: string, body: string[]): string[] {
   return body.length === 0 ? [] : [`## ${title}`, '', intro, '', ...body, ''];
 }
 
+/** What the report reads of a certificate besides its description. */
+interface CertificateFacts {
+  readonly keyAlgorithm: string;
+  readonly commonName: string;
+  readonly organizations: readonly string[];
+  readonly selfSigned: boolean;
+  readonly subjectDer: Buffer;
+  readonly issuerDer: Buffer;
+  readonly authorityKeyIdentifier?: Buffer;
+  readonly subjectKeyIdentifier?: Buffer;
+}
+
+/**
+ * By SHA-256 of the DER: the facts are a function of the bytes, and a synth that keeps thousands of certificates
+ * would otherwise parse (and check the self-signature of) each of them again on every synth of the process.
+ */
+const facts = new Map<string, CertificateFacts>();
+
+function factsOf(certificate: Certificate): CertificateFacts {
+  const known = facts.get(certificate.fingerprintSha256);
+  if (known) return known;
+  const made: CertificateFacts = {
+    // OpenSSL's parse of the certificate gives the key directly; the ASN.1 path would encode the SPKI again first.
+    keyAlgorithm: keyAlgorithmOf(new X509Certificate(certificate.der).publicKey),
+    commonName: certificate.subject.commonName,
+    organizations: certificate.subject.organizations ?? [],
+    selfSigned: certificate.isSelfSigned,
+    subjectDer: certificate.subjectDer,
+    issuerDer: certificate.issuerDer,
+    authorityKeyIdentifier: certificate.authorityKeyIdentifier,
+    subjectKeyIdentifier: certificate.subjectKeyIdentifier,
+  };
+  facts.set(certificate.fingerprintSha256, made);
+  return made;
+}
+
 /** The certificate that issued `certificate` among `cas`: same name as its issuer, and its key identifier. */
 export function issuerOf(certificate: Certificate, cas: ReportCertificate[]): ReportCertificate | undefined {
-  if (certificate.isSelfSigned) return undefined;
-  const aki = certificate.authorityKeyIdentifier;
-  return cas.find(
-    (ca) => ca.certificate !== certificate && ca.certificate.subjectDer.equals(certificate.issuerDer) && (!aki || !ca.certificate.subjectKeyIdentifier || aki.equals(ca.certificate.subjectKeyIdentifier)),
-  );
+  const leaf = factsOf(certificate);
+  if (leaf.selfSigned) return undefined;
+  const aki = leaf.authorityKeyIdentifier;
+  return cas.find((ca) => {
+    if (ca.certificate === certificate) return false;
+    const issuer = factsOf(ca.certificate);
+    return issuer.subjectDer.equals(leaf.issuerDer) && (!aki || !issuer.subjectKeyIdentifier || aki.equals(issuer.subjectKeyIdentifier));
+  });
 }
 
 /** The whole of dist/PKI.md. */
@@ -44,7 +85,7 @@ export function renderPkiReport(report: PkiReport): string {
   // The fields as the objects' reviewer annotations give them (openssl's formats), so PKI.md and the diff agree.
   const certificateRow = (c: ReportCertificate) => {
     const d = describeCertificate(c.certificate);
-    return [c.name, d.subject, d.issuer, d.sans ?? '', keyAlgorithmOf(c.certificate.publicKey), d['not-before'], d['not-after'], nodesOf(c), d['sha256-fingerprint']];
+    return [c.name, d.subject, d.issuer, d.sans ?? '', factsOf(c.certificate).keyAlgorithm, d['not-before'], d['not-after'], nodesOf(c), d['sha256-fingerprint']];
   };
   const certificateHeader = (first: string) => [first, 'subject', 'issuer', 'SANs', 'key', 'not before', 'not after', 'nodes', 'SHA-256'];
   const lines = [
@@ -81,12 +122,13 @@ export function renderPkiReport(report: PkiReport): string {
             ['kubeconfig', 'user', 'groups', 'issuer', 'key', 'not before', 'not after', 'nodes', 'SHA-256'],
             report.kubeconfigs.map((k) => {
               const d = describeCertificate(k.certificate);
+              const f = factsOf(k.certificate);
               return [
                 k.name,
-                k.certificate.subject.commonName,
-                (k.certificate.subject.organizations ?? []).join(', '),
+                f.commonName,
+                f.organizations.join(', '),
                 d.issuer,
-                keyAlgorithmOf(k.certificate.publicKey),
+                f.keyAlgorithm,
                 d['not-before'],
                 d['not-after'],
                 nodesOf(k),
@@ -149,10 +191,10 @@ function label(...lines: string[]): string {
  */
 export function trustDiagram(report: PkiReport): string[] {
   const ids = new MermaidIds();
-  const caId = (ca: ReportCertificate) => ids.id('ca', ca.certificate.fingerprintSha256, ca.keySlot ?? ca.certificate.subject.commonName);
+  const caId = (ca: ReportCertificate) => ids.id('ca', ca.certificate.fingerprintSha256, ca.keySlot ?? factsOf(ca.certificate).commonName);
   const lines = ['flowchart LR'];
   const edges: string[] = [];
-  for (const ca of report.cas) lines.push(`  ${caId(ca)}{{${label(`CA ${ca.certificate.subject.commonName}`, ca.name)}}}`);
+  for (const ca of report.cas) lines.push(`  ${caId(ca)}{{${label(`CA ${factsOf(ca.certificate).commonName}`, ca.name)}}}`);
   for (const ca of report.cas) {
     const issuer = issuerOf(ca.certificate, report.cas);
     if (issuer) edges.push(`  ${caId(issuer)} --> ${caId(ca)}`);
@@ -160,17 +202,19 @@ export function trustDiagram(report: PkiReport): string[] {
     if (signer) edges.push(`  ${caId(signer)} -.->|${label('trusted beside it')}| ${caId(ca)}`);
   }
   const boxes = new Map<string, string>();
+  const signs = new Set<string>();
   const leaves = (items: ReportCertificate[], prefix: string, open: string, close: string) => {
     const drawn = new Set<string>();
     for (const item of items) {
       const box = item.group?.id ?? item.name;
       const id = ids.id(prefix, box);
       boxes.set(box, id);
-      if (!drawn.has(id)) lines.push(`  ${id}${open}${label(...(item.group ? item.group.label : [item.certificate.subject.commonName, item.name]))}${close}`);
+      if (!drawn.has(id)) lines.push(`  ${id}${open}${label(...(item.group ? item.group.label : [factsOf(item.certificate).commonName, item.name]))}${close}`);
       drawn.add(id);
       const issuer = issuerOf(item.certificate, report.cas);
       const edge = issuer && `  ${caId(issuer)} --> ${id}`;
-      if (edge && !edges.includes(edge)) edges.push(edge);
+      if (edge && !signs.has(edge)) edges.push(edge);
+      if (edge) signs.add(edge);
     }
   };
   leaves(report.certificates, 'cert', '[', ']');

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { rfc3339Utc } from '../engine/time';
 import { Certificate } from '../engine/x509';
-import { PkiState, RotationPhase } from '../state/pki-state';
+import { InventoryEntry, PkiState, RotationPhase } from '../state/pki-state';
 import { keyFileName } from '../state/records';
 
 /** A CA certificate or bare key a rotation names. */
@@ -36,11 +36,11 @@ function material(slot: string, keyGeneration: number, certificate?: { readonly 
   return { keyGeneration, keyFile: keyFileName(slot, keyGeneration), ...(certificate ? { notAfter: rfc3339Utc(certificate.notAfter) } : {}) };
 }
 
-/** Every slot of `state` that rotated or is rotating, by slot. */
-export function rotationListing(state: PkiState): RotationListingEntry[] {
+/** Every slot of `state` that rotated or is rotating, by slot; `inventory` is the state's, when the caller has read it already. */
+export function rotationListing(state: PkiState, inventory?: readonly InventoryEntry[]): RotationListingEntry[] {
   const rotations = state.rotationInventory();
   if (rotations.length === 0) return [];
-  const certificates = new Map(state.inventory().map((e) => [e.slot, e]));
+  const certificates = new Map((inventory ?? state.inventory()).map((e) => [e.slot, e]));
   const keys = new Map(state.keyInventory().map((e) => [e.slot, e]));
   return rotations.map((e) => {
     const signing: RotationMaterial =

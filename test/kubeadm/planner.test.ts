@@ -23,14 +23,14 @@ const CLUSTER = resolveCluster(SPEC);
 const key = (label: string) => ({ slot: `slot/${label}`, generation: 1 });
 
 /** Placeholders for everything the planner asks to be issued, each labelled with its instance key. */
-function issuedFor(options: PlannerOptions, withToken: boolean): IssuedMaterial {
+function issuedFor(options: PlannerOptions, withToken: boolean, cluster = CLUSTER): IssuedMaterial {
   const ca = (id: CaId) => ({ certificatePem: `PEM ${id}`, key: key(id), trustBundlePem: `BUNDLE ${id}`, spkiPins: [`sha256:${id}`] });
   return {
     cas: { 'ca': ca('ca'), 'etcd-ca': ca('etcd-ca'), 'front-proxy-ca': ca('front-proxy-ca') },
     serviceAccountKeys: [key('sa')],
-    certificates: new Map(certificateInstances(CLUSTER).map(({ entry, node }) => [instanceKey(entry.id, node), { certificatePem: `PEM ${instanceKey(entry.id, node)}`, key: key(instanceKey(entry.id, node)) }])),
+    certificates: new Map(certificateInstances(cluster).map(({ entry, node }) => [instanceKey(entry.id, node), { certificatePem: `PEM ${instanceKey(entry.id, node)}`, key: key(instanceKey(entry.id, node)) }])),
     kubeconfigs: new Map(
-      kubeconfigInstances(CLUSTER, options).map((k) => [
+      kubeconfigInstances(cluster, options).map((k) => [
         instanceKey(k.entry.id, k.node),
         { content: { clusterName: 'kubernetes', server: k.server, caPem: 'PEM ca', userName: k.userName, certificatePem: `PEM ${instanceKey(k.entry.id, k.node)}` }, key: key(instanceKey(k.entry.id, k.node)) },
       ]),
@@ -116,6 +116,32 @@ describe('which node gets what', () => {
       expect(contentOf({}, node, 'pki/sa.pub')).toEqual({ kind: 'public-key', key: key('sa') });
       expect(contentOf({}, node, 'admin.conf')).toMatchObject({ key: key('admin') });
     }
+  });
+
+  test('in a cluster of many nodes, each node gets exactly the certificates and kubeconfigs issued for it, and the cluster-wide ones', () => {
+    const nodes = [
+      ...[1, 2, 3].map((i) => ({ name: `cp-${i}`, role: 'control-plane' as const, ip: `10.0.0.${i}` })),
+      ...Array.from({ length: 60 }, (_, i) => ({ name: `w-${i + 1}`, role: 'worker' as const })),
+    ];
+    const cluster = resolveCluster({ ...SPEC, nodes });
+    const planned = planCluster(cluster, issuedFor({}, false, cluster), {}, 'app/pki');
+    // Every placeholder names its instance: `PEM <id>@<node>` for a node's own, `PEM <id>` for one per cluster.
+    const labels = (node: string) =>
+      planned.nodes
+        .find((n) => n.plan.node === node)!
+        .plan.files.flatMap(({ content }) => (content.kind === 'kubeconfig' ? [content.kubeconfig.certificatePem] : content.kind === 'text' && content.text.startsWith('PEM ') ? [content.text] : []))
+        .map((text) => text.slice('PEM '.length))
+        .sort();
+    const own = (node: string) =>
+      [...certificateInstances(cluster), ...kubeconfigInstances(cluster)].filter((instance) => instance.node?.name === node).map((instance) => instanceKey(instance.entry.id, instance.node));
+    expect(labels('w-37')).toEqual(['ca', 'kubelet@w-37']);
+    expect(labels('w-60')).toEqual(['ca', 'kubelet@w-60']);
+    for (const node of ['cp-2', 'cp-3']) expect(labels(node)).toEqual(labels('cp-2').map((label) => label.replace(/@cp-2$/, `@${node}`)));
+    for (const node of nodes) {
+      const perNode = labels(node.name).filter((label) => label.includes('@'));
+      expect(perNode).toEqual(own(node.name).sort());
+    }
+    expect(labels('cp-1').filter((label) => !label.includes('@'))).toContain('admin');
   });
 
   test('modes: keys, kubeconfigs and manifests 0600, certificates 0644 (reference §4)', () => {

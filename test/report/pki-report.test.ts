@@ -266,6 +266,49 @@ describe('the node review files', () => {
       tmp.cleanup();
     }
   });
+
+  test('a synth that changes nothing rewrites no file; a changed or stray entry under nodes/ is put right', () => {
+    const tmp = tempDir();
+    try {
+      const state = PkiState.inMemory({ clock: CLOCK, seed: 'pki-md' });
+      const synth = () => {
+        const app = new App({ outdir: tmp.dir });
+        usePkiState(app, state);
+        new ControlPlanePki(new Chart(app, 'c'), 'pki', { cluster: { nodes: [{ name: 'cp-1', role: 'control-plane', ip: '10.0.0.11' }, { name: 'worker-1', role: 'worker' }, { name: 'worker-2', role: 'worker' }] } });
+        app.synth();
+      };
+      const tree = () => {
+        const files = new Map<string, string>();
+        const walk = (dir: string) => {
+          for (const entry of fs.readdirSync(path.join(tmp.dir, dir), { withFileTypes: true })) {
+            if (entry.isDirectory()) walk(`${dir}/${entry.name}`);
+            else files.set(`${dir}/${entry.name}`, fs.readFileSync(path.join(tmp.dir, dir, entry.name), 'utf8'));
+          }
+        };
+        walk('nodes');
+        files.set('PKI.md', fs.readFileSync(path.join(tmp.dir, 'PKI.md'), 'utf8'));
+        return files;
+      };
+      synth();
+      const first = tree();
+      const longAgo = new Date('2001-01-01T00:00:00Z');
+      for (const file of first.keys()) fs.utimesSync(path.join(tmp.dir, file), longAgo, longAgo);
+      const changed = 'nodes/c-pki-worker-1/kubelet/config.yaml.review';
+      fs.writeFileSync(path.join(tmp.dir, changed), 'edited by hand\n');
+      fs.mkdirSync(path.join(tmp.dir, 'nodes/c-pki-worker-3/kubelet'), { recursive: true });
+      fs.writeFileSync(path.join(tmp.dir, 'nodes/c-pki-worker-3/kubelet/config.yaml.review'), 'a node no longer planned\n');
+      fs.writeFileSync(path.join(tmp.dir, 'nodes/c-pki-cp-1/manifests/notes.txt'), 'not a review file\n');
+      fs.rmSync(path.join(tmp.dir, 'nodes/c-pki-worker-2/kubelet/config.yaml.review'));
+      fs.mkdirSync(path.join(tmp.dir, 'nodes/c-pki-worker-2/kubelet/config.yaml.review'));
+
+      synth();
+      expect(tree()).toEqual(first);
+      const rewritten = [...first.keys()].filter((file) => fs.statSync(path.join(tmp.dir, file)).mtime.getTime() !== longAgo.getTime());
+      expect(rewritten.sort()).toEqual([changed, 'nodes/c-pki-worker-2/kubelet/config.yaml.review']);
+    } finally {
+      tmp.cleanup();
+    }
+  });
 });
 
 describe('dist/PKI.md during a CA rotation', () => {
