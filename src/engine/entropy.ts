@@ -17,6 +17,8 @@ export interface Entropy {
    * make them ahead. Drawing fewer or more is fine.
    */
   expectKeys?(algorithm: KeyAlgorithm, count: number): void;
+  /** The synth drew what it needed: keys announced and not drawn will not be, so none is made ahead any more. */
+  settle?(): void;
   /** A positive serial of 126 random bits for the issuance named `label`. */
   serial(label: string): Buffer;
   /** `count` random bytes for the secret named `label` (a bootstrap token, say). */
@@ -42,6 +44,9 @@ export const systemEntropy: Entropy = {
     if (!poolable(algorithm) || count <= 0) return;
     if (!pools.has(algorithm)) pools.set(algorithm, new KeyPool(algorithm));
     pools.get(algorithm)!.expect(count);
+  },
+  settle() {
+    for (const pool of pools.values()) pool.stop();
   },
   serial: () => positiveSerial(crypto.randomBytes(16)),
   bytes: (_label, count) => crypto.randomBytes(count),

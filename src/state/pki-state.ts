@@ -236,6 +236,7 @@ export class PkiState {
    */
   commit(): void {
     this.context.progress.stop();
+    this.context.entropy.settle?.();
     // The app's root validation reports a plan instead of committing; only an app committing by hand gets here.
     if (process.env[ENV_PLAN_FILE]) throw new StateError(`${ENV_PLAN_FILE} is set (cdk8s-pki plan), and a plan writes nothing, but this app commits the PKI state itself; plan needs an app that calls app.synth()`);
     if (this.frozen && !this.context.txn.isEmpty) throw frozenRefusal(this.store.location, this.pendingChanges());
