@@ -1,7 +1,8 @@
 // Whole-process benchmark: each program as a user runs it (node's startup and module loading included), against
 // a baseline process, in pairs taken in turn (A B A B ...) after one warm-up pair, so that the machine's drift
 // cancels in each pair's ratio. Prints and writes bench/results/process.md. Needs lib/ (`npm run bench:process`
-// builds it); run from the project root. $BENCH_PAIRS sets the number of pairs (default 5).
+// builds it); run from the project root. $BENCH_PAIRS sets the number of pairs (default 5); $BENCH_ONLY, a piece of
+// a comparison's name ("cold", "CLI", "RSA"), runs only the comparisons whose name holds it.
 //
 // Wall time is the figure the targets are checked on (RSA key generation may use both cores, so CPU time would
 // hide what it gains); the CPU time of each child (user + sys, from /proc/self/stat's cutime and cstime, Linux
@@ -43,10 +44,10 @@ const appDir = path.join(scratch, 'app');
 fs.mkdirSync(appDir);
 fs.symlinkSync(path.join(ROOT, 'examples'), path.join(appDir, 'examples'));
 
-function run(command: string, args: string[], env: Record<string, string> = {}): Run {
+function run(command: string, args: string[], env: Record<string, string> = {}, cwd = appDir): Run {
   const cpu = childrenCpuMs();
   const start = performance.now();
-  const result = spawnSync(command, args, { cwd: appDir, env: { ...baseEnv, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = spawnSync(command, args, { cwd, env: { ...baseEnv, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const wallMs = performance.now() - start;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status ?? result.signal}: ${result.stderr}`);
   return { wallMs, cpuMs: childrenCpuMs() - cpu };
@@ -75,7 +76,8 @@ const exampleMain = path.join(LIB, 'examples', 'main.js');
 const exampleApp = (algorithm: string) => node(path.join(LIB, 'bench', 'example-app.js'), { BENCH_KEY_ALGORITHM: algorithm, CDK8S_PKI_STATE_DIR: coldState });
 const openssl = (algorithm: string) => () => run('bash', [path.join(ROOT, 'bench', 'openssl-baseline.sh'), algorithm, path.join(scratch, 'openssl')]);
 const cli = path.join(LIB, 'src', 'cli.js');
-const requireCdk8s: Side = { label: `node -e "require('cdk8s')"`, run: () => run(process.execPath, ['-e', "require('cdk8s')"]) };
+// From the project root, where cdk8s resolves.
+const requireCdk8s: Side = { label: `node -e "require('cdk8s')"`, run: () => run(process.execPath, ['-e', "require('cdk8s')"], {}, ROOT) };
 
 const COMPARISONS: Comparison[] = [
   {
@@ -123,7 +125,8 @@ function measure(comparison: Comparison): Measured {
 
 try {
   run(process.execPath, [exampleMain], { CDK8S_PKI_STATE_DIR: warmState }); // the state the warm runs keep
-  const results = COMPARISONS.map(measure);
+  const only = process.env.BENCH_ONLY;
+  const results = COMPARISONS.filter((c) => !only || c.target.includes(only)).map(measure);
   const wall = (runs: Run[]) => runs.map((r) => r.wallMs);
   const cpu = (runs: Run[]) => runs.map((r) => r.cpuMs);
   const targets: TargetCheck[] = results.map(({ comparison: c, a, b }) => ({
