@@ -14,7 +14,7 @@ import { KeyAlgorithm } from '../src/engine';
 import { exportNode, renderNode } from '../src/kubeadm/node-bundle';
 import { DEMO_CONTROLLER_CERTIFICATE, ExampleCluster, REFERENCE_CLUSTER } from '../examples/main';
 import { PkiState } from '../src/state/pki-state';
-import { envCount, pairRatio, repeat, Row, stats, statsTable, TargetCheck, timed, writeResults } from './measure';
+import { envCount, pairRatio, repeat, Row, stats, statsTable, TargetCheck, targetsTable, timed, writeResults } from './measure';
 
 const SYNTHS: Record<'ecdsa-p256' | 'rsa-2048', number> = { 'ecdsa-p256': envCount('BENCH_SYNTHS', 10), 'rsa-2048': envCount('BENCH_RSA_SYNTHS', 3) };
 const EXPORTS = 20;
@@ -83,4 +83,4 @@ try {
   fs.rmSync(scratch, { recursive: true, force: true });
 }
 
-writeResults('control-plane', statsTable('Control plane (ms per run)', rows), targets);
+writeResults('control-plane', [statsTable('Control plane (ms per run)', rows), targetsTable(targets)].join('\n\n'), targets);

@@ -2,7 +2,9 @@
 // a baseline process, in pairs taken in turn (A B A B ...) after one warm-up pair, so that the machine's drift
 // cancels in each pair's ratio. Prints and writes bench/results/process.md. Needs lib/ (`npm run bench:process`
 // builds it); run from the project root. $BENCH_PAIRS sets the number of pairs (default 5); $BENCH_ONLY, a piece of
-// a comparison's name ("cold", "CLI", "RSA"), runs only the comparisons whose name holds it.
+// a comparison's name ("cold", "CLI", "RSA"), runs only the comparisons whose name holds it (and writes only
+// those); $BENCH_CPU_PROF=DIR runs every node child under `--cpu-prof` into DIR, to see where a missed target's
+// time goes (the profiler slows the runs: its figures are not the targets').
 //
 // Wall time is the figure the targets are checked on (RSA key generation may use both cores, so CPU time would
 // hide what it gains); the CPU time of each child (user + sys, from /proc/self/stat's cutime and cstime, Linux
@@ -71,13 +73,14 @@ const warmState = path.join(scratch, 'warm-state');
 const coldState = path.join(scratch, 'cold-state');
 const fresh = (dir: string) => () => fs.rmSync(dir, { recursive: true, force: true });
 
-const node = (script: string, env: Record<string, string> = {}, ...args: string[]) => () => run(process.execPath, [script, ...args], env);
+const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+const node = (script: string, env: Record<string, string> = {}, ...args: string[]) => () => run(process.execPath, [...profile, script, ...args], env);
 const exampleMain = path.join(LIB, 'examples', 'main.js');
 const exampleApp = (algorithm: string) => node(path.join(LIB, 'bench', 'example-app.js'), { BENCH_KEY_ALGORITHM: algorithm, CDK8S_PKI_STATE_DIR: coldState });
 const openssl = (algorithm: string) => () => run('bash', [path.join(ROOT, 'bench', 'openssl-baseline.sh'), algorithm, path.join(scratch, 'openssl')]);
 const cli = path.join(LIB, 'src', 'cli.js');
 // From the project root, where cdk8s resolves.
-const requireCdk8s: Side = { label: `node -e "require('cdk8s')"`, run: () => run(process.execPath, ['-e', "require('cdk8s')"], {}, ROOT) };
+const requireCdk8s: Side = { label: `node -e "require('cdk8s')"`, run: () => run(process.execPath, [...profile, '-e', "require('cdk8s')"], {}, ROOT) };
 
 const COMPARISONS: Comparison[] = [
   {
