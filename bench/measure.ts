@@ -81,10 +81,19 @@ export interface Ratio {
   readonly max: number;
 }
 
+/** The median and range of `samples` (ratios, or the values of an absolute target). */
+export function spread(samples: number[]): Ratio {
+  return { n: samples.length, median: median(samples), min: Math.min(...samples), max: Math.max(...samples) };
+}
+
 export function pairRatio(a: number[], b: number[]): Ratio {
   if (a.length !== b.length || a.length === 0) throw new Error(`pairRatio: ${a.length} against ${b.length} samples`);
-  const ratios = a.map((x, i) => x / b[i]);
-  return { n: ratios.length, median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+  return spread(a.map((x, i) => x / b[i]));
+}
+
+/** The environment of a measured child: the caller's, without its CDK8S_PKI_* settings (a state, keys, frozen), plus `extra`. */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CDK8S_PKI_'))), ...extra };
 }
 
 export const ratioText = (r: number) => `${r >= 10 ? r.toFixed(1) : r.toPrecision(2)}×`;

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { envCount, median, ms, pairRatio, ratioRange, table, TargetCheck, targetsTable, writeResults } from './measure';
+import { childEnv, envCount, median, ms, pairRatio, ratioRange, table, TargetCheck, targetsTable, writeResults } from './measure';
 
 const PAIRS = envCount('BENCH_PAIRS', 5);
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -39,8 +39,6 @@ function childrenCpuMs(): number {
 }
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-pki-bench-process-'));
-// The children get none of the caller's CDK8S_PKI_* settings (a state directory, keys, frozen mode), only ours.
-const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CDK8S_PKI_')));
 // The apps run in a directory of their own, as a user's project: the example app reads examples/ from there.
 const appDir = path.join(scratch, 'app');
 fs.mkdirSync(appDir);
@@ -49,7 +47,7 @@ fs.symlinkSync(path.join(ROOT, 'examples'), path.join(appDir, 'examples'));
 function run(command: string, args: string[], env: Record<string, string> = {}, cwd = appDir): Run {
   const cpu = childrenCpuMs();
   const start = performance.now();
-  const result = spawnSync(command, args, { cwd, env: { ...baseEnv, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = spawnSync(command, args, { cwd, env: childEnv(env), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const wallMs = performance.now() - start;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status ?? result.signal}: ${result.stderr}`);
   return { wallMs, cpuMs: childrenCpuMs() - cpu };

@@ -15,7 +15,7 @@ import { App, Chart } from 'cdk8s';
 import { ControlPlanePki, usePkiState } from '../constructs';
 import { ClusterSpec, NodeSpec } from '../src/kubeadm/cluster-spec';
 import { PkiState } from '../src/state/pki-state';
-import { BENCH_DIR, envCount, median, ms, Ratio, table, TargetCheck, targetsTable, timed, writeResults } from './measure';
+import { BENCH_DIR, childEnv, envCount, ms, spread, table, TargetCheck, targetsTable, timed, writeResults } from './measure';
 import { perNode, ScalePoint, scalePlot } from './plot';
 
 const SIZES = [100, 250, 500, 1000, 2000, 3000, 5000];
@@ -55,22 +55,32 @@ function probe(workers: number): void {
 
 function child(args: string[], env: Record<string, string> = {}): { stdout: string; wallMs: number } {
   const start = performance.now();
-  const result = spawnSync(process.execPath, args, { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const result = spawnSync(process.execPath, args, { env: childEnv(env), encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   const wallMs = performance.now() - start;
   if (result.status !== 0) throw new Error(`node ${args.join(' ')} exited ${result.status ?? result.signal}: ${result.stderr}`);
   return { stdout: result.stdout, wallMs };
 }
 
-const single = (value: number): Ratio => ({ n: 1, median: value, min: value, max: value });
+const single = (value: number) => spread([value]);
 
 function main(maxN: number, cliRuns: number): void {
   const sizes = SIZES.filter((n) => n <= maxN);
   if (sizes.length === 0) throw new Error(`--max ${maxN}: below the smallest N, ${SIZES[0]}`);
-  const points = sizes.map((n) => {
-    const point = JSON.parse(child([__filename, '--probe', String(n)]).stdout.trim().split('\n').pop()!) as ScalePoint;
-    console.error(`N=${n}: cold ${ms(point.coldMs)} ms, warm ${ms(point.warmMs)} ms, RSS ${(point.maxRssKiB / 1024).toFixed(0)} MiB`);
-    return point;
-  });
+  const points: ScalePoint[] = [];
+  let failed: string | undefined;
+  for (const n of sizes) {
+    // A child that fails (out of memory, say) ends the curve there: the sizes before it are still reported.
+    try {
+      const point = JSON.parse(child([__filename, '--probe', String(n)]).stdout.trim().split('\n').pop()!) as ScalePoint;
+      console.error(`N=${n}: cold ${ms(point.coldMs)} ms, warm ${ms(point.warmMs)} ms, RSS ${(point.maxRssKiB / 1024).toFixed(0)} MiB`);
+      points.push(point);
+    } catch (error) {
+      failed = `N=${n} failed: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`;
+      console.error(failed);
+      break;
+    }
+  }
+  if (points.length === 0) throw new Error(failed);
   const rows = points.map((p) => [
     String(p.n),
     ms(p.coldMs),
@@ -119,12 +129,12 @@ function main(maxN: number, cliRuns: number): void {
         };
         once(); // warm-up: file system caches
         const samples = Array.from({ length: cliRuns }, once);
-        cliRows.push([label, String(cliRuns), ms(median(samples)), ms(Math.min(...samples)), ms(Math.max(...samples))]);
-        const sorted = [...samples].sort((a, b) => a - b);
+        const measured = spread(samples);
+        cliRows.push([label, String(cliRuns), ms(measured.median), ms(measured.min), ms(measured.max)]);
         targets.push({
           target: `${label.replace(' --out DIR', '')}, ${largest.n}-node state directory (bench:scale)`,
           compared: 'wall ms of the process',
-          ratio: { n: samples.length, median: median(samples), min: sorted[0], max: sorted[sorted.length - 1] },
+          ratio: measured,
           limit: 1000,
           unit: 'ms',
         });
@@ -141,6 +151,7 @@ function main(maxN: number, cliRuns: number): void {
       'ControlPlanePki, 1 control-plane node + N workers, in-memory state, one child process per N. ms per node is over the N + 1 nodes.',
       '',
       table(['N workers', 'cold ms', 'cold ms/node', 'warm ms', 'warm ms/node', 'peak RSS MiB'], rows),
+      ...(failed ? ['', `**${failed}**`] : []),
       '',
       ...(cliRows.length ? [table([`CLI on the ${largest.n}-node state directory (wall ms)`, 'n', 'median', 'min', 'max'], cliRows), ''] : []),
       targetsTable(targets),
