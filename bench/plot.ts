@@ -39,10 +39,12 @@ function panel(x0: number, title: string, yLabel: string, ns: readonly number[],
   const plotH = height - top - bottom;
   const xStep = tickStep(Math.max(...ns));
   const xMax = Math.ceil(Math.max(...ns) / xStep) * xStep;
-  const yStep = tickStep(Math.max(...series.flatMap((s) => s.values)) || 1);
-  const yMax = Math.ceil((Math.max(...series.flatMap((s) => s.values)) || 1) / yStep) * yStep;
-  const x = (n: number) => x0 + left + (n / xMax) * plotW;
-  const y = (v: number) => top + plotH - (v / yMax) * plotH;
+  // Room above the highest value (30%), where the legend goes.
+  const highest = (Math.max(...series.flatMap((s) => s.values)) || 1) * 1.3;
+  const yStep = tickStep(highest);
+  const yMax = Math.ceil(highest / yStep) * yStep;
+  const x = (n: number) => +(x0 + left + (n / xMax) * plotW).toFixed(1);
+  const y = (v: number) => +(top + plotH - (v / yMax) * plotH).toFixed(1);
   const axes: string[] = [`<text x="${x0 + width / 2}" y="20" text-anchor="middle" ${FONT} font-weight="bold">${title}</text>`];
   for (let v = 0; v <= yMax + yStep / 2; v += yStep) {
     axes.push(`<line x1="${x0 + left}" x2="${x0 + left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
@@ -53,8 +55,8 @@ function panel(x0: number, title: string, yLabel: string, ns: readonly number[],
   axes.push(`<text x="${x0 + left + plotW / 2}" y="${height - 10}" text-anchor="middle" ${FONT}>N workers</text>`);
   axes.push(`<text transform="translate(${x0 + 16} ${top + plotH / 2}) rotate(-90)" text-anchor="middle" ${FONT}>${yLabel}</text>`);
   const lines = series.flatMap((s) => [
-    `<polyline points="${s.values.map((v, j) => `${x(ns[j]).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"/>`,
-    ...s.values.map((v, j) => `<circle cx="${x(ns[j]).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${s.color}"/>`),
+    `<polyline points="${s.values.map((v, j) => `${x(ns[j])},${y(v)}`).join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"/>`,
+    ...s.values.map((v, j) => `<circle cx="${x(ns[j])}" cy="${y(v)}" r="3" fill="${s.color}"/>`),
   ]);
   // The legend top right, on white, drawn last so that it stays readable where a line crosses it.
   const legendX = x0 + left + plotW - 210;
