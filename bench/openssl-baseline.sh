@@ -4,15 +4,16 @@
 # signed by its CA (x509 -req -copy_extensions copyall); each CA self-signed (req -x509). The set is the example
 # app's (examples/main.ts, the reference cluster: 3 control-plane nodes, 2 workers): 32 keys, 31 certificates.
 #
-#   bench/openssl-baseline.sh ALGORITHM OUTDIR      ALGORITHM: ecdsa-p256 | rsa-2048
+#   bench/openssl-baseline.sh ALGORITHM OUTDIR      ALGORITHM: ecdsa-p256 | rsa-2048; OUTDIR: an existing directory
 #
+# Nothing but bash and openssl runs (no mkdir, no rm): the processes timed are openssl's.
 # ALGORITHM is the cluster's (ClusterSpec.keyAlgorithm): the three kubeadm CAs, their leaves and the service-account
 # key. Rancher's ingress CA and serving certificate stay ECDSA P-256 whatever ALGORITHM is, as in the example app.
 set -euo pipefail
 
 algorithm=${1:?usage: openssl-baseline.sh ecdsa-p256|rsa-2048 OUTDIR}
 out=${2:?usage: openssl-baseline.sh ecdsa-p256|rsa-2048 OUTDIR}
-mkdir -p "$out"
+[[ -d $out ]] || { echo "openssl-baseline.sh: $out: not a directory" >&2; exit 2; }
 cd "$out"
 
 keyopts() {

@@ -70,6 +70,10 @@ interface Comparison {
 const warmState = path.join(scratch, 'warm-state');
 const coldState = path.join(scratch, 'cold-state');
 const fresh = (dir: string) => () => fs.rmSync(dir, { recursive: true, force: true });
+const emptyDir = (dir: string) => () => {
+  fresh(dir)();
+  fs.mkdirSync(dir);
+};
 
 const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
 const node = (script: string, env: Record<string, string> = {}, ...args: string[]) => () => run(process.execPath, [...profile, script, ...args], env);
@@ -95,7 +99,7 @@ const COMPARISONS: Comparison[] = [
   ).map(([algorithm, label, limit]) => ({
     target: `cold synth, whole process, ${label}`,
     a: { label: `bench/example-app.ts (${algorithm}), fresh state directory`, prepare: fresh(coldState), run: exampleApp(algorithm) },
-    b: { label: `bench/openssl-baseline.sh ${algorithm}`, prepare: fresh(path.join(scratch, 'openssl')), run: openssl(algorithm) },
+    b: { label: `bench/openssl-baseline.sh ${algorithm}`, prepare: emptyDir(path.join(scratch, 'openssl')), run: openssl(algorithm) },
     limit,
   })),
   { target: 'CLI start: --help', a: { label: 'node lib/src/cli.js --help', run: node(cli, {}, '--help') }, b: requireCdk8s, limit: 2 },
@@ -148,7 +152,7 @@ try {
   writeResults(
     'process',
     [
-      `Whole processes, ${PAIRS} pairs (A then B) after one warm-up pair; ms are medians, ratios the median (min–max) of the pair ratios.`,
+      `Whole processes, ${PAIRS} pair${PAIRS === 1 ? '' : 's'} (A then B) after one warm-up pair; ms are medians, ratios the median (min–max) of the pair ratios.`,
       '',
       table(['Comparison', 'A', 'B', 'wall ms A / B', 'wall A/B', 'CPU ms A / B', 'CPU A/B'], rows, 3),
       '',

@@ -40,6 +40,7 @@ describe.each(['ecdsa-p256', 'rsa-2048'])('bench/openssl-baseline.sh %s', (algor
     const appKeys = filesUnder(path.join(app, 'state'), /^key-\d+\.pem$/);
 
     const out = path.join(scratch, `openssl-${algorithm}`);
+    fs.mkdirSync(out);
     execFileSync('bash', [BASELINE, algorithm, out], { stdio: 'pipe' });
     const crts = filesUnder(out, /\.crt$/);
     const keys = filesUnder(out, /\.key$/);
