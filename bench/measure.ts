@@ -91,6 +91,12 @@ export function pairRatio(a: number[], b: number[]): Ratio {
   return spread(a.map((x, i) => x / b[i]));
 }
 
+/** node's flags for a measured child: `--cpu-prof` into $BENCH_CPU_PROF when set, to see where a missed target's time goes. */
+export function profileFlags(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+}
+
 /** The environment of a measured child: the caller's, without its CDK8S_PKI_* settings (a state, keys, frozen), plus `extra`. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CDK8S_PKI_'))), ...extra };

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { childEnv, envCount, median, ms, pairRatio, ratioRange, table, TargetCheck, targetsTable, writeResults } from './measure';
+import { childEnv, envCount, median, ms, pairRatio, profileFlags, ratioRange, table, TargetCheck, targetsTable, writeResults } from './measure';
 
 const PAIRS = envCount('BENCH_PAIRS', 5);
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -75,7 +75,7 @@ const emptyDir = (dir: string) => () => {
   fs.mkdirSync(dir);
 };
 
-const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+const profile = profileFlags();
 const node = (script: string, env: Record<string, string> = {}, ...args: string[]) => () => run(process.execPath, [...profile, script, ...args], env);
 const exampleMain = path.join(LIB, 'examples', 'main.js');
 const exampleApp = (algorithm: string) => node(path.join(LIB, 'bench', 'example-app.js'), { BENCH_KEY_ALGORITHM: algorithm, CDK8S_PKI_STATE_DIR: coldState });

@@ -6,6 +6,7 @@
 //
 //   node lib/bench/scale.js [--max N]     N of the curve up to N ($BENCH_SCALE_MAX, default 5000)
 //   $BENCH_CLI_RUNS                       runs of each CLI command after one warm-up (default 5; 0 skips them)
+//   $BENCH_CPU_PROF=DIR                   every child under `node --cpu-prof`, profiles into DIR
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,7 +16,7 @@ import { App, Chart } from 'cdk8s';
 import { ControlPlanePki, usePkiState } from '../constructs';
 import { ClusterSpec, NodeSpec } from '../src/kubeadm/cluster-spec';
 import { PkiState } from '../src/state/pki-state';
-import { BENCH_DIR, childEnv, envCount, ms, spread, table, TargetCheck, targetsTable, timed, writeResults } from './measure';
+import { BENCH_DIR, childEnv, envCount, ms, profileFlags, spread, table, TargetCheck, targetsTable, timed, writeResults } from './measure';
 import { perNode, ScalePoint, scalePlot } from './plot';
 
 const SIZES = [100, 250, 500, 1000, 2000, 3000, 5000];
@@ -55,7 +56,7 @@ function probe(workers: number): void {
 
 function child(args: string[], env: Record<string, string> = {}): { stdout: string; wallMs: number } {
   const start = performance.now();
-  const result = spawnSync(process.execPath, args, { env: childEnv(env), encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const result = spawnSync(process.execPath, [...profileFlags(), ...args], { env: childEnv(env), encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   const wallMs = performance.now() - start;
   if (result.status !== 0) throw new Error(`node ${args.join(' ')} exited ${result.status ?? result.signal}: ${result.stderr}`);
   return { stdout: result.stdout, wallMs };
