@@ -1,4 +1,4 @@
-// Issuance benchmark: prints Markdown tables to paste into BENCHMARKS.md. Run with `npm run bench`.
+// Issuance benchmark: prints and writes bench/results/issue.md. Run with `npm run bench:issue`.
 //
 // Everything runs in one process, in the order printed. The cold series come first and nothing is
 // warmed up before them: their first iteration (the "1st" column) carries first-call costs, and is
@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import * as forge from 'node-forge';
 import { CertificateSpec, ExtendedKeyUsageName, generateKey, issueCertificate, systemEntropy } from '../src/engine';
 import { Credential, Issuer, PkiState } from '../src/state/pki-state';
-import { ms, printMachine, repeat, Row, Stats, stats, statsTable, table, timed } from './measure';
+import { ms, pairRatio, repeat, Row, Stats, stats, statsTable, table, TargetCheck, targetsTable, timed, writeResults } from './measure';
 
 const DAY = 86400;
 const PAYLOAD = crypto.randomBytes(400); // about the size of a leaf's TBSCertificate
@@ -196,6 +196,26 @@ const kubeadm = perSeries(({ algorithm, label }) =>
   ),
 );
 
+// 6. Per certificate against the node:crypto floor, in pairs (so the machine's drift cancels): one cold ensure() of
+// a leaf in a fresh slot, then a raw key pair plus one signature by a same-algorithm CA key.
+const floor: TargetCheck[] = SERIES.map(({ algorithm, label, leaves }) => {
+  const state = PkiState.inMemory();
+  const issuer = issuerOf(state.ensure({ slot: 'bench/ca', keyAlgorithm: algorithm, spec: caSpec(`bench-floor-${algorithm}-ca`) }));
+  const caKey = rawKeyPair(algorithm).privateKey;
+  const engine: number[] = [];
+  const rawFloor: number[] = [];
+  for (let i = 0; i < leaves; i++) {
+    engine.push(timed(() => state.ensure({ slot: `bench/leaf-${i}`, keyAlgorithm: algorithm, spec: leafSpec(i), issuer })));
+    rawFloor.push(
+      timed(() => {
+        rawKeyPair(algorithm);
+        crypto.sign('sha256', PAYLOAD, caKey);
+      }),
+    );
+  }
+  return { target: `per certificate, in process, ${label} (bench:issue)`, compared: 'cold ensure() of a leaf / raw generateKeyPairSync + one sign', ratio: pairRatio(engine, rawFloor), limit: 3 };
+});
+
 // Sanity: what was timed is a certificate that verifies.
 const forgeCert = new crypto.X509Certificate(forgePem);
 if (!forgeCert.verify(crypto.createPublicKey(forge.pki.publicKeyToPem(forgeCa.publicKey)))) throw new Error('node-forge certificate does not verify');
@@ -208,26 +228,20 @@ for (const { algorithm } of SERIES) {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-printMachine();
-console.log(statsTable('Measurement (ms; per certificate unless said)', rows));
-console.log('');
 /** a − b over means, and over medians (an approximation). */
 const delta = (a: Stats, b: Stats) => `${ms(a.mean - b.mean)} / ${ms(a.p50 - b.p50)}`;
-console.log(
-  table(
-    ['Derived (ms per certificate, mean / p50)', ...SERIES.map((s) => s.label)],
-    [
-      ['engine overhead, unpaired: cold ensure − raw (keygen + sign)', ...SERIES.map(({ algorithm: a }) => delta(cold[a].ensure, raw[a].keygenAndSign))],
-      ['engine overhead, paired: (cold ensure − its keygen) − raw sign', ...SERIES.map(({ algorithm: a }) => delta(cold[a].beyondKeygen, raw[a].sign))],
-      ['of which ASN.1 + checks: issueCertificate − raw sign', ...SERIES.map(({ algorithm: a }) => delta(issueOnly[a], raw[a].sign))],
-      ['of which state: (cold ensure − its keygen) − issueCertificate', ...SERIES.map(({ algorithm: a }) => delta(cold[a].beyondKeygen, issueOnly[a]))],
-      [`kubeadm set, per certificate (total / ${KUBEADM_SET_SIZE})`, ...SERIES.map(({ algorithm: a }) => `${ms(kubeadm[a].mean / KUBEADM_SET_SIZE)} / ${ms(kubeadm[a].p50 / KUBEADM_SET_SIZE)}`)],
-    ],
-  ),
+const derived = table(
+  ['Derived (ms per certificate, mean / p50)', ...SERIES.map((s) => s.label)],
+  [
+    ['engine overhead, unpaired: cold ensure − raw (keygen + sign)', ...SERIES.map(({ algorithm: a }) => delta(cold[a].ensure, raw[a].keygenAndSign))],
+    ['engine overhead, paired: (cold ensure − its keygen) − raw sign', ...SERIES.map(({ algorithm: a }) => delta(cold[a].beyondKeygen, raw[a].sign))],
+    ['of which ASN.1 + checks: issueCertificate − raw sign', ...SERIES.map(({ algorithm: a }) => delta(issueOnly[a], raw[a].sign))],
+    ['of which state: (cold ensure − its keygen) − issueCertificate', ...SERIES.map(({ algorithm: a }) => delta(cold[a].beyondKeygen, issueOnly[a]))],
+    [`kubeadm set, per certificate (total / ${KUBEADM_SET_SIZE})`, ...SERIES.map(({ algorithm: a }) => `${ms(kubeadm[a].mean / KUBEADM_SET_SIZE)} / ${ms(kubeadm[a].p50 / KUBEADM_SET_SIZE)}`)],
+  ],
 );
 const [rsaIssue, rsaSign] = [issueOnly['rsa-2048'], raw['rsa-2048'].sign];
-console.log('');
-console.log(
+const forgeLine =
   `node-forge RSA-2048 leaf: p50 ${ms(forgeStats.p50)} ms, vs ${ms(rsaIssue.p50)} ms for issueCertificate (×${(forgeStats.p50 / rsaIssue.p50).toFixed(1)}) ` +
-    `and ${ms(rsaSign.p50)} ms for a native RSA-2048 signature (×${(forgeStats.p50 / rsaSign.p50).toFixed(0)}).`,
-);
+  `and ${ms(rsaSign.p50)} ms for a native RSA-2048 signature (×${(forgeStats.p50 / rsaSign.p50).toFixed(0)}).`;
+writeResults('issue', [statsTable('Measurement (ms; per certificate unless said)', rows), derived, forgeLine, targetsTable(floor)].join('\n\n'), floor);

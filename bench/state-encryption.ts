@@ -1,6 +1,7 @@
 // State encryption benchmark: age (X25519 and passphrase) per state file, and whole synths of the reference
-// cluster against a plaintext and an age-encrypted state directory. Prints a Markdown table for BENCHMARKS.md.
-// Run with `npm run bench`.
+// cluster against a plaintext, an age X25519 and a passphrase-encrypted state directory. Prints and writes
+// bench/results/state-encryption.md. Run with `npm run bench:state-encryption`; $BENCH_PASSPHRASE_RUNS sets how many
+// synths of each kind run against a passphrase state (default 1; each file costs one scrypt, ~0.5 s; 0 skips them).
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,8 +12,9 @@ import { ExampleCluster } from '../examples/main';
 import { decrypt, encrypt, generateIdentity } from '../src/state/age';
 import { PkiState } from '../src/state/pki-state';
 import { DirectoryStore, EncryptedDirectoryStore, StateStore } from '../src/state/store';
-import { printMachine, repeat, Row, stats, statsTable } from './measure';
+import { envCount, repeat, Row, stats, statsTable, writeResults } from './measure';
 
+const PASSPHRASE_RUNS = envCount('BENCH_PASSPHRASE_RUNS', 1);
 const FILE = crypto.randomBytes(1024); // about a state file: a key PEM or a certificate record
 const rows: Row[] = [];
 const record = (label: string, samples: number[]) => rows.push({ label, stats: stats(samples) });
@@ -37,16 +39,18 @@ try {
     app.synth();
   };
   const keys = { recipients: [recipient], identities: [identity] };
-  for (const [label, store] of [
-    ['plaintext', (dir: string) => new DirectoryStore(dir)],
-    ['age X25519', (dir: string) => new EncryptedDirectoryStore(dir, keys)],
+  const passphraseKeys = { recipients: passphrase, identities: passphrase };
+  for (const [label, store, runs] of [
+    ['plaintext', (dir: string) => new DirectoryStore(dir), 5],
+    ['age X25519', (dir: string) => new EncryptedDirectoryStore(dir, keys), 5],
+    ['age passphrase (scrypt, work factor 18)', (dir: string) => new EncryptedDirectoryStore(dir, passphraseKeys), PASSPHRASE_RUNS],
   ] as const) {
-    record(`example app, first synth, ${label} state directory`, repeat(5, (i) => synth(() => store(path.join(scratch, `${label}-${i}`)), i)));
-    record(`example app, repeat synth, ${label} state directory`, repeat(5, (i) => synth(() => store(path.join(scratch, `${label}-${i}`)), i)));
+    if (runs === 0) continue;
+    record(`example app, first synth, ${label} state directory`, repeat(runs, (i) => synth(() => store(path.join(scratch, `${label}-${i}`)), i)));
+    record(`example app, repeat synth, ${label} state directory`, repeat(runs, (i) => synth(() => store(path.join(scratch, `${label}-${i}`)), i)));
   }
 } finally {
   fs.rmSync(scratch, { recursive: true, force: true });
 }
 
-printMachine();
-console.log(statsTable('State encryption (ms per run)', rows));
+writeResults('state-encryption', statsTable('State encryption (ms per run)', rows));
