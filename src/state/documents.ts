@@ -43,6 +43,10 @@ export function putDocument<T>(ctx: StateContext, name: string, document: T, che
   if (document === null || typeof document !== 'object') throw new SpecError('document', `a state document is a JSON object or array (got ${document === null ? 'null' : typeof document})`);
   const text = stableStringify(document);
   const file = documentFileName(name);
+  const data = Buffer.from(`${text}\n`);
+  const current = ctx.txn.read(file);
+  // What the state holds already read back when it was staged (and is checked whenever it is read).
+  if (current?.equals(data)) return;
   if (check) {
     try {
       check(JSON.parse(text));
@@ -51,9 +55,7 @@ export function putDocument<T>(ctx: StateContext, name: string, document: T, che
       throw new Error(`${ctx.txn.store.locate(file)} would not read back (${checkFailure(err)}); not written`);
     }
   }
-  const data = Buffer.from(`${text}\n`);
-  const current = ctx.txn.read(file);
-  if (!current?.equals(data)) ctx.txn.stage(name, file, data, false, [current ? 'plan changed' : NEW_DOCUMENT]);
+  ctx.txn.stage(name, file, data, false, [current ? 'plan changed' : NEW_DOCUMENT]);
 }
 
 /** The document `name`, or undefined; a document that is not JSON, not an object, or fails `check` is a StateError. */
@@ -76,8 +78,8 @@ export function readDocument<T>(ctx: StateContext, name: string, check?: Documen
 /** Names of the documents under `prefix/`. */
 export function documentNames(ctx: StateContext, prefix: string): string[] {
   return ctx.txn
-    .names()
-    .filter((n) => n.startsWith(`${prefix}/`) && n.endsWith('.doc.json'))
+    .namesUnder(prefix)
+    .filter((n) => n.endsWith('.doc.json'))
     .map((n) => n.slice(0, -'.doc.json'.length))
     .sort();
 }

@@ -127,8 +127,8 @@ export function warnIfPlaintextStateTracked(store: StateStore): void {
   const directory = store.directory;
   if (!fs.existsSync(directory)) return;
   // An encrypted state opened without its keys is not plaintext; reading it will say what to set.
-  const first = store.list()[0];
-  if (first !== undefined && isAgeFile(store.readFile(first) ?? Buffer.alloc(0))) return;
+  const some = store.anyName();
+  if (some !== undefined && isAgeFile(store.readFile(some) ?? Buffer.alloc(0))) return;
   const tracked = spawnSync('git', ['ls-files', '--', '.'], { cwd: directory, encoding: 'utf8' });
   if (tracked.status === 0 && tracked.stdout.trim() !== '') {
     process.stderr.write(`cdk8s-pki: warning: the plaintext state directory ${directory} is tracked by git; its private keys are in the repository. Encrypt it (CDK8S_PKI_AGE_RECIPIENTS, then \`cdk8s-pki reencrypt --encrypt-plaintext\`) or untrack it.\n`);

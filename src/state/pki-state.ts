@@ -5,6 +5,7 @@ import { StateError } from '../engine/errors';
 import { NO_PROGRESS, Progress } from '../progress';
 import { KeyAlgorithm } from '../engine/keys';
 import { CertificateSpec } from '../engine/spec';
+import { Certificate } from '../engine/x509';
 import { Credential, CredentialRequest, ensureCertificate, readCertificateRecord, recordedKey, SlotDecision } from './certificates';
 import { checkSlot, StateContext } from './context';
 import { DocumentCheck, documentNames, putDocument, readDocument } from './documents';
@@ -324,6 +325,8 @@ export class PkiState {
 
   /** Every certificate in the state, for `cdk8s-pki list`; a corrupt record stops it with the file named. */
   inventory(): InventoryEntry[] {
+    // By issuer certificate: the CN of a CA that signed thousands of leaves is read once.
+    const issuerNames = new Map<string, string>();
     return this.context.txn
       .names()
       .filter((name) => name.endsWith('/certificate.json'))
@@ -331,15 +334,16 @@ export class PkiState {
         const slot = name.slice(0, -'/certificate.json'.length);
         const record = readCertificateRecord(this.context, slot)!;
         const pendingRequest = record.keyRotationRequested ? 'key rotation' : record.renewalRequested ? 'renewal' : undefined;
-        const { certificate, chain } = certificatesOf(record);
         const spec = record.spec as CertificateSpec | undefined;
         // A verified record says what the certificate holds; only its issuer (shared by many) is parsed.
         if (isVerifiedRecord(record) && spec && record.description?.['not-before']) {
           const commonName = spec.subject.commonName;
           const { keyAlgorithm, keyGeneration } = record;
-          const issuer = chain.length ? chain[0].subject.commonName : commonName;
+          const issuerPem = record.chain[0];
+          const issuer = issuerPem === undefined ? commonName : (issuerNames.get(issuerPem) ?? issuerNames.set(issuerPem, Certificate.fromTrustedPem(issuerPem).subject.commonName).get(issuerPem)!);
           return { slot, commonName, isCA: spec.ca !== undefined, issuer, keyAlgorithm, keyGeneration, notBefore: new Date(record.description['not-before']), notAfter: new Date(record.notAfter!), pendingRequest };
         }
+        const { certificate } = certificatesOf(record);
         return {
           slot,
           commonName: certificate.subject.commonName,

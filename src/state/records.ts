@@ -147,13 +147,8 @@ export function parseRecord<K extends RecordKind>(kind: K, data: Buffer, file: s
   records.set(data, { kind, record });
   if (kind === 'certificate') {
     const certificate = record as CertificateRecord;
-    if (holdsDigest(certificate)) {
-      const issued = trustedCertificate(certificate.certificate);
-      parsed.set(certificate, { certificate: issued, chain: certificate.chain.map(trustedCertificate), verified: true });
-      // Annotating the kept certificate then parses nothing either.
-      if (certificate.description) rememberDescription(issued.fingerprintSha256, certificate.description as CertificateDescription);
-      return record;
-    }
+    // A record whose digest holds gets its certificates when something asks for them (certificatesOf).
+    if (holdsDigest(certificate)) return record;
     try {
       parsed.set(certificate, {
         certificate: Certificate.fromPem(certificate.certificate, 'certificate'),
@@ -198,16 +193,28 @@ export function materialDigest(record: Pick<CertificateRecord, 'certificate' | '
   return sha256Hex(Buffer.from(JSON.stringify([record.certificate, record.chain, record.keySha256 ?? null, record.notAfter ?? null, record.description ?? null])));
 }
 
-const holdsDigest = (record: CertificateRecord) =>
-  record.materialSha256 !== undefined && record.keySha256 !== undefined && record.notAfter !== undefined && record.materialSha256 === materialDigest(record);
+const digestChecked = new WeakMap<CertificateRecord, boolean>();
+
+function holdsDigest(record: CertificateRecord): boolean {
+  let holds = digestChecked.get(record);
+  if (holds === undefined) {
+    holds = record.materialSha256 !== undefined && record.keySha256 !== undefined && record.notAfter !== undefined && record.materialSha256 === materialDigest(record);
+    digestChecked.set(record, holds);
+  }
+  return holds;
+}
 
 /** The certificate and chain of `record`: parsed when first used, unless its digest holds. */
 export function certificatesOf(record: CertificateRecord): { certificate: Certificate; chain: Certificate[] } {
   let certificates = parsed.get(record);
   if (!certificates) {
-    certificates = holdsDigest(record)
-      ? { certificate: trustedCertificate(record.certificate), chain: record.chain.map(trustedCertificate), verified: true }
-      : { certificate: Certificate.fromPem(record.certificate), chain: record.chain.map((pem) => Certificate.fromPem(pem)), verified: false };
+    if (holdsDigest(record)) {
+      certificates = { certificate: trustedCertificate(record.certificate), chain: record.chain.map(trustedCertificate), verified: true };
+      // Annotating the kept certificate then parses nothing either.
+      if (record.description) rememberDescription(certificates.certificate.fingerprintSha256, record.description as CertificateDescription);
+    } else {
+      certificates = { certificate: Certificate.fromPem(record.certificate), chain: record.chain.map((pem) => Certificate.fromPem(pem)), verified: false };
+    }
     parsed.set(record, certificates);
   }
   return certificates;
@@ -215,8 +222,7 @@ export function certificatesOf(record: CertificateRecord): { certificate: Certif
 
 /** True when `record` was written with its digest and still matches it: its certificate, chain and key file are as issued. */
 export function isVerifiedRecord(record: CertificateRecord): boolean {
-  certificatesOf(record);
-  return parsed.get(record)!.verified;
+  return parsed.get(record)?.verified ?? holdsDigest(record);
 }
 
 /** The recorded certificate's notAfter: as recorded when the digest holds, else parsed from the certificate. */

@@ -21,8 +21,8 @@ export interface StateStore {
   /** Where the state lives, for messages. */
   readonly location: string;
   read(name: string): Buffer | undefined;
-  /** Every entry name, sorted. */
-  list(): string[];
+  /** Every entry name, sorted; with `prefix`, only those under `prefix/` (a state of thousands of nodes is a long walk). */
+  list(prefix?: string): string[];
   write(name: string, data: Buffer, exclusive: boolean): void;
   /** Removes an entry; absent is fine. */
   remove(name: string): void;
@@ -44,8 +44,8 @@ export class MemoryStore implements StateStore {
     const data = this.entries.get(name);
     return data && Buffer.from(data);
   }
-  list(): string[] {
-    return [...this.entries.keys()].filter(isListed).sort();
+  list(prefix?: string): string[] {
+    return [...this.entries.keys()].filter((name) => isListed(name) && (prefix === undefined || name.startsWith(`${prefix}/`))).sort();
   }
   write(name: string, data: Buffer, exclusive: boolean): void {
     if (exclusive && this.entries.has(name)) throw new StateError(`${name} exists in the ${this.location} and is never overwritten`);
@@ -138,19 +138,28 @@ export class DirectoryStore implements StateStore {
     }
   }
 
-  list(): string[] {
-    if (!fs.existsSync(this.directory)) return [];
+  list(prefix?: string): string[] {
     const names: string[] = [];
-    const walk = (dir: string) => {
-      for (const entry of readStateDirectory(dir)) {
-        if (entry.name.startsWith('.')) continue; // .gitignore, the lock, temp files, the journal
-        const full = path.join(dir, entry.name);
-        if (entry.isDirectory()) walk(full);
-        else names.push(path.relative(this.directory, full).split(path.sep).join('/'));
-      }
-    };
-    walk(this.directory);
+    this.walk(prefix === undefined ? this.directory : this.locate(prefix), (name) => void names.push(name));
     return names.sort();
+  }
+
+  /** Some entry's name (not the first in any order), or undefined when the store is empty: without walking it all. */
+  anyName(): string | undefined {
+    let found: string | undefined;
+    this.walk(this.directory, (name) => ((found = name), true));
+    return found;
+  }
+
+  /** Calls `visit` with each entry's name under `directory` until it returns true. */
+  private walk(directory: string, visit: (name: string) => boolean | void): boolean {
+    if (!fs.existsSync(directory)) return false;
+    for (const entry of readStateDirectory(directory)) {
+      if (entry.name.startsWith('.')) continue; // .gitignore, the lock, temp files, the journal
+      const full = path.join(directory, entry.name);
+      if (entry.isDirectory() ? this.walk(full, visit) : visit(path.relative(this.directory, full).split(path.sep).join('/')) === true) return true;
+    }
+    return false;
   }
 
   write(name: string, data: Buffer, exclusive: boolean): void {
@@ -207,8 +216,8 @@ export class DirectoryStore implements StateStore {
   protected gitignoreSuffices(content: string): boolean {
     const lines = content.split('\n').map((line) => line.trim());
     if (lines.includes('*')) return true;
-    const first = this.list()[0];
-    return isEncryptedGitignore(lines) && first !== undefined && isAgeFile(this.readFile(first) ?? Buffer.alloc(0));
+    const some = this.anyName();
+    return isEncryptedGitignore(lines) && some !== undefined && isAgeFile(this.readFile(some) ?? Buffer.alloc(0));
   }
 
   private ensureDirectory(dir: string): void {

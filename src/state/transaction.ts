@@ -3,7 +3,6 @@
  * at commit; writes are staged and land together under the store's lock.
  */
 import { StateError } from '../engine/errors';
-import { sha256Hex } from '../engine/pem';
 import { COMMIT_JOURNAL, parseJson } from './records';
 import { StateStore } from './store';
 
@@ -35,8 +34,8 @@ export interface Savepoint {
 export class StateTransaction {
   private readonly staged = new Map<string, Staged>();
   private readonly changes = new Map<string, string[]>();
-  /** What each entry held when first read (undefined: absent), to detect a concurrent synth at commit. */
-  private readonly observed = new Map<string, string | undefined>();
+  /** What each entry held when first read (undefined: absent), to detect a concurrent synth at commit; the cache's own bytes. */
+  private readonly observed = new Map<string, Buffer | undefined>();
   private readonly cache = new Map<string, Buffer | undefined>();
   private readonly undo: Undo[] = [];
   private journal?: ReadonlySet<string>;
@@ -58,7 +57,7 @@ export class StateTransaction {
     if (this.cache.has(name)) return this.cache.get(name);
     const data = this.store.read(name);
     this.cache.set(name, data);
-    if (!this.observed.has(name)) this.observed.set(name, data && sha256Hex(data));
+    if (!this.observed.has(name)) this.observed.set(name, data);
     return data;
   }
 
@@ -67,6 +66,12 @@ export class StateTransaction {
     const index = this.indexed();
     index.sorted ??= [...index.all].sort();
     return index.sorted;
+  }
+
+  /** Every entry name under `prefix/`, stored or staged, sorted: without listing the whole store when nothing else did. */
+  namesUnder(prefix: string): string[] {
+    if (this.index) return this.names().filter((name) => name.startsWith(`${prefix}/`));
+    return [...new Set([...this.store.list(prefix), ...[...this.staged.keys()].filter((name) => name.startsWith(`${prefix}/`))])].sort();
   }
 
   /** The base names of the entries directly in `directory` (a slot), stored or staged, unsorted. */
@@ -157,9 +162,9 @@ export class StateTransaction {
   commit(): void {
     if (this.staged.size === 0) return;
     this.store.withLock(() => {
-      for (const [name, hash] of this.observed) {
+      for (const [name, seen] of this.observed) {
         const data = this.store.read(name);
-        if ((data && sha256Hex(data)) !== hash) {
+        if (data === undefined ? seen !== undefined : seen === undefined || !data.equals(seen)) {
           throw new StateError(`${this.store.locate(name)} changed while this synth ran (another synth?); nothing was written, run synth again`);
         }
       }
@@ -167,7 +172,7 @@ export class StateTransaction {
       this.store.write(COMMIT_JOURNAL, Buffer.from(`${JSON.stringify({ version: 1, writes: ordered.map(([name]) => name) })}\n`), false);
       for (const [name, { data, exclusive }] of ordered) {
         this.store.write(name, data, exclusive);
-        this.observed.set(name, sha256Hex(data));
+        this.observed.set(name, data);
         this.cache.set(name, data);
         this.staged.delete(name);
       }
