@@ -110,6 +110,9 @@ export class ControlPlanePki extends Construct {
       typeof props.cluster === 'string' ? loadClusterSpec(props.cluster) : resolveCluster(props.cluster),
     ));
     const common = { keyAlgorithm: cluster.keyAlgorithm, validity: Duration.seconds(cluster.certificateValiditySeconds) };
+    // Every certificate and key here has a key of the cluster's algorithm: the CAs' and the service-account key's
+    // are announced before they are drawn, the rest below.
+    pkiStateOf(this).expectKeys(cluster.keyAlgorithm, Object.keys(CERTIFICATE_AUTHORITIES).length + 1);
 
     const cas = (this.certificateAuthorities = Object.fromEntries(
       Object.values(CERTIFICATE_AUTHORITIES).map((entry) => [
@@ -135,10 +138,9 @@ export class ControlPlanePki extends Construct {
     const bootstrap = props.tlsBootstrap;
     const options: PlannerOptions = { tlsBootstrap: bootstrap !== undefined, tokenAuthFile: bootstrap?.tokenAuthFile, serverTlsBootstrap: bootstrap?.serverTlsBootstrap };
     // The progress bar's total: every certificate issued here (CAs, leaves, kubeconfigs) and the service-account key.
-    const units = Object.keys(cas).length + certificateInstances(cluster).length + kubeconfigInstances(cluster, options).length + 1;
-    pkiStateOf(this).expectWork(units);
-    // Each of them has a key of the cluster's algorithm, drawn when it is first issued.
-    pkiStateOf(this).expectKeys(cluster.keyAlgorithm, units);
+    const leaves = certificateInstances(cluster).length + kubeconfigInstances(cluster, options).length;
+    pkiStateOf(this).expectWork(Object.keys(cas).length + leaves + 1);
+    pkiStateOf(this).expectKeys(cluster.keyAlgorithm, leaves);
     if (bootstrap) {
       this.joinToken = new BootstrapToken(this, CHILD_IDS.joinToken, bootstrap.token);
       new NodeBootstrapRbac(this, CHILD_IDS.nodeBootstrap, {

@@ -16,7 +16,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn from '@peculiar/asn1-x509';
 import * as der from './der';
 import { pemBlocks, sha256Hex } from './pem';
-import { Certificate, toBuffer } from './x509';
+import { Certificate, locateTbs, toBuffer } from './x509';
 
 export const ANNOTATION_PREFIX = 'pki.cdk8s.io/';
 
@@ -99,18 +99,15 @@ export function describeCertificate(certificate: Certificate): CertificateDescri
   let description = descriptions.get(fingerprint);
   if (!description) {
     const printed = new crypto.X509Certificate(certificate.der);
-    // The names and dates are located in the DER rather than read through a parse of the whole certificate.
-    const bytes = certificate.der;
-    const tbs = der.children(bytes, der.children(bytes, der.readTlv(bytes))[0]);
-    const at = tbs[0].tag === der.context(0, true) ? 1 : 0; // after the optional [0] version
-    const [notBefore, notAfter] = der.children(bytes, tbs[at + 3]);
+    // The names are located in the DER rather than read through a parse of the whole certificate.
+    const tbs = locateTbs(certificate.der);
     description = Object.freeze({
-      'subject': rfc4514(der.encoding(bytes, tbs[at + 4])),
+      'subject': rfc4514(der.encoding(certificate.der, tbs.field('subject'))),
       ...(printed.subjectAltName ? { sans: printed.subjectAltName } : {}),
-      'issuer': rfc4514(der.encoding(bytes, tbs[at + 2])),
+      'issuer': rfc4514(der.encoding(certificate.der, tbs.field('issuer'))),
       'serial': printed.serialNumber.toUpperCase(),
-      'not-before': rfc3339Utc(der.readTime(bytes, notBefore) ?? certificate.notBefore),
-      'not-after': rfc3339Utc(der.readTime(bytes, notAfter) ?? certificate.notAfter),
+      'not-before': rfc3339Utc(certificate.notBefore),
+      'not-after': rfc3339Utc(certificate.notAfter),
       'sha256-fingerprint': printed.fingerprint256,
     });
     descriptions.set(fingerprint, description);
@@ -138,6 +135,16 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
  * keeps them (openssl's RFC2253 option escapes them as bytes).
  */
 export function rfc4514(nameDer: Buffer): string {
+  // Every leaf names its CA as issuer: each distinct name is parsed once.
+  const key = nameDer.toString('base64');
+  let text = printedNames.get(key);
+  if (text === undefined) printedNames.set(key, (text = printName(nameDer)));
+  return text;
+}
+
+const printedNames = new Map<string, string>();
+
+function printName(nameDer: Buffer): string {
   const name = AsnConvert.parse(nameDer, asn.Name);
   return [...name]
     .reverse()

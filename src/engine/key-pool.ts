@@ -9,8 +9,8 @@ import { generateKey, KeyAlgorithm } from './keys';
  * thread generates keys while the main thread generates its own: `take` returns a finished key of the worker's
  * when there is one (`receiveMessageOnPort`, synchronous) and otherwise generates one itself.
  *
- * The worker makes no more keys than announced and not yet drawn (a shared counter both threads claim from), is
- * unref'd so that it never keeps a process alive, and is terminated once every announced key was drawn.
+ * The worker makes no more keys than announced and not yet drawn (a shared counter both threads claim from), then
+ * waits; it is unref'd so that it never keeps a process alive, and `stop` (the state's commit) terminates it.
  */
 export class KeyPool {
   /** Keys announced and not yet claimed by either thread (Int32 0). */
@@ -47,7 +47,6 @@ export class KeyPool {
       key = generateKey(this.algorithm);
     }
     this.outstanding = Math.max(0, this.outstanding - 1);
-    if (this.outstanding === 0) this.stop();
     return key;
   }
 

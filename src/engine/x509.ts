@@ -224,7 +224,7 @@ export class Certificate {
   private publicKeyObject?: crypto.KeyObject;
   private fingerprint?: string;
   // Encoded once: reports and CA constructs ask for these again and again, and each encoding cost a schema walk.
-  private encoded: { subject?: Buffer; issuer?: Buffer; spki?: Buffer; selfSigned?: boolean } = {};
+  private encoded: { subject?: Buffer; issuer?: Buffer; spki?: Buffer; selfSigned?: boolean; notBefore?: Date; notAfter?: Date } = {};
 
   private constructor(
     readonly der: Buffer,
@@ -280,11 +280,16 @@ export class Certificate {
   get serialNumberHex(): string {
     return toBuffer(this.asn1.tbsCertificate.serialNumber).toString('hex');
   }
+  // Read from the DER where it has RFC 5280's form, without parsing the rest: the state asks for notAfter of every
+  // certificate it issues.
   get notBefore(): Date {
-    return this.asn1.tbsCertificate.validity.notBefore.getTime();
+    return new Date((this.encoded.notBefore ??= this.validityField(0) ?? this.asn1.tbsCertificate.validity.notBefore.getTime()));
   }
   get notAfter(): Date {
-    return this.asn1.tbsCertificate.validity.notAfter.getTime();
+    return new Date((this.encoded.notAfter ??= this.validityField(1) ?? this.asn1.tbsCertificate.validity.notAfter.getTime()));
+  }
+  private validityField(index: 0 | 1): Date | undefined {
+    return der.readTime(this.der, der.children(this.der, locateTbs(this.der).field('validity'))[index]);
   }
   get spkiDer(): Buffer {
     return (this.encoded.spki ??= toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subjectPublicKeyInfo)));
@@ -349,8 +354,8 @@ export class Certificate {
 
   /** True when `issuerKey` made this certificate's signature. */
   isSignedBy(issuerKey: crypto.KeyObject): boolean {
-    // The signature is over the TBSCertificate's bytes as they stand in the DER: the first element of the outer SEQUENCE.
-    const tbs = der.encoding(this.der, der.children(this.der, der.readTlv(this.der))[0]);
+    // The signature is over the TBSCertificate's bytes as they stand in the DER.
+    const tbs = der.encoding(this.der, locateTbs(this.der).tbs);
     return verify(tbs, toBuffer(this.asn1.signatureValue), publicKeyOf(issuerKey), this.signatureAlgorithmOid);
   }
 
@@ -366,6 +371,19 @@ export class Certificate {
     };
     return { spec, notBefore: this.notBefore, notAfter: this.notAfter };
   }
+}
+
+const TBS_FIELDS = ['serialNumber', 'signature', 'issuer', 'validity', 'subject', 'subjectPublicKeyInfo'] as const;
+
+/**
+ * The TBSCertificate of a DER certificate and its fields up to the public key, located without a parse (for bytes
+ * already checked to be a certificate: the lazy getters, the reviewer annotations).
+ */
+export function locateTbs(certificateDer: Buffer): { tbs: der.Tlv; field(name: (typeof TBS_FIELDS)[number]): der.Tlv } {
+  const tbs = der.children(certificateDer, der.readTlv(certificateDer))[0];
+  const fields = der.children(certificateDer, tbs);
+  const first = fields[0].tag === der.context(0, true) ? 1 : 0; // after the optional [0] EXPLICIT version
+  return { tbs, field: (name) => fields[first + TBS_FIELDS.indexOf(name)] };
 }
 
 function rangeToCidr(bytes: Buffer): string {

@@ -37,6 +37,7 @@ describe('KeyPool', () => {
     const second = pool.take();
     expect(generated).toHaveBeenCalledTimes(1); // the worker's
     const third = pool.take();
+    pool.stop();
     const all = [first, second, third];
     expect(all.map(opensslRsaBits)).toEqual([2048, 2048, 2048]);
     expect(new Set(all.map(spkiHex)).size).toBe(3);
@@ -49,6 +50,7 @@ describe('KeyPool', () => {
     const drawn = [pool.take(), pool.take()];
     expect(generated).toHaveBeenCalledTimes(2);
     expect(pool.hasReadyKey).toBe(false);
+    pool.stop();
     expect(drawn.map(opensslRsaBits)).toEqual([2048, 2048]);
   });
 });
@@ -62,6 +64,7 @@ describe('a state under system entropy told to expect RSA keys', () => {
     const leaves = [1, 2, 3].map((i) =>
       state.ensure({ slot: `leaf-${i}`, keyAlgorithm: 'rsa-2048', issuer, spec: { subject: { commonName: `leaf-${i}` }, extendedKeyUsage: ['clientAuth'], validitySeconds: YEAR } }),
     );
+    state.commit(); // stops the pool's worker
     const tmp = tempDir();
     try {
       const caFile = tmp.file('ca.crt', ca.certificate.pem);
