@@ -101,19 +101,27 @@ function checkKeyCertified(ctx: StateContext, slot: string, record: CertificateR
 
 /**
  * The recorded key of a record whose digest holds. Its file is read and its digest compared at once (a changed
- * key file stops synth here, as it always did), but the key is loaded only when something uses it.
+ * key file stops synth here, as it always did), but the key is loaded only when something uses it; in a
+ * passphrase state even the read waits for that.
  */
 function deferredKey(ctx: StateContext, slot: string, record: CertificateRecord, recordFile: string): StoredKey {
-  const data = ctx.txn.read(keyFileName(slot, record.keyGeneration));
-  if (!data || sha256Hex(data) !== record.keySha256) return recordedKey(ctx, slot, record, recordFile);
+  const name = keyFileName(slot, record.keyGeneration);
   let privateKey: crypto.KeyObject | undefined;
-  return {
+  const deferred = (load: () => crypto.KeyObject): StoredKey => ({
     generation: record.keyGeneration,
     get privateKey() {
-      privateKey ??= readKeyFile(ctx, slot, record.keyGeneration, recordFile).privateKey;
+      privateKey ??= load();
       return privateKey;
     },
-  };
+  });
+  // Where a read costs a scrypt, the key file is only looked for now, and read and checked when used.
+  if (ctx.txn.store.costlyReads) {
+    if (!ctx.txn.namesIn(slot).has(name.slice(slot.length + 1))) readKeyFile(ctx, slot, record.keyGeneration, recordFile);
+    return deferred(() => recordedKey(ctx, slot, record, recordFile).privateKey);
+  }
+  const data = ctx.txn.read(name);
+  if (!data || sha256Hex(data) !== record.keySha256) return recordedKey(ctx, slot, record, recordFile);
+  return deferred(() => readKeyFile(ctx, slot, record.keyGeneration, recordFile).privateKey);
 }
 
 /** The key file `record` names, checked to be the certified key: by its recorded digest when that matches, else by the certificate. */

@@ -30,6 +30,11 @@ export interface StateStore {
   withLock<T>(fn: () => T): T;
   /** Where an entry is, for messages (a file path for a directory store). */
   locate(name: string): string;
+  /**
+   * True when reading an entry is slow (a passphrase-encrypted state: one scrypt per file), so that a synth
+   * reads a key file only when it uses the key. @default false
+   */
+  readonly costlyReads?: boolean;
 }
 
 const isEncryptedGitignore = (lines: string[]) => lines.includes('.*') && lines.includes('!.gitignore');
@@ -275,6 +280,10 @@ export class EncryptedDirectoryStore extends DirectoryStore {
     this.location = `age-encrypted state directory ${directory}`;
     // A bad recipient fails here rather than at the first write.
     if (!('passphrase' in keys.recipients)) for (const recipient of keys.recipients) parseRecipient(recipient);
+  }
+
+  get costlyReads(): boolean {
+    return 'passphrase' in this.keys.identities;
   }
 
   override read(name: string): Buffer | undefined {

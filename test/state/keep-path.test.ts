@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as asn1Schema from '@peculiar/asn1-schema';
 import { CredentialRequest, Issuer, PkiState } from '../../src/state/pki-state';
+import { EncryptedDirectoryStore } from '../../src/state/store';
 import { snapshotDir, tempDir } from '../support/programs';
 
 const DAY = 86400;
@@ -123,5 +124,38 @@ describe('a synth that keeps everything', () => {
     expect(() => synth(open())).toThrow(/cluster\/admin\/key-1\.pem does not hold the key that the certificate in .*cluster\/admin\/certificate\.json certifies/);
     // Exporting it (what export-node reads) is refused the same way.
     expect(() => open().privateKey('cluster/admin', 1)).toThrow(/does not hold the key that the certificate/);
+  });
+});
+
+describe('a passphrase-encrypted state (one scrypt per file)', () => {
+  test('a synth that keeps everything decrypts no key file; a key is decrypted, and checked, when it is used', () => {
+    const tmp = tempDir();
+    try {
+      const dir = path.join(tmp.dir, '.pki');
+      const passphrase = { passphrase: 'correct horse battery staple' };
+      const open = () => new PkiState({ store: new EncryptedDirectoryStore(dir, { recipients: passphrase, identities: passphrase, scryptWorkFactor: 10 }), clock: () => START });
+      const first = open();
+      synth(first);
+      first.commit();
+
+      const read = jest.spyOn(EncryptedDirectoryStore.prototype, 'read');
+      const readKeys = () => read.mock.calls.map(([name]) => name).filter((name) => /\/key-\d+\.pem$/.test(name));
+      const state = open();
+      const { server } = synth(state);
+      expect(state.pendingChanges()).toEqual([]);
+      expect(readKeys()).toEqual([]);
+      expect(new crypto.X509Certificate(server.certificate.pem).checkPrivateKey(server.privateKey)).toBe(true);
+      expect(readKeys()).toEqual(['cluster/apiserver/key-1.pem']);
+
+      // Another key, encrypted as the state's own files are, is refused when the synth comes to use it.
+      const other = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+      fs.rmSync(path.join(dir, 'cluster/admin/key-1.pem'));
+      open().store.write('cluster/admin/key-1.pem', Buffer.from(other), true);
+      const { client } = synth(open());
+      expect(() => client.privateKey).toThrow(/cluster\/admin\/key-1\.pem does not hold the key that the certificate in .*certifies/);
+    } finally {
+      jest.restoreAllMocks();
+      tmp.cleanup();
+    }
   });
 });
