@@ -72,7 +72,7 @@ describe('the progress bar of a long synth', () => {
       expect(frames.length).toBeGreaterThan(1);
       // A first synth draws one key per certificate and the service-account key: the bar ends at that count.
       const keys = keyCount(path.join(tmp.dir, 'pki'));
-      expect(keys).toBeGreaterThan(150);
+      expect(keys).toBeGreaterThan(50);
       expect(new Set(frames.map(([, total]) => total))).toEqual(new Set([keys]));
       const done = frames.map(([value]) => value);
       expect(done).toEqual([...done].sort((a, b) => a - b));
