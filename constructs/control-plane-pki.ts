@@ -110,9 +110,14 @@ export class ControlPlanePki extends Construct {
       typeof props.cluster === 'string' ? loadClusterSpec(props.cluster) : resolveCluster(props.cluster),
     ));
     const common = { keyAlgorithm: cluster.keyAlgorithm, validity: Duration.seconds(cluster.certificateValiditySeconds) };
-    // Every certificate and key here has a key of the cluster's algorithm: the CAs' and the service-account key's
-    // are announced before they are drawn, the rest below.
-    pkiStateOf(this).expectKeys(cluster.keyAlgorithm, Object.keys(CERTIFICATE_AUTHORITIES).length + 1);
+    const bootstrap = props.tlsBootstrap;
+    const options: PlannerOptions = { tlsBootstrap: bootstrap !== undefined, tokenAuthFile: bootstrap?.tokenAuthFile, serverTlsBootstrap: bootstrap?.serverTlsBootstrap };
+    // The progress bar's total, announced before the first key is drawn (an RSA CA alone outlasts the bar's delay):
+    // every certificate issued here (CAs, leaves, kubeconfigs) and the service-account key, each with a key of the
+    // cluster's algorithm, which the key pool makes ahead.
+    const total = Object.keys(CERTIFICATE_AUTHORITIES).length + certificateInstances(cluster).length + kubeconfigInstances(cluster, options).length + 1;
+    pkiStateOf(this).expectWork(total);
+    pkiStateOf(this).expectKeys(cluster.keyAlgorithm, total);
 
     const cas = (this.certificateAuthorities = Object.fromEntries(
       Object.values(CERTIFICATE_AUTHORITIES).map((entry) => [
@@ -135,12 +140,6 @@ export class ControlPlanePki extends Construct {
       metadata: { name: CLUSTER_ADMINS.bindingName },
       role: kplus.ClusterRole.fromClusterRoleName(this, CHILD_IDS.clusterAdminRole, CLUSTER_ADMINS.clusterRole),
     }).addSubjects(kplus.Group.fromName(this, CHILD_IDS.clusterAdminsGroup, CLUSTER_ADMINS.group));
-    const bootstrap = props.tlsBootstrap;
-    const options: PlannerOptions = { tlsBootstrap: bootstrap !== undefined, tokenAuthFile: bootstrap?.tokenAuthFile, serverTlsBootstrap: bootstrap?.serverTlsBootstrap };
-    // The progress bar's total: every certificate issued here (CAs, leaves, kubeconfigs) and the service-account key.
-    const leaves = certificateInstances(cluster).length + kubeconfigInstances(cluster, options).length;
-    pkiStateOf(this).expectWork(Object.keys(cas).length + leaves + 1);
-    pkiStateOf(this).expectKeys(cluster.keyAlgorithm, leaves);
     if (bootstrap) {
       this.joinToken = new BootstrapToken(this, CHILD_IDS.joinToken, bootstrap.token);
       new NodeBootstrapRbac(this, CHILD_IDS.nodeBootstrap, {
