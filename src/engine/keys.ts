@@ -1,7 +1,5 @@
 import * as crypto from 'node:crypto';
-import * as der from './der';
 import { SpecError } from './errors';
-import { toPem } from './pem';
 
 /** The key types the engine issues; ECDSA P-256 is the default everywhere. */
 export const KEY_ALGORITHMS = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'] as const;
@@ -128,11 +126,7 @@ export function verify(data: Buffer, signature: Buffer, publicKey: crypto.KeyObj
 
 /** PKCS#8 PEM: one format for every key type, the one node:crypto and OpenSSL read without hints. */
 export function privateKeyToPem(key: crypto.KeyObject): string {
-  const ec = ecEncodings(key);
-  if (!ec?.pkcs8) return key.export({ type: 'pkcs8', format: 'pem' }).toString();
-  // A new key is written, then certified: its SubjectPublicKeyInfo comes from the same export.
-  if (!spkis.has(key)) spkis.set(key, ec.spki);
-  return toPem('PRIVATE KEY', ec.pkcs8);
+  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
 /** The PEM kubeadm writes (keyutil.MarshalPrivateKeyToPEM): PKCS#1 for RSA, SEC1 for ECDSA, PKCS#8 for Ed25519. */
@@ -157,29 +151,6 @@ export function privateKeyFromPem(pem: string, field = 'privateKeyPem'): crypto.
 const publicKeys = new WeakMap<crypto.KeyObject, crypto.KeyObject>();
 const spkis = new WeakMap<crypto.KeyObject, Buffer>();
 
-const EC_PUBLIC_KEY = '1.2.840.10045.2.1';
-const EC_CURVES: Record<string, string> = { 'P-256': '1.2.840.10045.3.1.7', 'P-384': '1.3.132.0.34' };
-
-/**
- * An ECDSA key's SubjectPublicKeyInfo and (for a private key) PKCS#8, written from its JWK export in the bytes
- * OpenSSL writes (RFC 5480 and RFC 5915: named curve, no inner parameters, the public point included). OpenSSL 3's
- * DER encoders cost about 0.3 ms per key for the two, twice the generation of a P-256 key; the JWK export and
- * this, 0.04 ms. test/engine/der.test.ts compares them with node:crypto's own export.
- */
-function ecEncodings(key: crypto.KeyObject): { spki: Buffer; pkcs8?: Buffer } | undefined {
-  if (key.asymmetricKeyType !== 'ec') return undefined;
-  const jwk = key.export({ format: 'jwk' });
-  const curve = jwk.crv && EC_CURVES[jwk.crv];
-  if (!curve || !jwk.x || !jwk.y) return undefined;
-  const algorithm = der.sequence(der.oid(EC_PUBLIC_KEY), der.oid(curve));
-  const point = Buffer.concat([Buffer.from([0x04]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
-  const spki = der.sequence(algorithm, der.bitString(point));
-  if (!jwk.d) return { spki };
-  // ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [1] EXPLICIT publicKey BIT STRING }
-  const ecPrivateKey = der.sequence(der.integer(1), der.octetString(Buffer.from(jwk.d, 'base64url')), der.tlv(der.context(1, true), der.bitString(point)));
-  return { spki, pkcs8: der.sequence(der.integer(0), algorithm, der.octetString(ecPrivateKey)) };
-}
-
 export function publicKeyOf(key: crypto.KeyObject): crypto.KeyObject {
   if (key.type === 'public') return key;
   let publicKey = publicKeys.get(key);
@@ -191,7 +162,9 @@ export function publicKeyOf(key: crypto.KeyObject): crypto.KeyObject {
 export function spkiDer(key: crypto.KeyObject): Buffer {
   let spki = spkis.get(key);
   if (!spki) {
-    spki = ecEncodings(key)?.spki ?? publicKeyOf(key).export({ type: 'spki', format: 'der' });
+    // Not from the JWK export, though that is faster for EC keys: Node 20 can deadlock exporting a JWK when a
+    // garbage collection inside the export finalizes the job that generated the key.
+    spki = publicKeyOf(key).export({ type: 'spki', format: 'der' });
     spkis.set(key, spki);
     if (key.type === 'private') spkis.set(publicKeyOf(key), spki);
   }

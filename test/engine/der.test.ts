@@ -8,7 +8,6 @@ import * as asn1js from 'asn1js';
 import * as der from '../../src/engine/der';
 import { createCsr } from '../../src/engine/csr';
 import { CertificateSpec, generateKey, issueCertificate, KEY_ALGORITHMS } from '../../src/engine';
-import { privateKeyToPem, spkiDer } from '../../src/engine/keys';
 
 const YEAR = 365 * 24 * 3600;
 const toBuffer = (data: ArrayBuffer) => Buffer.from(data);
@@ -45,18 +44,6 @@ describe('DER primitives', () => {
     expect(items.map((item) => item.tag)).toEqual([der.TAG.integer, der.TAG.octetString, der.TAG.boolean]);
     expect(items[1].end - items[1].start).toBe(300);
     expect(() => der.readTlv(outer.subarray(0, 10))).toThrow(RangeError);
-  });
-});
-
-describe('EC key encodings written from the JWK export', () => {
-  it.each(['ecdsa-p256', 'ecdsa-p384'] as const)('equal node:crypto’s SubjectPublicKeyInfo and PKCS#8 for %s', (algorithm) => {
-    for (let i = 0; i < 50; i++) {
-      const key = generateKey(algorithm);
-      expect(privateKeyToPem(key)).toBe(key.export({ type: 'pkcs8', format: 'pem' }).toString());
-      expect(spkiDer(key).equals(crypto.createPublicKey(key).export({ type: 'spki', format: 'der' }))).toBe(true);
-      const publicKey = crypto.createPublicKey(key);
-      expect(spkiDer(publicKey).equals(publicKey.export({ type: 'spki', format: 'der' }))).toBe(true);
-    }
   });
 });
 
