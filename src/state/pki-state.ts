@@ -84,6 +84,8 @@ export class PkiState {
   readonly store: StateStore;
   readonly frozen: boolean;
   private readonly clock: () => Date;
+  /** The instant of this synth, read once from the clock and kept until commit. */
+  private instant?: Date;
   private readonly context: StateContext;
   private readonly credentials = new Map<string, Credential>();
   private readonly committedHooks: (() => void)[] = [];
@@ -95,11 +97,16 @@ export class PkiState {
     this.clock = options.clock ?? (() => new Date());
     this.frozen = options.frozen ?? false;
     const txn = new StateTransaction(this.store);
-    this.context = { txn, entropy: options.entropy ?? systemEntropy, progress: options.progress ?? NO_PROGRESS, now: () => this.clock() };
+    this.context = { txn, entropy: options.entropy ?? systemEntropy, progress: options.progress ?? NO_PROGRESS, now: () => this.now() };
   }
 
+  /**
+   * The synth's instant: everything one synth issues starts at the same second, so a child CA as long-lived as
+   * its issuer ends with it instead of a second after it (which the issuer check refuses). Read from the clock
+   * at first use, and again after each commit.
+   */
   now(): Date {
-    return this.clock();
+    return (this.instant ??= this.clock());
   }
 
   /** Announces `units` more slow steps (certificates to issue, keys to draw), for the progress bar's total. */
@@ -242,6 +249,7 @@ export class PkiState {
     if (process.env[ENV_PLAN_FILE]) throw new StateError(`${ENV_PLAN_FILE} is set (cdk8s-pki plan), and a plan writes nothing, but this app commits the PKI state itself; plan needs an app that calls app.synth()`);
     if (this.frozen && !this.context.txn.isEmpty) throw frozenRefusal(this.store.location, this.pendingChanges());
     if (!this.frozen) this.context.txn.commit();
+    this.instant = undefined;
     for (const hook of this.committedHooks) hook();
   }
 
@@ -254,6 +262,7 @@ export class PkiState {
     if (this.frozen) throw new StateError(`the PKI state (${this.store.location}) is frozen (CDK8S_PKI_FROZEN), and rotate writes it; unset CDK8S_PKI_FROZEN to request a rotation`);
     const requested = this.atomically(() => this.stageRotation(slot, options.newKey));
     this.context.txn.commit();
+    this.instant = undefined;
     return requested;
   }
 

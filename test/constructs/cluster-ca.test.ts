@@ -123,6 +123,19 @@ describe('ClusterCA', () => {
     }
   });
 
+  test('an intermediate as long-lived as its root is issued though the clock ticks between the two', () => {
+    // A clock a second later at every reading: a synth that read it per certificate made the intermediate end a
+    // second after its root, which the issuer check refuses, whenever issuing the two crossed a second.
+    let ticks = 0;
+    const ticking = () => new Date(FIXED_CLOCK().getTime() + 1000 * ticks++);
+    const app = Testing.app();
+    usePkiState(app, PkiState.inMemory({ clock: ticking }));
+    const chart = new Chart(app, 'test');
+    const root = new ClusterCA(chart, 'root', { commonName: 'root' });
+    const intermediate = new ClusterCA(chart, 'intermediate', { issuer: root });
+    expect(intermediate.certificate.notAfter).toEqual(root.certificate.notAfter);
+  });
+
   test('an intermediate under an offline root: the root key is needed once, and the chain verifies with openssl', () => {
     const tmp = tempDir();
     try {
