@@ -12,14 +12,14 @@ export type Document = { apiVersion: string; kind: string; metadata: { name: str
 
 /**
  * Synthesizes an example app with a RancherIngressTLS as `cdk8s synth` does (fixed clock, seeded in-memory
- * state): what it writes by file, the values file it writes beside the manifests among them, every manifest
+ * state, unless `options` say otherwise): what it writes by file, the values file it writes beside the manifests among them, every manifest
  * document, and what it printed on stderr (its warnings). The output directory is removed.
  */
-export function synthRancherExample<T extends { readonly rancher: RancherIngressTLS }>(build: (app: App) => T) {
+export function synthRancherExample<T extends { readonly rancher: RancherIngressTLS }>(build: (app: App) => T, options: Parameters<typeof synthExample>[1] = {}) {
   let chart!: T;
   const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
-    const { app, state, files } = synthExample((a) => (chart = build(a)));
+    const { app, state, files } = synthExample((a) => (chart = build(a)), options);
     try {
       const valuesFile = fs.readFileSync(path.join(app.outdir, chart.rancher.valuesFileName), 'utf8');
       const documents = Object.values(files).filter((content): content is Document[] => Array.isArray(content)).flat();
@@ -41,10 +41,15 @@ export function secretValue(documents: Document[], name: string, key: string): s
 
 /** The Secrets synth left out, as `cdk8s-pki export-secrets --out DIR` writes them, parsed. */
 export function exportedSecrets(state: Parameters<typeof exportSecrets>[0]): Document[] {
+  return withExportedSecrets(state, (dir, files) => files.map((file) => parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Document));
+}
+
+/** Runs `use` on the directory `cdk8s-pki export-secrets --out DIR` writes, and the files it wrote there; the directory is removed after. */
+export function withExportedSecrets<T>(state: Parameters<typeof exportSecrets>[0], use: (dir: string, files: string[]) => T): T {
   const out = tempDir('cdk8s-pki-export-secrets-');
   try {
     const dir = path.join(out.dir, 'secrets');
-    return exportSecrets(state, dir).map((file) => parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Document);
+    return use(dir, exportSecrets(state, dir));
   } finally {
     out.cleanup();
   }
