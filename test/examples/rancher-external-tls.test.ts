@@ -5,7 +5,7 @@ import { EXAMPLE_CLOCK } from '../support/example-app';
 import { showsWhole } from '../support/example-readme';
 import { expectValidManifests } from '../support/kubernetes-schema';
 import { runOk, tempDir } from '../support/programs';
-import { exportedSecrets, opensslSubjectAltName, opensslVerifyServed, secretValue, sha256sumOf, synthRancherExample, withExportedSecrets } from '../support/rancher-example';
+import { exportedSecrets, opensslSubjectAltName, opensslVerifyServed, secretValue, sha256sumOf, synthRancherExample, withExportedSecrets } from '../support/example-checks';
 import { curlHttps, startRecordingServer } from '../support/tls-server';
 import { pemCertificates } from '../support/tls-verify';
 

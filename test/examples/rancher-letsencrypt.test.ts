@@ -2,7 +2,7 @@ import { parse } from 'yaml';
 import { RancherLetsEncrypt } from '../../examples/rancher-letsencrypt/main';
 import { showsWhole, walkThrough } from '../support/example-readme';
 import { expectValidManifests } from '../support/kubernetes-schema';
-import { synthRancherExample } from '../support/rancher-example';
+import { synthRancherExample } from '../support/example-checks';
 
 const synth = (environment?: 'production' | 'staging') => synthRancherExample((app) => new RancherLetsEncrypt(app, 'rancher-letsencrypt', { environment }));
 

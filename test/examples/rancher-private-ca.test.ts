@@ -9,7 +9,7 @@ import { EXAMPLE_CLOCK, synthExample } from '../support/example-app';
 import { showsWhole, walkThrough } from '../support/example-readme';
 import { expectValidManifests } from '../support/kubernetes-schema';
 import { runOk } from '../support/programs';
-import { exportedSecrets, opensslSubjectAltName, opensslVerifyServed, secretValue, sha256sumOf, synthRancherExample } from '../support/rancher-example';
+import { exportedSecrets, opensslSubjectAltName, opensslVerifyServed, secretValue, sha256sumOf, synthRancherExample } from '../support/example-checks';
 import { pemCertificates } from '../support/tls-verify';
 
 const HOSTNAME = 'rancher.example.internal';

@@ -8,7 +8,7 @@ import { synthExample } from './example-app';
 import { run, runOk, tempDir } from './programs';
 import { pemCertificates } from './tls-verify';
 
-export type Document = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; data?: Record<string, string>; spec?: any };
+export type Document = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; type?: string; data?: Record<string, string>; spec?: any };
 
 /**
  * Synthesizes an example app with a RancherIngressTLS as `cdk8s synth` does (fixed clock, seeded in-memory
