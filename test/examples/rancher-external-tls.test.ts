@@ -5,7 +5,7 @@ import { EXAMPLE_CLOCK } from '../support/example-app';
 import { showsWhole } from '../support/example-readme';
 import { expectValidManifests } from '../support/kubernetes-schema';
 import { runOk, tempDir } from '../support/programs';
-import { exportedSecrets, opensslSubjectAltName, opensslVerifyServed, secretValue, sha256sumOf, synthRancherExample, withExportedSecrets } from '../support/example-checks';
+import { applicationValues, exportedSecrets, objectNames, opensslSubjectAltName, opensslVerifyServed, secretValue, sha256sumOf, synthRancherExample, withExportedSecrets } from '../support/example-checks';
 import { curlHttps, startRecordingServer } from '../support/tls-server';
 import { pemCertificates } from '../support/tls-verify';
 
@@ -24,19 +24,19 @@ describe('examples/rancher-external-tls', () => {
   });
 
   test("the manifests (the CA's bundle, tls-ca, the Application) and the front's exported Secret validate against their schemas", () => {
-    expect(example.documents.map((doc) => `${doc.kind} ${doc.metadata.namespace}/${doc.metadata.name}`)).toEqual([
+    expect(objectNames(example.documents)).toEqual([
       'ConfigMap cattle-system/front-ca-bundle',
       'Secret cattle-system/tls-ca',
       'Application argocd/rancher',
     ]);
     expectValidManifests(example.documents);
-    expect(front.map((doc) => `${doc.kind} ${doc.metadata.namespace}/${doc.metadata.name}`)).toEqual(['Secret rancher-front/rancher-front-tls']);
+    expect(objectNames(front)).toEqual(['Secret rancher-front/rancher-front-tls']);
     expectValidManifests(front);
     expect(example.stderr).not.toMatch(/warning/);
   });
 
   test('the chart ends no TLS (no Ingress TLS source), is told the CA is private, and agents trust it only', () => {
-    const values = example.documents.find((doc) => doc.kind === 'Application')!.spec.source.helm.valuesObject;
+    const values = applicationValues(example.documents);
     expect(values).toEqual({ hostname: HOSTNAME, privateCA: true, tls: 'external', agentTLSMode: 'strict' });
     expect(parse(example.valuesFile)).toEqual(values);
   });

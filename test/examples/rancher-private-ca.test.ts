@@ -9,7 +9,7 @@ import { EXAMPLE_CLOCK, synthExample } from '../support/example-app';
 import { showsWhole, walkThrough } from '../support/example-readme';
 import { expectValidManifests } from '../support/kubernetes-schema';
 import { runOk } from '../support/programs';
-import { exportedSecrets, opensslSubjectAltName, opensslVerifyServed, secretValue, sha256sumOf, synthRancherExample } from '../support/example-checks';
+import { applicationValues, exportedSecrets, objectNames, opensslSubjectAltName, opensslVerifyServed, secretValue, sha256sumOf, synthRancherExample } from '../support/example-checks';
 import { pemCertificates } from '../support/tls-verify';
 
 const HOSTNAME = 'rancher.example.internal';
@@ -41,15 +41,15 @@ describe.each(variants)('examples/rancher-private-ca, %s', (_variant, chartId, s
   });
 
   test('the manifests are Secret tls-ca and the Application (and the bundles of the CAs), valid against the Kubernetes schema and the Application CRD', () => {
-    expect(example.documents.map((doc) => `${doc.kind} ${doc.metadata.namespace}/${doc.metadata.name}`)).toEqual([...bundles, 'Secret cattle-system/tls-ca', 'Application argocd/rancher']);
+    expect(objectNames(example.documents)).toEqual([...bundles, 'Secret cattle-system/tls-ca', 'Application argocd/rancher']);
     expectValidManifests(example.documents);
-    expect(ingressTls.map((doc) => `${doc.kind} ${doc.metadata.namespace}/${doc.metadata.name}`)).toEqual(['Secret cattle-system/tls-rancher-ingress']);
+    expect(objectNames(ingressTls)).toEqual(['Secret cattle-system/tls-rancher-ingress']);
     expectValidManifests(ingressTls);
     expect(example.stderr).not.toMatch(/warning/);
   });
 
   test('the chart is told the CA is private, and agents trust that CA only', () => {
-    const values = example.documents.find((doc) => doc.kind === 'Application')!.spec.source.helm.valuesObject;
+    const values = applicationValues(example.documents);
     expect(values).toEqual({ hostname: HOSTNAME, ingress: { tls: { source: 'secret', secretName: 'tls-rancher-ingress' } }, privateCA: true, tls: 'ingress', agentTLSMode: 'strict' });
     expect(parse(example.valuesFile)).toEqual(values);
   });

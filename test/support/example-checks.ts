@@ -86,3 +86,13 @@ export function sha256sumOf(content: string): string {
     tmp.cleanup();
   }
 }
+
+/** Each document as `<kind> <namespace>/<name>`, in order: what a manifest file holds, at a glance. */
+export function objectNames(documents: Document[]): string[] {
+  return documents.map((doc) => `${doc.kind} ${doc.metadata.namespace}/${doc.metadata.name}`);
+}
+
+/** The Helm values the Argo CD Application among `documents` installs the chart with. */
+export function applicationValues(documents: Document[]): unknown {
+  return documents.find((doc) => doc.kind === 'Application')!.spec.source.helm.valuesObject;
+}
