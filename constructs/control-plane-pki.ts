@@ -2,6 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { RbacSubject } from '../src/bootstrap/rbac';
+import { checkTokenAuthFileField } from '../src/bootstrap/token';
 import { rfc3339Utc } from '../src/engine/time';
 import { locateErrors, SpecError } from '../src/engine/errors';
 import { CaId, CERTIFICATE_AUTHORITIES, CERTIFICATES, CLUSTER_ADMINS, controlPlaneServer, KUBECONFIGS } from '../src/kubeadm/catalog';
@@ -18,7 +19,7 @@ import { NodeBootstrapRbac } from './node-bootstrap-rbac';
 import { ServiceAccountKey } from './service-account-key';
 import { pkiStateOf, slotOf } from './state';
 import { checkKnownProps } from '../src/engine/spec';
-import { CONTROL_PLANE_PKI_PROPS, TLS_BOOTSTRAP_OPTIONS } from './known-props';
+import { CONTROL_PLANE_PKI_PROPS, TLS_BOOTSTRAP_OPTIONS, TOKEN_AUTH_FILE_OPTIONS } from './known-props';
 
 export interface ControlPlanePkiProps {
   /**
@@ -42,8 +43,14 @@ export interface TlsBootstrapOptions {
   readonly rbacPrefix?: string;
   /** Bind the controller-manager's auto-approval of node client certificates. @default true */
   readonly autoApprove?: boolean;
-  /** Also accept the token from the legacy static token file (kube-apiserver --token-auth-file=pki/token.csv). @default false */
-  readonly tokenAuthFile?: boolean;
+  /**
+   * Also accept the token from the legacy static token file (kube-apiserver --token-auth-file=pki/token.csv, on
+   * the control-plane nodes): `true` for the bootstrap token's own user (`system:bootstrap:<token id>`), or the
+   * user and uid the file names, as the older guides' `kubelet-bootstrap,10001`. kube-apiserver reads the file
+   * when it starts only: give the token a ttl of 0, or restart kube-apiserver when synth renews the token.
+   * @default false
+   */
+  readonly tokenAuthFile?: boolean | TokenAuthFileOptions;
   /**
    * kubelets get their serving certificate from the cluster CA (serverTLSBootstrap). Their
    * kubernetes.io/kubelet-serving CSRs are approved by nobody built in: name an approver or approve by hand.
@@ -52,6 +59,18 @@ export interface TlsBootstrapOptions {
   readonly serverTlsBootstrap?: boolean;
   /** Who may approve kubelet serving CSRs. @default nobody */
   readonly kubeletServingApprover?: RbacSubject;
+}
+
+/** The entry of the legacy static token file (`token,user,uid,"groups"`); its groups are the token's. */
+export interface TokenAuthFileOptions {
+  /**
+   * The user the file maps the token to. A user other than the bootstrap token's own is also bound by name to
+   * system:node-bootstrapper (in the `<rbacPrefix>kubelet-bootstrap` binding), as the older guides bind `kubelet-bootstrap`.
+   * @default "system:bootstrap:<token id>", the user the bootstrap token authenticator maps the token to
+   */
+  readonly user?: string;
+  /** The user's uid. @default the token id */
+  readonly uid?: string;
 }
 
 /** Ids of this construct's own children; each node's things go under a child named after the node. */
@@ -105,13 +124,20 @@ export class ControlPlanePki extends Construct {
 
   constructor(scope: Construct, id: string, props: ControlPlanePkiProps) {
     super(scope, id);
-    locateErrors(this.node.path, () => [checkKnownProps(props, CONTROL_PLANE_PKI_PROPS), checkKnownProps(props.tlsBootstrap, TLS_BOOTSTRAP_OPTIONS, 'tlsBootstrap')]);
+    locateErrors(this.node.path, () => [
+      checkKnownProps(props, CONTROL_PLANE_PKI_PROPS),
+      checkKnownProps(props.tlsBootstrap, TLS_BOOTSTRAP_OPTIONS, 'tlsBootstrap'),
+      typeof props.tlsBootstrap?.tokenAuthFile === 'object' ? checkKnownProps(props.tlsBootstrap.tokenAuthFile, TOKEN_AUTH_FILE_OPTIONS, 'tlsBootstrap.tokenAuthFile') : undefined,
+    ]);
     const cluster = (this.cluster = locateErrors(this.node.path, () =>
       typeof props.cluster === 'string' ? loadClusterSpec(props.cluster) : resolveCluster(props.cluster),
     ));
     const common = { keyAlgorithm: cluster.keyAlgorithm, validity: Duration.seconds(cluster.certificateValiditySeconds) };
     const bootstrap = props.tlsBootstrap;
-    const options: PlannerOptions = { tlsBootstrap: bootstrap !== undefined, tokenAuthFile: bootstrap?.tokenAuthFile, serverTlsBootstrap: bootstrap?.serverTlsBootstrap };
+    const tokenAuthFile = bootstrap?.tokenAuthFile;
+    // The file's entry: the bootstrap token's own user, or the one named (`kubelet-bootstrap` in the older guides).
+    const tokenAuthFileEntry: TokenAuthFileOptions = typeof tokenAuthFile === 'object' ? tokenAuthFile : {};
+    const options: PlannerOptions = { tlsBootstrap: bootstrap !== undefined, tokenAuthFile: tokenAuthFile !== undefined && tokenAuthFile !== false, serverTlsBootstrap: bootstrap?.serverTlsBootstrap };
     // The progress bar's total, announced before the first key is drawn (an RSA CA alone outlasts the bar's delay):
     // every certificate issued here (CAs, leaves, kubeconfigs) and the service-account key, each with a key of the
     // cluster's algorithm, which the key pool makes ahead.
@@ -148,7 +174,16 @@ export class ControlPlanePki extends Construct {
         autoApprove: bootstrap.autoApprove,
         kubeletServingApprover: bootstrap.kubeletServingApprover,
         joinConfig: true,
+        users: options.tokenAuthFile && tokenAuthFileEntry.user !== undefined ? [tokenAuthFileEntry.user] : undefined,
       });
+      // A field the token file cannot hold is refused now, not when export-node renders the file.
+      if (options.tokenAuthFile) {
+        locateErrors(this.node.path, () =>
+          Object.entries(tokenAuthFileEntry)
+            .filter(([, value]) => value !== undefined)
+            .forEach(([field, value]: [string, string]) => checkTokenAuthFileField(`tlsBootstrap.tokenAuthFile.${field}`, value)),
+        );
+      }
       this.clusterInfo = new ClusterInfo(this, CHILD_IDS.clusterInfo, { ca: cas.ca, server: controlPlaneServer(cluster), tokens: [this.joinToken] });
     }
 
@@ -192,7 +227,7 @@ export class ControlPlanePki extends Construct {
       certificates: new Map([...certificates].map(([key, c]) => [key, { certificatePem: c.certificatePem, key: c.keyReference }])),
       kubeconfigs: new Map([...kubeconfigs].map(([key, k]) => [key, { content: k.content, key: k.keyReference }])),
       ...(token
-        ? { joinToken: { slot: token.stateSlot, ...(token.expiration ? { expiration: rfc3339Utc(token.expiration) } : {}), tokenAuthFileEntry: token.tokenAuthFileEntry() } }
+        ? { joinToken: { slot: token.stateSlot, ...(token.expiration ? { expiration: rfc3339Utc(token.expiration) } : {}), tokenAuthFileEntry: token.tokenAuthFileEntry(tokenAuthFileEntry) } }
         : {}),
     };
     const planned = planCluster(cluster, issued, options, slotOf(this));

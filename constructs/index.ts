@@ -26,7 +26,7 @@ export {
 } from './kubeadm-certificates';
 export { Kubeconfig, KubeconfigProps } from './kubeconfig';
 export { ServiceAccountKey, ServiceAccountKeyProps } from './service-account-key';
-export { ControlPlanePki, ControlPlanePkiProps, TlsBootstrapOptions } from './control-plane-pki';
+export { ControlPlanePki, ControlPlanePkiProps, TlsBootstrapOptions, TokenAuthFileOptions } from './control-plane-pki';
 export { BootstrapToken, BootstrapTokenProps } from './bootstrap-token';
 export { NodeBootstrapRbac, NodeBootstrapRbacProps } from './node-bootstrap-rbac';
 export { ClusterInfo, ClusterInfoProps } from './cluster-info';

@@ -6,7 +6,7 @@ import type { BootstrapTokenProps } from './bootstrap-token';
 import type { CertificateProps, ClusterIssuerProps, IssuerProps } from './cert-manager';
 import type { CertificateSigningRequestProps } from './certificate-signing-request';
 import type { ClusterCAProps } from './cluster-ca';
-import type { ControlPlanePkiProps, TlsBootstrapOptions } from './control-plane-pki';
+import type { ControlPlanePkiProps, TlsBootstrapOptions, TokenAuthFileOptions } from './control-plane-pki';
 import type { RancherIngressTLSProps } from './rancher-ingress-tls';
 import type { TlsCertificateProps } from './tls-certificate';
 
@@ -36,8 +36,10 @@ export const BOOTSTRAP_TOKEN_PROPS: PropNames<BootstrapTokenProps> = {
 export const CONTROL_PLANE_PKI_PROPS: PropNames<ControlPlanePkiProps> = { cluster: 'string-or-object', tlsBootstrap: 'object' };
 
 export const TLS_BOOTSTRAP_OPTIONS: PropNames<TlsBootstrapOptions> = {
-  token: 'object', rbacPrefix: 'string', autoApprove: 'boolean', tokenAuthFile: 'boolean', serverTlsBootstrap: 'boolean', kubeletServingApprover: 'object',
+  token: 'object', rbacPrefix: 'string', autoApprove: 'boolean', tokenAuthFile: 'boolean-or-object', serverTlsBootstrap: 'boolean', kubeletServingApprover: 'object',
 };
+
+export const TOKEN_AUTH_FILE_OPTIONS: PropNames<TokenAuthFileOptions> = { user: 'string', uid: 'string' };
 
 export const CSR_PROPS: PropNames<CertificateSigningRequestProps> = {
   signerName: 'string', commonName: 'string', organizations: 'strings', dnsNames: 'strings', ipAddresses: 'strings', keyAlgorithm: 'string',

@@ -32,6 +32,13 @@ export interface NodeBootstrapRbacProps {
    * @default false
    */
   readonly joinConfig?: boolean;
+  /**
+   * Users of the legacy static token file (kube-apiserver --token-auth-file) who bootstrap nodes: added by name
+   * to the `<prefix>kubelet-bootstrap` binding to system:node-bootstrapper, as the older guides bind
+   * `kubelet-bootstrap`. Their groups in the file need no binding of their own for this.
+   * @default none: only the groups are bound
+   */
+  readonly users?: string[];
 }
 
 /**
@@ -45,7 +52,14 @@ export class NodeBootstrapRbac extends Construct {
     const groups = props.groups ?? [DEFAULT_NODE_TOKEN_GROUP];
     const table = locateErrors(this.node.path, () => {
       checkBootstrapGroups(groups);
-      return nodeBootstrapRbac({ groups, prefix: props.prefix ?? 'kubeadm:', autoApprove: props.autoApprove ?? true, kubeletServingApprover: props.kubeletServingApprover, joinConfig: props.joinConfig });
+      return nodeBootstrapRbac({
+        groups,
+        prefix: props.prefix ?? 'kubeadm:',
+        autoApprove: props.autoApprove ?? true,
+        kubeletServingApprover: props.kubeletServingApprover,
+        joinConfig: props.joinConfig,
+        users: props.users,
+      });
     });
 
     const subject = (s: RbacSubject, i: number) => (s.kind === 'Group' ? kplus.Group.fromName(this, `subject-${i}-${s.name}`, s.name) : kplus.User.fromName(this, `subject-${i}-${s.name}`, s.name));

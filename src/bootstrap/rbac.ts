@@ -44,6 +44,12 @@ export interface NodeBootstrapRbacOptions {
   readonly kubeletServingApprover?: RbacSubject;
   /** Whether the tokens and nodes may read the two ConfigMaps `kubeadm join` reads after discovery. */
   readonly joinConfig?: boolean;
+  /**
+   * Users of the legacy static token file (kube-apiserver --token-auth-file) who bootstrap nodes, bound by name
+   * to system:node-bootstrapper as the older guides bind `kubelet-bootstrap`
+   * (`kubectl create clusterrolebinding kubelet-bootstrap --clusterrole=system:node-bootstrapper --user=kubelet-bootstrap`).
+   */
+  readonly users?: readonly string[];
 }
 
 /**
@@ -58,6 +64,7 @@ export const JOIN_CONFIG_MAPS = {
 } as const;
 
 const groups = (names: readonly string[]): RbacSubject[] => names.map((name) => ({ kind: 'Group', name }));
+const users = (names: readonly string[]): RbacSubject[] => names.map((name) => ({ kind: 'User', name }));
 
 export const KUBELET_SERVING_SIGNER = 'kubernetes.io/kubelet-serving';
 
@@ -76,8 +83,8 @@ export function nodeBootstrapRbac(options: NodeBootstrapRbacOptions): { roles: R
     },
   ];
   const bindings: RbacBinding[] = [
-    // Lets a bootstrap token create the kubelet's client CSR.
-    { name: name('kubelet-bootstrap'), roleName: 'system:node-bootstrapper', subjects: bootstrappers },
+    // Lets a bootstrap token (and a user of the static token file) create the kubelet's client CSR.
+    { name: name('kubelet-bootstrap'), roleName: 'system:node-bootstrapper', subjects: [...bootstrappers, ...users(options.users ?? [])] },
     { name: name('get-nodes'), roleName: name('get-nodes'), subjects: bootstrappers },
     { name: name('bootstrap-signer-clusterinfo'), namespace: CLUSTER_INFO_NAMESPACE, roleName: name('bootstrap-signer-clusterinfo'), subjects: [{ kind: 'User', name: 'system:anonymous' }] },
   ];

@@ -110,12 +110,14 @@ export function bootstrapUserName(token: BootstrapToken): string {
  * `token,user,uid,"group1,group2"`. Fields that would need CSV quoting themselves are refused.
  */
 export function tokenAuthFileLine(token: string, user: string, uid: string, groups: readonly string[]): string {
-  for (const [field, value] of [['user', user], ['uid', uid], ...groups.map((g, i) => [`groups[${i}]`, g])] as [string, string][]) {
-    if (!value || /[",\r\n]/.test(value)) throw new SpecError(field, `"${value}" cannot be a field of the token file: it is empty or holds a comma, quote or line break`);
-  }
+  for (const [field, value] of [['user', user], ['uid', uid], ...groups.map((g, i) => [`groups[${i}]`, g])] as [string, string][]) checkTokenAuthFileField(field, value);
   return [token, user, uid, ...(groups.length > 0 ? [`"${groups.join(',')}"`] : [])].join(',');
 }
 
+/** Refuses a value the token file cannot hold as one unquoted field: empty, or with a comma, quote or line break. */
+export function checkTokenAuthFileField(field: string, value: string): void {
+  if (!value || /[",\r\n]/.test(value)) throw new SpecError(field, `"${value}" cannot be a field of the token file: it is empty or holds a comma, quote or line break`);
+}
 
 /** The last instant Go's time.RFC3339 writes and reads back (a four-digit year), as the Secret's expiration. */
 const LATEST_EXPIRATION = Date.UTC(9999, 11, 31, 23, 59, 59);

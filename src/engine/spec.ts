@@ -227,6 +227,7 @@ export type PropKind =
   | 'date-or-string'
   | 'string-or-object'
   | 'object-or-false'
+  | 'boolean-or-object'
   | { readonly has: string; readonly what: string };
 
 /** Every prop of `T` with its kind (the type keeps the list complete). */
@@ -246,6 +247,7 @@ const KIND_CHECKS: Record<Exclude<PropKind, object>, [(v: unknown) => boolean, s
   'date-or-string': [(v) => v instanceof Date || typeof v === 'string', 'a Date or an RFC 3339 string'],
   'string-or-object': [(v) => typeof v === 'string' || isObject(v), 'a string or an object'],
   'object-or-false': [(v) => v === false || isObject(v), 'an object or false'],
+  'boolean-or-object': [(v) => typeof v === 'boolean' || isObject(v), 'true, false or an object'],
 };
 
 /**

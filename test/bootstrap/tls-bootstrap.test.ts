@@ -357,6 +357,16 @@ describe('node-bootstrap RBAC', () => {
     expect(approver.rules).toContainEqual({ apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: ['kubernetes.io/kubelet-serving'], verbs: ['approve'] });
   });
 
+  test("users of the static token file join the kubelet-bootstrap binding by name, beside the groups (the older guides' --user=kubelet-bootstrap)", () => {
+    const bindings = summary(objects({ users: ['kubelet-bootstrap'] }));
+    expect(bindings.find((b) => b.name === 'kubeadm:kubelet-bootstrap')).toEqual({
+      kind: 'ClusterRoleBinding', name: 'kubeadm:kubelet-bootstrap', namespace: undefined, role: 'ClusterRole/system:node-bootstrapper',
+      subjects: ['Group/system:bootstrappers:kubeadm:default-node-token', 'User/kubelet-bootstrap'],
+    });
+    // No other binding names the user: what else it may do comes from its groups in the file.
+    expect(bindings.filter((b) => b.subjects.includes('User/kubelet-bootstrap')).map((b) => b.name)).toEqual(['kubeadm:kubelet-bootstrap']);
+  });
+
   test('a group outside system:bootstrappers: is refused', () => {
     expect(() => objects({ groups: ['system:nodes'] })).toThrow('test/rbac: groups[0]: "system:nodes" is not a bootstrap group');
   });
@@ -379,6 +389,32 @@ describe('ControlPlanePki with TLS bootstrapping', () => {
     expect(controllerManager.spec.containers[0].command).toContain('--controllers=*,bootstrapsigner,tokencleaner');
     expect(parse(files.find((f) => f.path === 'kubelet/config.yaml')!.data.toString()).serverTLSBootstrap).toBe(true);
     expect(renderNode(state, 'worker-1').files.map((f) => f.path)).not.toContain('pki/token.csv');
+  });
+
+  test('the token file names the user and uid given (the older guides\' kubelet-bootstrap,10001), and that user is bound to system:node-bootstrapper', () => {
+    const state = PkiState.inMemory({ clock: () => T0 });
+    const { chart } = chartOn(state);
+    const pki = new ControlPlanePki(chart, 'pki', { cluster: REFERENCE_CLUSTER, tlsBootstrap: { tokenAuthFile: { user: 'kubelet-bootstrap', uid: '10001' } } });
+    const manifests = synth(chart);
+    const tokenFile = renderNode(state, 'cp-1').files.find((f) => f.path === 'pki/token.csv')!;
+    expect(tokenFile.data.toString()).toBe(`${pki.joinToken!.token},kubelet-bootstrap,10001,"system:bootstrappers,system:bootstrappers:kubeadm:default-node-token"\n`);
+    const binding = manifests.find((m) => m.kind === 'ClusterRoleBinding' && m.metadata.name === 'kubeadm:kubelet-bootstrap')!;
+    expect(binding.subjects).toContainEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'kubelet-bootstrap' });
+    // With `true`, the bootstrap token's own user, which its group's bindings already cover: no user is bound.
+    const other = chartOn(PkiState.inMemory({ clock: () => T0 })).chart;
+    new ControlPlanePki(other, 'pki', { cluster: REFERENCE_CLUSTER, tlsBootstrap: { tokenAuthFile: true } });
+    const subjects = synth(other).filter((m) => m.kind.endsWith('Binding')).flatMap((m) => m.subjects as { kind: string; name: string }[]);
+    expect(subjects.filter((s) => s.kind === 'User').map((s) => s.name)).toEqual(['system:anonymous']);
+  });
+
+  test.each<[unknown, string]>([
+    [{ user: 'kubelet,bootstrap' }, 'test/pki: tlsBootstrap.tokenAuthFile.user: "kubelet,bootstrap" cannot be a field of the token file'],
+    [{ uid: '' }, 'test/pki: tlsBootstrap.tokenAuthFile.uid: "" cannot be a field of the token file'],
+    [{ usr: 'kubelet-bootstrap' }, 'test/pki: tlsBootstrap.tokenAuthFile.usr'],
+    ['yes', 'test/pki: tlsBootstrap.tokenAuthFile: must be true, false or an object'],
+  ])('a token file entry %j is refused, naming the field', (tokenAuthFile, message) => {
+    const state = PkiState.inMemory({ clock: () => T0 });
+    expect(() => new ControlPlanePki(chartOn(state).chart, 'pki', { cluster: REFERENCE_CLUSTER, tlsBootstrap: { tokenAuthFile: tokenAuthFile as boolean } })).toThrow(message);
   });
 
   test('cdk8s-pki join-command prints kubeadm\'s join line from a state directory; a cluster without a token says so', () => {

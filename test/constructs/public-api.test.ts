@@ -36,7 +36,7 @@ describe('the export list', () => {
     'ExistingClusterCAProps', 'ExtendedKeyUsageName', 'ICertificateAuthority', 'IssuedCertificate', 'KeyAlgorithm', 'KeyReference',
     'KubeadmCertificateOptions', 'KubeadmCertificateProps', 'KubeconfigProps', 'NameConstraintsSpec', 'NodeBootstrapRbacProps', 'PendingChange',
     'PkiStateOptions', 'RancherIngressTLSProps', 'ServiceAccountKeyProps', 'SignedCertificateOptions', 'SignedCertificateRequest', 'SlotDecision', 'StateStore',
-    'TlsBootstrapOptions', 'TlsCertificateProps', 'TlsSecretOptions', 'CaRotation', 'RotationPhase', 'RotationDecision',
+    'TlsBootstrapOptions', 'TlsCertificateProps', 'TlsSecretOptions', 'TokenAuthFileOptions', 'CaRotation', 'RotationPhase', 'RotationDecision',
   ];
 
   test('the runtime values are exactly the pinned ones', () => {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { Testing } from 'cdk8s';
-import { usePkiState } from '../../constructs';
+import { App, Testing } from 'cdk8s';
+import { ControlPlanePki, usePkiState } from '../../constructs';
 import { ClusterSpec } from '../../src/kubeadm/cluster-spec';
 import { exportNode } from '../../src/kubeadm/node-bundle';
 import { ExampleCluster, REFERENCE_CLUSTER } from '../../examples/main';
@@ -8,15 +8,21 @@ import { PkiState } from '../../src/state/pki-state';
 import { tempDir } from './programs';
 
 /**
- * Synthesizes the example app (the reference cluster unless `cluster` is given) into an in-memory state and
- * commits it, as `cdk8s synth` would. Without `clock`, certificates are issued now, so real programs accept them.
+ * Synthesizes the app `build` makes (into a fresh app; it returns the app's ControlPlanePki) into an in-memory
+ * state and commits it, as `cdk8s synth` would. Without `clock`, certificates are issued now, so real programs
+ * accept them.
  */
-export function synthReferenceCluster(options: { cluster?: ClusterSpec; clock?: () => Date; seed?: string } = {}) {
+export function synthCluster<T extends { readonly pki: ControlPlanePki }>(build: (app: App) => T, options: { clock?: () => Date; seed?: string } = {}) {
   const app = Testing.app();
   const state = usePkiState(app, PkiState.inMemory({ clock: options.clock, seed: options.seed }));
-  const chart = new ExampleCluster(app, 'example', { cluster: options.cluster ?? REFERENCE_CLUSTER });
+  const chart = build(app);
   state.commit();
   return { app, chart, state, pki: chart.pki };
+}
+
+/** The example app (the reference cluster unless `cluster` is given), synthesized as `synthCluster` does. */
+export function synthReferenceCluster(options: { cluster?: ClusterSpec; clock?: () => Date; seed?: string } = {}) {
+  return synthCluster((app) => new ExampleCluster(app, 'example', { cluster: options.cluster ?? REFERENCE_CLUSTER }), options);
 }
 
 /** Exports `node`'s /etc/kubernetes tree into a fresh temporary directory; `cleanup()` removes it. */
