@@ -21,6 +21,13 @@ export type TableStep = keyof typeof PHASE_TABLE;
 /** The table's verdict: whatever `signedBy` signed in one step is trusted after step `trustedIn`. */
 export const tableTrusts = (signedBy: Generation, trustedIn: TableStep): boolean => (PHASE_TABLE[trustedIn].trusted as readonly Generation[]).includes(signedBy);
 
+/** What kubectl on one step's kubeconfig meets at an API server on another step's files, by the table (as `kubectlOutcome` words it). */
+export function kubectlVerdict(client: TableStep, server: TableStep, clientCertificate: boolean): 'ok' | 'kubectl refuses the server' | 'the server refuses the client' {
+  if (!tableTrusts(PHASE_TABLE[server].signs, client)) return 'kubectl refuses the server';
+  if (clientCertificate && !tableTrusts(PHASE_TABLE[client].signs, server)) return 'the server refuses the client';
+  return 'ok';
+}
+
 /**
  * The old and new CA of one authority in one rotation, from its bundles: the old one is the only certificate of
  * the start bundle, the new one the other certificate of the trust-both bundle.
