@@ -102,8 +102,8 @@ describe('the approver\'s RBAC: what the API server asks of `kubectl certificate
   /**
    * `kubectl certificate approve my-svc.my-namespace` GETs the request, then PUTs its approval subresource
    * (.../certificatesigningrequests/<name>/approval: verb update); the CertificateApproval admission plugin then
-   * asks the authorizer for verb `approve` on `signers` named after spec.signerName, or `<domain>/*`
-   * (plugin/pkg/admission/certificates/util.go, IsAuthorizedForSignerName).
+   * asks the authorizer for verb `approve` on `signers` (group certificates.k8s.io) named after spec.signerName,
+   * or else `<domain>/*` (IsAuthorizedForSignerName).
    */
   const APPROVE = [
     { verb: 'get', apiGroup: group, resource: 'certificatesigningrequests', name: 'my-svc.my-namespace' },
