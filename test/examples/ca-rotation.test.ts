@@ -1,8 +1,8 @@
 // examples/ca-rotation: each phase's synth of the small cluster (snapshot, fixed clock, seeded state), and the
 // walk-through's claims of trust at each phase, with the real programs on a rotation issued now: openssl verify of
-// cp-1's leaves against the bundles of every phase, kubectl with admin.conf and with a bootstrapped worker's
-// kubelet.conf against the API server of each phase, service-account tokens against sa.pub (python's
-// cryptography). Expected verdicts come from the phase table (test/support/tls-phases.ts), not from the engine.
+// cp-1's leaves against the bundles of every phase, etcd run from cp-1's manifest of each phase with etcdctl
+// as kube-apiserver of each phase, kubectl with admin.conf and with a bootstrapped worker's kubelet.conf against
+// the API server of each phase, service-account tokens against sa.pub (python's cryptography). Expected verdicts come from the phase table (test/support/tls-phases.ts), not from the engine.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -10,12 +10,14 @@ import { App } from 'cdk8s';
 import { parse, stringify } from 'yaml';
 import type { CaRotation } from 'cdk8s-pki';
 import { SmallCluster } from '../../examples/ca-rotation/main';
+import { etcdManifestFlags, intoExport } from '../support/etcd-cluster';
+import { ADDRESS_FLAGS, EtcdClient, EtcdUnderTest, flagName } from '../support/etcd-process';
 import { EXAMPLE_CLOCK } from '../support/example-app';
 import { runOk, tempDir } from '../support/programs';
 import { PhaseRun, PhaseStep, synthPhases } from '../support/rotation-phases';
 import { signToken, verifyTokens } from '../support/sa-token';
 import { manifestFlagFile } from '../support/tls-node';
-import { ADJACENT, kubectlVerdict, oldAndNew, PHASE_TABLE, RunName, RUNS, tableTrusts } from '../support/tls-phases';
+import { ADJACENT, oldAndNew, PHASE_TABLE, RunName, RUNS, tableTrusts, tlsVerdict } from '../support/tls-phases';
 import { kubectlHealthz, kubectlOutcome, RecordingServer, startRecordingServer } from '../support/tls-server';
 import { opensslVerifyMany, parseBundle, signerOf } from '../support/tls-verify';
 
@@ -147,6 +149,36 @@ describe('the trust the walk-through claims at each phase, with the real program
     expect(found).toEqual(table);
   });
 
+  test('etcd run from cp-1\'s manifest of each phase, and etcdctl as kube-apiserver of each phase (--etcd-certfile, --etcd-cafile): a restart of either first works, two phases apart fails', async () => {
+    const data = tempDir('cdk8s-pki-rotation-example-etcd-');
+    const found: Record<string, string> = {};
+    const table: Record<string, string> = {};
+    const apiServerClient = (step: PhaseStep): EtcdClient => {
+      const flag = (name: string) => manifestFlagFile(exported('forward', step, 'cp-1'), 'kube-apiserver', name);
+      return { cert: flag('etcd-certfile'), key: flag('etcd-keyfile'), ca: flag('etcd-cafile') };
+    };
+    try {
+      for (const server of RUNS.forward) {
+        const dir = exported('forward', server, 'cp-1');
+        // Only the addresses and the data directory move to this machine; every TLS flag is the manifest's.
+        const flags = etcdManifestFlags(dir).filter((arg) => ![...ADDRESS_FLAGS, 'data-dir'].includes(flagName(arg))).map((arg) => intoExport(dir, arg));
+        const etcd = await EtcdUnderTest.start({ flags: [...flags, `--data-dir=${data.file(server)}`], healthClient: apiServerClient(server) });
+        try {
+          for (const client of RUNS.forward) {
+            const put = etcd.ctl(apiServerClient(client), ['put', `/rotation/${client}`, client], { commandTimeout: '2s' });
+            found[`kube-apiserver of ${client} → etcd of ${server}`] = put.status === 0 && put.stdout === 'OK\n' ? 'ok' : 'refused';
+            table[`kube-apiserver of ${client} → etcd of ${server}`] = tlsVerdict(client, server, true) === 'ok' ? 'ok' : 'refused';
+          }
+        } finally {
+          await etcd.stop();
+        }
+      }
+    } finally {
+      data.cleanup();
+    }
+    expect(found).toEqual(table);
+  }, 120_000);
+
   /** An API server of a phase, as cp-1's kube-apiserver manifest has it: its serving certificate, and its --client-ca-file (401 to a client it does not verify). */
   async function apiServer(run: RunName, step: PhaseStep): Promise<RecordingServer> {
     const label = `${run} ${step}`;
@@ -169,7 +201,7 @@ describe('the trust the walk-through claims at each phase, with the real program
     for (const client of RUNS.forward) {
       for (const server of RUNS.forward) {
         found[`admin.conf of ${client} → ${server}`] = await kubectl(file('forward', client, 'cp-1', 'admin.conf'), await apiServer('forward', server));
-        table[`admin.conf of ${client} → ${server}`] = kubectlVerdict(client, server, true);
+        table[`admin.conf of ${client} → ${server}`] = tlsVerdict(client, server, true);
       }
     }
     for (const [run, a, b] of ADJACENT.filter(([run]) => run === 'rollback')) {
@@ -201,7 +233,7 @@ describe('the trust the walk-through claims at each phase, with the real program
       servers.set(`token ${step}`, tokenServers[step]);
     }
     const outcomes = async () => Object.fromEntries(await Promise.all(Object.entries(tokenServers).map(async ([step, server]) => [step, await kubectl(kubeletConf, server)])));
-    expect(await outcomes()).toEqual({ 'trust-both': 'ok', 'issue-from-new': 'kubectl refuses the server', 'drop-old': 'kubectl refuses the server' });
+    expect(await outcomes()).toEqual({ 'trust-both': 'ok', 'issue-from-new': 'the client refuses the server', 'drop-old': 'the client refuses the server' });
     // The walk-through's command, with trust-both's ca.crt in place of the node's /etc/kubernetes/pki/ca.crt.
     runOk('kubectl', ['config', 'set-cluster', 'default-cluster', `--kubeconfig=${kubeletConf}`, `--certificate-authority=${file('forward', 'trust-both', 'worker-1', 'pki/ca.crt')}`, '--embed-certs']);
     expect(await outcomes()).toEqual({ 'trust-both': 'ok', 'issue-from-new': 'ok', 'drop-old': 'ok' });

@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import { PhaseRun, PhaseStep, synthPhases } from '../support/rotation-phases';
 import { runOk, tempDir } from '../support/programs';
 import { kubeletClientCaFile, manifestFlagFile } from '../support/tls-node';
-import { ADJACENT, kubectlVerdict, oldAndNew, OWN_STEPS, PHASE_TABLE, RunName, RUNS, tableTrusts } from '../support/tls-phases';
+import { ADJACENT, oldAndNew, OWN_STEPS, PHASE_TABLE, RunName, RUNS, tableTrusts, tlsVerdict } from '../support/tls-phases';
 import { curlHttps, CurlTls, kubectlHealthz, kubectlOutcome, RecordingServer, SeenRequest, startRecordingServer } from '../support/tls-server';
 import { holds, OpensslPurpose, opensslVerifyMany, parseBundle, signerOf } from '../support/tls-verify';
 
@@ -232,7 +232,7 @@ describe('skipping a phase is refused: kubeconfigs of one step against the serve
     for (const c of EDGE_KUBECONFIGS) {
       const { result, seen, refused } = await healthz(stepOf('forward', client).file(c.node, c.file), c, await serversOf(stepOf('forward', server)));
       found[`${c.node} ${c.file}`] = kubectlOutcome(result, seen, refused);
-      table[`${c.node} ${c.file}`] = kubectlVerdict(client, server, c.commonName !== undefined);
+      table[`${c.node} ${c.file}`] = tlsVerdict(client, server, c.commonName !== undefined);
     }
     expect(found).toEqual(table);
     // The bootstrap token gets through only where its kubeconfig trusts the server; every client certificate is refused.

@@ -21,9 +21,13 @@ export type TableStep = keyof typeof PHASE_TABLE;
 /** The table's verdict: whatever `signedBy` signed in one step is trusted after step `trustedIn`. */
 export const tableTrusts = (signedBy: Generation, trustedIn: TableStep): boolean => (PHASE_TABLE[trustedIn].trusted as readonly Generation[]).includes(signedBy);
 
-/** What kubectl on one step's kubeconfig meets at an API server on another step's files, by the table (as `kubectlOutcome` words it). */
-export function kubectlVerdict(client: TableStep, server: TableStep, clientCertificate: boolean): 'ok' | 'kubectl refuses the server' | 'the server refuses the client' {
-  if (!tableTrusts(PHASE_TABLE[server].signs, client)) return 'kubectl refuses the server';
+/**
+ * What a TLS client on one step's files (kubectl with a kubeconfig, kube-apiserver as etcd's client) meets at a
+ * server on another step's files, by the table, in the words of `kubectlOutcome`; `clientCertificate`: whether the
+ * client authenticates with a certificate the server checks.
+ */
+export function tlsVerdict(client: TableStep, server: TableStep, clientCertificate: boolean): 'ok' | 'the client refuses the server' | 'the server refuses the client' {
+  if (!tableTrusts(PHASE_TABLE[server].signs, client)) return 'the client refuses the server';
   if (clientCertificate && !tableTrusts(PHASE_TABLE[client].signs, server)) return 'the server refuses the client';
   return 'ok';
 }

@@ -126,12 +126,12 @@ export function kubectlHealthz(kubeconfig: string, port: number, cacheDir: strin
 
 /**
  * What came of a `kubectlHealthz` against a RecordingServer that asks for client certificates (or against one that
- * does not), given what the server saw and refused meanwhile, in the words of `kubectlVerdict`; anything else
+ * does not), given what the server saw and refused meanwhile, in the words of `tlsVerdict`; anything else
  * shows in full.
  */
 export function kubectlOutcome(result: RunResult, seen: readonly SeenRequest[], refused: readonly string[]): unknown {
   if (result.status === 0 && result.stdout === 'ok' && seen.length > 0 && refused.length === 0) return 'ok';
-  if (result.status !== 0 && /x509: certificate signed by unknown authority/.test(result.stderr) && seen.length === 0 && refused.length === 0) return 'kubectl refuses the server';
+  if (result.status !== 0 && /x509: certificate signed by unknown authority/.test(result.stderr) && seen.length === 0 && refused.length === 0) return 'the client refuses the server';
   // The server answered 401, having found no CA of its client-CA bundle that signed the certificate.
   const unverified = refused.length > 0 && refused.every((r) => r === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
   if (result.status !== 0 && /^error: You must be logged in to the server /.test(result.stderr) && seen.length === 0 && unverified) return 'the server refuses the client';
