@@ -13,8 +13,8 @@ import { parse } from 'yaml';
 import { PhaseRun, PhaseStep, synthPhases } from '../support/rotation-phases';
 import { runOk, tempDir } from '../support/programs';
 import { kubeletClientCaFile, manifestFlagFile } from '../support/tls-node';
-import { ADJACENT, oldAndNew, OWN_STEPS, PHASE_TABLE, RunName, RUNS, tableTrusts } from '../support/tls-phases';
-import { curlHttps, CurlTls, kubectlHealthz, RecordingServer, SeenRequest, startRecordingServer } from '../support/tls-server';
+import { ADJACENT, oldAndNew, OWN_STEPS, PHASE_TABLE, RunName, RUNS, tableTrusts, tlsVerdict } from '../support/tls-phases';
+import { curlHttps, CurlTls, kubectlHealthz, kubectlOutcome, RecordingServer, SeenRequest, startRecordingServer } from '../support/tls-server';
 import { holds, OpensslPurpose, opensslVerifyMany, parseBundle, signerOf } from '../support/tls-verify';
 
 /** One step of one run: its label ("forward drop-old") and its nodes' exported trees. */
@@ -226,31 +226,13 @@ describe('a rolling restart: kubeconfigs of one step against the server of the n
 });
 
 describe('skipping a phase is refused: kubeconfigs of one step against the server of a step two or more away', () => {
-
-  /** What the phase table says of a client on `client`'s files reaching a server on `server`'s. */
-  function tableVerdict(c: KubeconfigCase, client: PhaseStep, server: PhaseStep): string {
-    if (!tableTrusts(PHASE_TABLE[server].signs, client)) return 'kubectl refuses the server';
-    if (c.commonName !== undefined && !tableTrusts(PHASE_TABLE[client].signs, server)) return 'the server refuses the client';
-    return 'ok';
-  }
-
-  /** What happened, in the table's words; anything else shows in full. */
-  function observed(run: Awaited<ReturnType<typeof healthz>>): unknown {
-    const { result, seen, refused } = run;
-    if (result.status === 0 && result.stdout === 'ok' && seen.length > 0 && refused.length === 0) return 'ok';
-    if (result.status !== 0 && /x509: certificate signed by unknown authority/.test(result.stderr) && seen.length === 0 && refused.length === 0) return 'kubectl refuses the server';
-    // The server answered 401, having found no CA of its client-CA bundle that signed the certificate.
-    const unverified = refused.length > 0 && refused.every((r) => r === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
-    if (result.status !== 0 && /^error: You must be logged in to the server /.test(result.stderr) && seen.length === 0 && unverified) return 'the server refuses the client';
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr, seen, refused };
-  }
-
   test.each(APART)('kubeconfigs of %s against the server of %s: refused as the table says, nothing served', async (client, server) => {
     const found: Record<string, unknown> = {};
     const table: Record<string, unknown> = {};
     for (const c of EDGE_KUBECONFIGS) {
-      found[`${c.node} ${c.file}`] = observed(await healthz(stepOf('forward', client).file(c.node, c.file), c, await serversOf(stepOf('forward', server))));
-      table[`${c.node} ${c.file}`] = tableVerdict(c, client, server);
+      const { result, seen, refused } = await healthz(stepOf('forward', client).file(c.node, c.file), c, await serversOf(stepOf('forward', server)));
+      found[`${c.node} ${c.file}`] = kubectlOutcome(result, seen, refused);
+      table[`${c.node} ${c.file}`] = tlsVerdict(client, server, c.commonName !== undefined);
     }
     expect(found).toEqual(table);
     // The bootstrap token gets through only where its kubeconfig trusts the server; every client certificate is refused.

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Testing } from 'cdk8s';
-import { usePkiState } from '../../constructs';
+import { App, Chart, Testing } from 'cdk8s';
+import { synthApp, usePkiState } from '../../constructs';
 import { ExampleCluster, REFERENCE_CLUSTER } from '../../examples/main';
+import { seededEntropy } from '../../src/engine/entropy';
 import { exportNode } from '../../src/kubeadm/node-bundle';
 import { PkiState } from '../../src/state/pki-state';
 import { CaRotation } from '../../src/state/rotation-policy';
@@ -22,46 +23,65 @@ export const STEP_ROTATION: Record<PhaseStep, CaRotation | undefined> = {
   'rollback-to-start': undefined,
 };
 
-export interface PhaseSnapshot {
+export interface PhaseSnapshot<C extends Chart = ExampleCluster> {
   readonly state: PkiState;
-  readonly chart: ExampleCluster;
+  readonly chart: C;
   /** The chart's manifests as `cdk8s synth` writes them. */
   readonly manifests: unknown[];
+  /** Everything the step's synth wrote, by file (`synthApp`): the manifests, PKI.md, the node review files. */
+  readonly files: Record<string, unknown[] | string>;
   /** The directory of `node`'s exported /etc/kubernetes tree in this phase (exported on first use). */
   exportNode(node: string): string;
 }
 
-export interface PhaseRun {
-  step(name: PhaseStep): PhaseSnapshot;
+export interface PhaseRun<C extends Chart = ExampleCluster> {
+  step(name: PhaseStep): PhaseSnapshot<C>;
   cleanup(): void;
 }
 
+export interface PhaseOptions<C extends Chart> {
+  /** The clock of every step; without it, certificates are issued now, so real programs accept them. */
+  readonly clock?: () => Date;
+  /** Seeds each step's entropy (with the step's name, so that a new CA key is not the old one): for snapshots. */
+  readonly seed?: string;
+  /** Builds the app's one chart, declaring `rotation` on what it rotates; by default the example app of examples/main.ts. */
+  readonly build?: (app: App, rotation: CaRotation | undefined) => C;
+}
+
 /**
- * Synthesizes the example app (the reference cluster, its Rancher ingress CA and the cert-manager issuer) through
- * `steps` in order on one state, each step declaring its rotation on every authority of the cluster and on the
- * ingress CA, and committing as `cdk8s synth` would. Without `clock`, certificates are issued now, so real
- * programs accept them.
+ * The example app (the reference cluster, its Rancher ingress CA and the cert-manager issuer), declaring the
+ * rotation on every authority of the cluster and on the ingress CA.
  */
-export function synthPhases(steps: PhaseStep[], options: { clock?: () => Date } = {}): PhaseRun {
+const buildExampleApp = (app: App, rotation: CaRotation | undefined) =>
+  new ExampleCluster(app, 'example', { cluster: { ...REFERENCE_CLUSTER, ...(rotation ? { caRotation: rotation } : {}) }, ingressCaRotation: rotation });
+
+/**
+ * Synthesizes an app (`options.build`, the example app by default) through `steps` in order on one state, each
+ * step declaring its rotation and synthesizing as `cdk8s synth` would (validations, then the commit).
+ */
+export function synthPhases(steps: PhaseStep[], options?: Omit<PhaseOptions<ExampleCluster>, 'build'>): PhaseRun;
+export function synthPhases<C extends Chart>(steps: PhaseStep[], options: PhaseOptions<C> & { build: PhaseOptions<C>['build'] }): PhaseRun<C>;
+export function synthPhases(steps: PhaseStep[], options: PhaseOptions<Chart> = {}): PhaseRun<Chart> {
+  const build = options.build ?? buildExampleApp;
   const store = new MemoryStore();
   const tmp = tempDir('cdk8s-pki-rotation-');
   const apps: string[] = [];
-  const snapshots = new Map<PhaseStep, PhaseSnapshot>();
+  const snapshots = new Map<PhaseStep, PhaseSnapshot<Chart>>();
   for (const step of steps) {
     const app = Testing.app();
     apps.push(app.outdir);
-    const state = usePkiState(app, new PkiState({ store, clock: options.clock }));
-    const rotation = STEP_ROTATION[step];
-    const chart = new ExampleCluster(app, 'example', { cluster: { ...REFERENCE_CLUSTER, ...(rotation ? { caRotation: rotation } : {}) }, ingressCaRotation: rotation });
-    const manifests = Testing.synth(chart);
-    state.commit();
+    const entropy = options.seed === undefined ? undefined : seededEntropy(`${options.seed}/${step}`);
+    usePkiState(app, new PkiState({ store, clock: options.clock, entropy }));
+    const chart = build(app, STEP_ROTATION[step]);
+    const files = synthApp(app);
     // Exports read the state as this step left it: later steps write the same store.
     const exported = new Map<string, string>();
     const frozen = new PkiState({ store: snapshotStore(store), clock: options.clock });
     snapshots.set(step, {
       state: frozen,
       chart,
-      manifests,
+      manifests: chart.toJson(),
+      files,
       exportNode: (node) => {
         if (!exported.has(node)) {
           const dir = path.join(tmp.dir, step, node);

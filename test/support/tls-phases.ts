@@ -22,6 +22,17 @@ export type TableStep = keyof typeof PHASE_TABLE;
 export const tableTrusts = (signedBy: Generation, trustedIn: TableStep): boolean => (PHASE_TABLE[trustedIn].trusted as readonly Generation[]).includes(signedBy);
 
 /**
+ * What a TLS client on one step's files (kubectl with a kubeconfig, kube-apiserver as etcd's client) meets at a
+ * server on another step's files, by the table, in the words of `kubectlOutcome`; `clientCertificate`: whether the
+ * client authenticates with a certificate the server checks.
+ */
+export function tlsVerdict(client: TableStep, server: TableStep, clientCertificate: boolean): 'ok' | 'the client refuses the server' | 'the server refuses the client' {
+  if (!tableTrusts(PHASE_TABLE[server].signs, client)) return 'the client refuses the server';
+  if (clientCertificate && !tableTrusts(PHASE_TABLE[client].signs, server)) return 'the server refuses the client';
+  return 'ok';
+}
+
+/**
  * The old and new CA of one authority in one rotation, from its bundles: the old one is the only certificate of
  * the start bundle, the new one the other certificate of the trust-both bundle.
  */

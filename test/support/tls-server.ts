@@ -124,6 +124,20 @@ export function kubectlHealthz(kubeconfig: string, port: number, cacheDir: strin
   return runAsync('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, '--server', `https://127.0.0.1:${port}`, '--tls-server-name', serverName, 'get', '--raw', '/healthz']);
 }
 
+/**
+ * What came of a `kubectlHealthz` against a RecordingServer that asks for client certificates (or against one that
+ * does not), given what the server saw and refused meanwhile, in the words of `tlsVerdict`; anything else
+ * shows in full.
+ */
+export function kubectlOutcome(result: RunResult, seen: readonly SeenRequest[], refused: readonly string[]): unknown {
+  if (result.status === 0 && result.stdout === 'ok' && seen.length > 0 && refused.length === 0) return 'ok';
+  if (result.status !== 0 && /x509: certificate signed by unknown authority/.test(result.stderr) && seen.length === 0 && refused.length === 0) return 'the client refuses the server';
+  // The server answered 401, having found no CA of its client-CA bundle that signed the certificate.
+  const unverified = refused.length > 0 && refused.every((r) => r === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+  if (result.status !== 0 && /^error: You must be logged in to the server /.test(result.stderr) && seen.length === 0 && unverified) return 'the server refuses the client';
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, seen, refused };
+}
+
 /** How curl checks the server and who it is: `cacert` trusts that bundle, `insecure` checks nothing (for a peer whose serving certificate is outside the test); `cert`/`key` a client certificate. */
 export type CurlTls = ({ readonly cacert: string } | { readonly insecure: true }) & { readonly cert?: string; readonly key?: string };
 
