@@ -69,6 +69,7 @@ export class RancherServingCertificate {
 // Kept beside the instances rather than on them: a brought key must not be reachable as a property.
 const SOURCES = new WeakMap<RancherServingCertificate, ServingCertificateSource>();
 
+/** The Rancher hostname, TLS mode and its inputs, and the chart the Argo CD Application installs. */
 export interface RancherIngressTLSProps {
   /**
    * The DNS name Rancher is reached at (chart value `hostname`). Rancher cannot be renamed after install: the
@@ -161,6 +162,7 @@ export class RancherIngressTLS extends Construct {
   readonly ingressTlsSecret?: ApiObject;
   /** Secret tls-ca, when a CA is uploaded. */
   readonly caSecret?: ApiObject;
+  /** The Argo CD Application installing the Rancher chart into cattle-system with the synthesized values. */
   readonly application: Application;
   /** The values file synth writes into the app's output directory. */
   readonly valuesFileName: string;
