@@ -129,8 +129,8 @@ export interface ClusterCAProps extends ClusterCABundleProps {
    * Rotate the CA in phases, one synth and one pull request each: `trust-both` makes a new CA (new key,
    * `keyAlgorithm`) that every bundle trusts beside the old one; `issue-from-new` makes it sign, re-issuing
    * everything it signed; `drop-old` leaves only the new one trusted (the old key stays archived in the state).
-   * Declaring the previous phase again rolls back (before drop-old); a skipped phase is refused. See the README's
-   * "Rotating a CA".
+   * Declaring the previous phase again rolls back (before drop-old); a skipped phase is refused. See
+   * docs/rotation.md.
    * @default - no rotation
    */
   readonly rotation?: CaRotation;

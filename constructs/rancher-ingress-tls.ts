@@ -100,8 +100,8 @@ export interface RancherIngressTLSProps {
    * private, and for `letsEncrypt` when agents are strict or the environment is staging. Its exact bytes decide
    * CATTLE_CA_CHECKSUM, so changing them changes the checksum (see `mode`); Rancher reads it only when its pods
    * start. With `RancherServingCertificate.fromClusterCa` it comes from the CA: during the CA's rotation, the CAs
-   * of the phase with the old one first, so the checksum changes at trust-both and drop-old only (README,
-   * "Rotating a CA"), and the values file's header says what the agents need in each phase.
+   * of the phase with the old one first, so the checksum changes at trust-both and drop-old only
+   * (docs/rotation.md), and the values file's header says what the agents need in each phase.
    * @default - none: a public CA, and Rancher runs with --no-cacerts
    */
   readonly cacertsPem?: string;

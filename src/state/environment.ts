@@ -5,7 +5,7 @@ import { SpecError } from '../engine/errors';
 import { AgeError, isAgeFile, parseIdentity, parseRecipient } from './age';
 import { AgeKeys, DirectoryStore, EncryptedDirectoryStore, StateStore } from './store';
 
-/** Environment variables a user's CI sets; documented in the README. */
+/** Environment variables a user's CI sets; documented in docs/state.md. */
 export const ENV_STATE_DIR = 'CDK8S_PKI_STATE_DIR';
 /** Set to 1 (true, yes, on) in CI: synth and `rotate` never write the state, and fail when it must change. */
 export const ENV_FROZEN = 'CDK8S_PKI_FROZEN';
