@@ -28,6 +28,7 @@ import { pkiStateOf, slotOf } from './state';
 import { checkKnownProps } from '../src/engine/spec';
 import { BOOTSTRAP_TOKEN_PROPS } from './known-props';
 
+/** A bootstrap token: generated (or given), its lifetime, usages and groups, and where its Secret goes. */
 export interface BootstrapTokenProps {
   /**
    * The token, `<id>.<secret>` ([a-z0-9]{6}.[a-z0-9]{16}). Changing it replaces the token.
@@ -82,6 +83,7 @@ export interface BootstrapTokenProps {
  * with a ttl is replaced by synth inside its renewal window, as certificates are.
  */
 export class BootstrapToken extends Construct {
+  /** The token's public id, the `<id>` of `<id>.<secret>`: the Secret's name and the `jws-kubeconfig-<id>` key of cluster-info. */
   readonly tokenId: string;
   /** `<id>.<secret>`: a credential; it reaches the output only as the secret output policy allows, or in a kubeconfig you write yourself. */
   readonly token: string;
@@ -89,7 +91,9 @@ export class BootstrapToken extends Construct {
   readonly stateSlot: string;
   /** When the authenticator stops accepting it; undefined: never. */
   readonly expiration?: Date;
+  /** What the token is for (`usage-bootstrap-<usage>` in its Secret): authentication, signing, or both. */
   readonly usages: TokenUsage[];
+  /** The extra groups the token authenticates as, besides system:bootstrappers. */
   readonly groups: string[];
   /** The Secret or SealedSecret, when the policy synthesizes one. */
   readonly secret?: ApiObject;
@@ -135,7 +139,14 @@ export class BootstrapToken extends Construct {
    * This token as an entry of the API server's legacy --token-auth-file, for the older guides that use a static
    * token instead of bootstrap tokens: the bootstrap user name and the token's groups, so the same RBAC applies.
    */
-  tokenAuthFileEntry(options: { user?: string; uid?: string } = {}): { user: string; uid: string; groups: string[] } {
+  tokenAuthFileEntry(options: { user?: string; uid?: string } = {}): {
+    /** The user name (the bootstrap user `system:bootstrap:<id>` unless given). */
+    user: string;
+    /** The user's uid (the token id unless given). */
+    uid: string;
+    /** system:bootstrappers and the token's groups. */
+    groups: string[];
+  } {
     return { user: options.user ?? bootstrapUserName(parseToken(this.token)), uid: options.uid ?? this.tokenId, groups: [BOOTSTRAPPERS_GROUP, ...this.groups] };
   }
 

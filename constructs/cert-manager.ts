@@ -40,6 +40,7 @@ export * from '../src/cert-manager';
 
 /** What a Certificate's `issuerRef` says: an issuer this app does not define (an external issuer, say). */
 export interface IssuerReference {
+  /** The issuer's metadata.name. */
   readonly name: string;
   /** @default - "Issuer" (cert-manager's default) */
   readonly kind?: string;
@@ -57,6 +58,7 @@ export interface ICertManagerIssuer extends IConstruct {
   readonly issuerNamespace?: string;
 }
 
+/** One key of a Secret, as cert-manager's `SecretKeySelector`. */
 export interface SecretKeyReference {
   /** Name of a Secret in the issuer's namespace (a ClusterIssuer's: the cluster resource namespace). */
   readonly name: string;
@@ -64,6 +66,7 @@ export interface SecretKeyReference {
   readonly key: string;
 }
 
+/** HTTP-01: cert-manager answers the challenge through an Ingress of the given class. */
 export interface Http01SolverProps {
   /**
    * IngressClass of the solver's Ingress (sets `spec.ingressClassName`). Not with `class`. Changing it affects
@@ -75,9 +78,13 @@ export interface Http01SolverProps {
   readonly class?: string;
 }
 
+/** DNS-01: cert-manager answers the challenge with a TXT record at one DNS provider. */
 export interface Dns01SolverProps {
   /** Cloudflare, with an API token (Zone:DNS:Edit) kept in a Secret. @default - not Cloudflare */
-  readonly cloudflare?: { readonly apiTokenSecretRef: SecretKeyReference };
+  readonly cloudflare?: {
+    /** The Secret key holding the API token. */
+    readonly apiTokenSecretRef: SecretKeyReference;
+  };
   /**
    * Route 53. Credentials: a static key (`accessKeyIDSecretRef` with `secretAccessKeySecretRef`), a `role` to
    * assume, or neither for the ambient credentials of cert-manager's pod.
@@ -97,15 +104,24 @@ export interface Dns01SolverProps {
   };
 }
 
+/** One way of answering ACME challenges, and which certificates it answers for. */
 export interface AcmeSolverProps {
   /** Which certificates this solver answers for. @default - all */
-  readonly selector?: { readonly dnsNames?: string[]; readonly dnsZones?: string[]; readonly matchLabels?: Record<string, string> };
+  readonly selector?: {
+    /** Exactly these DNS names. @default - any name */
+    readonly dnsNames?: string[];
+    /** Names in these zones (and their subdomains). @default - any zone */
+    readonly dnsZones?: string[];
+    /** Certificates with these labels. @default - any labels */
+    readonly matchLabels?: Record<string, string>;
+  };
   /** HTTP-01 through an Ingress. Not with `dns01`. @default - not HTTP-01 */
   readonly http01?: Http01SolverProps;
   /** DNS-01 through one DNS provider. Not with `http01`; needed for wildcard names. @default - not DNS-01 */
   readonly dns01?: Dns01SolverProps;
 }
 
+/** An ACME issuer: the server, the account and how challenges are answered. */
 export interface AcmeIssuerProps {
   /**
    * `letsencrypt-production`, `letsencrypt-staging` (certificates no client trusts, generous rate limits) or the
@@ -119,11 +135,15 @@ export interface AcmeIssuerProps {
    * The Secret cert-manager creates to keep the ACME account key. Changing it registers a new account.
    * @default - { name: "<issuer name>-acme-account" }
    */
-  readonly privateKeySecretRef?: { readonly name: string };
+  readonly privateKeySecretRef?: {
+    /** The Secret's name. */
+    readonly name: string;
+  };
   /** How challenges are answered; the first whose selector matches a name is used. At least one. */
   readonly solvers: AcmeSolverProps[];
 }
 
+/** A cert-manager ClusterIssuer: exactly one of `selfSigned`, `ca`, `acme`. */
 export interface ClusterIssuerProps {
   /** metadata.name, which Certificates name in `issuerRef`. @default - generated from the construct path */
   readonly name?: string;
@@ -134,13 +154,17 @@ export interface ClusterIssuerProps {
    * in the cluster resource namespace. Updating the Secret does not re-issue what was signed.
    * @default - not a CA issuer
    */
-  readonly ca?: { readonly secretName: string };
+  readonly ca?: {
+    /** The Secret with `tls.crt` and `tls.key`. */
+    readonly secretName: string;
+  };
   /** Obtain certificates from an ACME CA such as Let's Encrypt. @default - not an ACME issuer */
   readonly acme?: AcmeIssuerProps;
   /** Argo CD sync wave. @default - SYNC_WAVES.issuer (-5) */
   readonly syncWave?: number;
 }
 
+/** A cert-manager Issuer: a ClusterIssuer's props, in one namespace. */
 export interface IssuerProps extends ClusterIssuerProps {
   /** The namespace whose Certificates it serves, and where it reads Secrets. @default - the chart's namespace */
   readonly namespace?: string;
@@ -148,7 +172,9 @@ export interface IssuerProps extends ClusterIssuerProps {
 
 /** What Issuer and ClusterIssuer share; cert-manager gives both one spec. */
 abstract class IssuerBase extends Construct implements ICertManagerIssuer {
+  /** The cert-manager.io/v1 Issuer or ClusterIssuer. */
   readonly apiObject: ApiObject;
+  /** metadata.name, which Certificates name in `issuerRef`. */
   readonly name: string;
   readonly issuerRef: Required<IssuerReference>;
   readonly issuerType: IssuerType;
@@ -220,6 +246,7 @@ function issuerSpec(props: IssuerProps, name: string): cm.IssuerSpec {
   };
 }
 
+/** The key cert-manager makes for a Certificate (`spec.privateKey`). */
 export interface PrivateKeyProps {
   /** Changing it makes a new key at the next issuance. @default - "RSA" (cert-manager's default) */
   readonly algorithm?: PrivateKeyAlgorithm;
@@ -231,6 +258,7 @@ export interface PrivateKeyProps {
   readonly rotationPolicy?: 'Never' | 'Always';
 }
 
+/** A cert-manager Certificate: issuer, names, lifetime, key and the Secret it is written to. */
 export interface CertificateProps {
   /** Who signs it: an issuer of this app, or a reference to another one. Changing it re-issues the certificate. */
   readonly issuer: ICertManagerIssuer | IssuerReference;
@@ -241,7 +269,12 @@ export interface CertificateProps {
   /** The Secret cert-manager writes (`tls.crt`, `tls.key`, `ca.crt`). Changing it issues into a new Secret. @default - the Certificate's name */
   readonly secretName?: string;
   /** Labels and annotations cert-manager puts on that Secret (no `cert-manager.io/` annotations). Metadata only. @default - none */
-  readonly secretTemplate?: { readonly annotations?: Record<string, string>; readonly labels?: Record<string, string> };
+  readonly secretTemplate?: {
+    /** Annotations of the Secret. @default - none */
+    readonly annotations?: Record<string, string>;
+    /** Labels of the Secret. @default - none */
+    readonly labels?: Record<string, string>;
+  };
   /** Subject CN, at most 64 bytes; clients ignore it when SANs exist. Not with `literalSubject`. Re-issues. @default - none */
   readonly commonName?: string;
   /** DNS SANs. Re-issues. @default - none */
@@ -274,7 +307,9 @@ export interface CertificateProps {
 
 /** A cert-manager Certificate, checked at synth against the rules of cert-manager's webhook. */
 export class Certificate extends Construct {
+  /** The cert-manager.io/v1 Certificate. */
   readonly apiObject: cm.Certificate;
+  /** metadata.name. */
   readonly name: string;
   /** The Secret cert-manager writes the key pair into. */
   readonly secretName: string;
@@ -331,6 +366,7 @@ function goDuration(duration: Duration, field: string): string {
   return formatGoDuration(durationMilliseconds(duration, field) / 1000, field);
 }
 
+/** A CA made by cert-manager itself: its name, subject, lifetime and key. */
 export interface CaBootstrapChainProps {
   /** Names the objects: ClusterIssuers "<name>-selfsigned" and "<name>", Certificate "<name>", Secret "<name>-key-pair". @default - generated from the construct path */
   readonly name?: string;
@@ -356,8 +392,11 @@ export interface CaBootstrapChainProps {
  * Certificates name the chain itself as their issuer.
  */
 export class CaBootstrapChain extends Construct implements ICertManagerIssuer {
+  /** The selfSigned ClusterIssuer that signs the CA certificate. */
   readonly selfSignedIssuer: ClusterIssuer;
+  /** The CA Certificate, in the cluster resource namespace. */
   readonly caCertificate: Certificate;
+  /** The `ca` ClusterIssuer signing with the CA certificate's key pair. */
   readonly caIssuer: ClusterIssuer;
   readonly issuerRef: Required<IssuerReference>;
   readonly issuerType: IssuerType = 'ca';
@@ -388,6 +427,7 @@ export class CaBootstrapChain extends Construct implements ICertManagerIssuer {
   }
 }
 
+/** A ClusterCA offered to cert-manager: the CA, the issuer's kind and name, and where its key pair Secret goes. */
 export interface ClusterCaIssuerProps {
   /** The CA to offer; its key is read from the state when the Secret is written. */
   readonly ca: ClusterCA;
@@ -414,10 +454,13 @@ export interface ClusterCaIssuerProps {
 export class ClusterCaIssuer extends Construct implements ICertManagerIssuer {
   /** The CA it offers. */
   readonly ca: ClusterCA;
+  /** The `ca` Issuer or ClusterIssuer reading the key pair Secret. */
   readonly issuer: Issuer | ClusterIssuer;
   /** What the secret output synthesized for the key pair; undefined when it leaves the Secret out. */
   readonly secret?: ApiObject;
+  /** The key pair Secret's name. */
   readonly secretName: string;
+  /** The key pair Secret's namespace: the Issuer's, or the cluster resource namespace for a ClusterIssuer. */
   readonly secretNamespace: string;
   readonly issuerRef: Required<IssuerReference>;
   readonly issuerType: IssuerType = 'ca';
@@ -478,6 +521,7 @@ export const TRUST_BUNDLE_KEY = 'ca.crt';
 /** trust-manager's trust namespace default (Helm app.trust.namespace): where Bundle sources are read from. */
 export const DEFAULT_TRUST_NAMESPACE = 'cert-manager';
 
+/** A trust-manager Bundle: the CA it distributes, its source and the namespaces that receive it. */
 export interface TrustBundleProps {
   /** The CA whose trust bundle (the CA and its issuers) is distributed. */
   readonly ca: ICertificateAuthority;
@@ -493,8 +537,17 @@ export interface TrustBundleProps {
   readonly trustNamespace?: string;
   /** Namespaces that receive the ConfigMap. @default - every namespace */
   readonly namespaceSelector?: {
+    /** Namespaces with these labels. @default - any labels */
     readonly matchLabels?: Record<string, string>;
-    readonly matchExpressions?: { readonly key: string; readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; readonly values?: string[] }[];
+    /** Namespaces whose labels satisfy every expression. @default - none */
+    readonly matchExpressions?: {
+      /** The label key. */
+      readonly key: string;
+      /** How the label's value is compared with `values`. */
+      readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+      /** The values for In and NotIn. @default - none (Exists, DoesNotExist) */
+      readonly values?: string[];
+    }[];
   };
 }
 
@@ -504,9 +557,11 @@ export interface TrustBundleProps {
  * them sorted by their SHA-256 (pkg/util/cert_pool.go), so the order of the source does not reach the targets.
  */
 export class TrustBundle extends Construct {
+  /** The trust.cert-manager.io/v1alpha1 Bundle. */
   readonly apiObject: trust.Bundle;
   /** The ConfigMap the Bundle reads, for source "configMap". */
   readonly sourceConfigMap?: ApiObject;
+  /** The Bundle's name, and of the ConfigMap it writes in each namespace. */
   readonly name: string;
 
   constructor(scope: Construct, id: string, props: TrustBundleProps) {

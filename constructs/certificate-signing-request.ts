@@ -27,7 +27,9 @@ import { CSR_PROPS } from './known-props';
 
 /** Who may approve the request: an RBAC subject. */
 export interface CsrApprover {
+  /** The RBAC subject kind of the approver. */
   readonly kind: 'User' | 'Group' | 'ServiceAccount';
+  /** The user, group or ServiceAccount name. */
   readonly name: string;
   /** The ServiceAccount's namespace: required for a ServiceAccount, refused for a User or Group. @default - none */
   readonly namespace?: string;
@@ -135,16 +137,23 @@ export class CertificateSigningRequest extends Construct {
 
   /** The request as synthesized (spec.request, before base64). */
   readonly requestPem: string;
+  /** The PKCS#10 request, parsed: its subject, SANs and public key. */
   readonly request: ParsedCsr;
+  /** `spec.signerName`. */
   readonly signerName: string;
+  /** `spec.usages`, as the API server takes them. */
   readonly usages: KubernetesKeyUsage[];
+  /** `spec.expirationSeconds`, when asked for. */
   readonly expirationSeconds?: number;
   /** metadata.name of the CertificateSigningRequest. */
   readonly name: string;
+  /** The certificates.k8s.io/v1 CertificateSigningRequest object. */
   readonly resource: CertificateSigningRequestObject;
   /** Where the key lives in the state; absent for a request brought as `csrPem`. */
   readonly keyReference?: KeyReference;
+  /** With an `approver`: the ClusterRole granting `approve` on this signer. */
   readonly approverRole?: KubeClusterRole;
+  /** With an `approver`: its ClusterRoleBinding to the approver. */
   readonly approverBinding?: KubeClusterRoleBinding;
 
   constructor(scope: Construct, id: string, props: CertificateSigningRequestProps) {

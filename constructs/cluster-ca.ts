@@ -34,8 +34,10 @@ export interface ICertificateAuthority {
 /** A root CA kept outside the app (its key offline); signs only when its key is supplied. */
 export class OfflineRootCA implements ICertificateAuthority {
   /**
-   * @param certificatePem the root certificate (public; always needed: it anchors the trust bundle)
-   * @param privateKeyPem the root key: needed only for a synth that must (re-)issue a certificate it signs
+   * The root from its PEM.
+   * @param props - the root's certificate and, where a synth must (re-)issue a certificate it signs, its key
+   * @param props.certificatePem - the root certificate (public; always needed: it anchors the trust bundle)
+   * @param props.privateKeyPem - the root key: needed only for a synth that must (re-)issue a certificate it signs
    */
   static fromPem(props: { readonly certificatePem: string; readonly privateKeyPem?: string }): OfflineRootCA {
     const certificate = Certificate.fromPem(props.certificatePem, 'issuer.certificatePem');
@@ -127,8 +129,8 @@ export interface ClusterCAProps extends ClusterCABundleProps {
    * Rotate the CA in phases, one synth and one pull request each: `trust-both` makes a new CA (new key,
    * `keyAlgorithm`) that every bundle trusts beside the old one; `issue-from-new` makes it sign, re-issuing
    * everything it signed; `drop-old` leaves only the new one trusted (the old key stays archived in the state).
-   * Declaring the previous phase again rolls back (before drop-old); a skipped phase is refused. See the README's
-   * "Rotating a CA".
+   * Declaring the previous phase again rolls back (before drop-old); a skipped phase is refused. See
+   * docs/rotation.md.
    * @default - no rotation
    */
   readonly rotation?: CaRotation;
@@ -166,7 +168,9 @@ export interface CertificateRequest {
 
 /** A certificate issued by a CA. Its key stays in the state, named by `keyReference`. */
 export interface IssuedCertificate {
+  /** The issued certificate (parsed). */
   readonly certificate: Certificate;
+  /** The issued certificate alone, PEM. */
   readonly certificatePem: string;
   /** Where the key lives in the state: sinks (node plans, Secret plans, export commands) read it from there. */
   readonly keyReference: KeyReference;
@@ -177,7 +181,12 @@ export interface IssuedCertificate {
   /** The CA bundle that verifies it. */
   readonly caPem: string;
   /** For a CA certificate: every CA certificate verifiers trust in its rotation phase, the issued one first, each with its chain. */
-  readonly trusted?: readonly { readonly certificate: Certificate; readonly chain: Certificate[] }[];
+  readonly trusted?: readonly {
+    /** A CA certificate verifiers trust. */
+    readonly certificate: Certificate;
+    /** Its issuers up to the root. */
+    readonly chain: Certificate[];
+  }[];
   /** For a CA certificate in a rotation: its phase (drop-old once the last one finished). */
   readonly rotationPhase?: RotationPhase;
 }
@@ -201,6 +210,7 @@ export class ClusterCA extends Construct implements ICertificateAuthority {
 
   /** The CA certificate that signs (during a rotation: the old one until issue-from-new, then the new one). */
   readonly certificate: Certificate;
+  /** The signing CA certificate alone, PEM. */
   readonly certificatePem: string;
   /** The certificates above this CA, up to the root, as at issuance; empty for a root. */
   readonly chain: Certificate[];

@@ -8,6 +8,7 @@ import { checkHttpsUrl } from '../src/engine/names';
 import { BootstrapToken } from './bootstrap-token';
 import { ClusterCA } from './cluster-ca';
 
+/** The CA and API server endpoint cluster-info announces, and the tokens that sign it. */
 export interface ClusterInfoProps {
   /** The cluster CA whose trust bundle joining nodes learn (and pin with --discovery-token-ca-cert-hash). */
   readonly ca: ClusterCA;
@@ -30,6 +31,7 @@ export class ClusterInfo extends Construct {
   readonly kubeconfig: string;
   /** `jws-kubeconfig-<id>` → detached JWS. */
   readonly signatures: Record<string, string>;
+  /** The kube-public/cluster-info ConfigMap. */
   readonly configMap: kplus.ConfigMap;
 
   constructor(scope: Construct, id: string, props: ClusterInfoProps) {

@@ -21,6 +21,7 @@ import { pkiStateOf, slotOf } from './state';
 import { checkKnownProps } from '../src/engine/spec';
 import { CONTROL_PLANE_PKI_PROPS, TLS_BOOTSTRAP_OPTIONS, TOKEN_AUTH_FILE_OPTIONS } from './known-props';
 
+/** A cluster spec and, for workers that join with a bootstrap token, the TLS bootstrapping options. */
 export interface ControlPlanePkiProps {
   /**
    * The cluster: a ClusterSpec object, or the path of a YAML/JSON file holding one (checked against
@@ -36,6 +37,7 @@ export interface ControlPlanePkiProps {
   readonly tlsBootstrap?: TlsBootstrapOptions;
 }
 
+/** How workers join: kubeadm's bootstrap-token flow, its RBAC and the kubelets' serving certificates. */
 export interface TlsBootstrapOptions {
   /** The join token. @default a token generated and kept in the state: a 30-day ttl renewed by synth, kubeadm's usages (authentication + signing) and default-node-token group */
   readonly token?: BootstrapTokenProps;
@@ -111,15 +113,21 @@ function checkNodeNamesFree(cluster: Cluster): void {
  * (constructs/pki-report.ts): files for the node, which no manifest reader takes for manifests.
  */
 export class ControlPlanePki extends Construct {
+  /** The cluster spec with every default applied. */
   readonly cluster: Cluster;
+  /** The three CAs, by catalog id: `ca` (kubernetes), `etcd-ca`, `front-proxy-ca`. */
   readonly certificateAuthorities: Record<CaId, ClusterCA>;
+  /** The service-account signing key pair (sa.key / sa.pub). */
   readonly serviceAccountKey: ServiceAccountKey;
+  /** Every leaf certificate, one per node where kubeadm makes one per node. */
   readonly certificates: KubeadmCertificate[];
+  /** Every kubeconfig with a client certificate (admin.conf, controller-manager.conf, per-node kubelet.conf …). */
   readonly kubeconfigs: Kubeconfig[];
   /** What export-node writes, per node. */
   readonly nodePlans: NodePlan[];
   /** With `tlsBootstrap`: the join token and cluster-info. */
   readonly joinToken?: BootstrapToken;
+  /** With `tlsBootstrap`: the cluster-info ConfigMap `kubeadm join` discovers. */
   readonly clusterInfo?: ClusterInfo;
 
   constructor(scope: Construct, id: string, props: ControlPlanePkiProps) {

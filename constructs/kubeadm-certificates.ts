@@ -21,6 +21,7 @@ export interface KubeadmCertificateProps extends KubeadmCertificateOptions {
  * come from there; this construct only asks the CA. The named subclasses take friendlier props.
  */
 export class KubeadmCertificate extends SignedCertificate {
+  /** The catalog entry this certificate is made from (subject, issuer, usages, SAN rule). */
   readonly entry: CertificateEntry;
 
   constructor(scope: Construct, id: string, props: KubeadmCertificateProps) {

@@ -5,6 +5,7 @@ import { nodeBootstrapRbac, RbacRule, RbacSubject } from '../src/bootstrap/rbac'
 import { checkBootstrapGroups, DEFAULT_NODE_TOKEN_GROUP } from '../src/bootstrap/token';
 import { locateErrors } from '../src/engine/errors';
 
+/** Which token groups may join nodes, and which optional bindings to add. */
 export interface NodeBootstrapRbacProps {
   /**
    * The bootstrap groups whose tokens may join nodes (a BootstrapToken's `groups`).

@@ -69,6 +69,7 @@ export class RancherServingCertificate {
 // Kept beside the instances rather than on them: a brought key must not be reachable as a property.
 const SOURCES = new WeakMap<RancherServingCertificate, ServingCertificateSource>();
 
+/** The Rancher hostname, TLS mode and its inputs, and the chart the Argo CD Application installs. */
 export interface RancherIngressTLSProps {
   /**
    * The DNS name Rancher is reached at (chart value `hostname`). Rancher cannot be renamed after install: the
@@ -99,8 +100,8 @@ export interface RancherIngressTLSProps {
    * private, and for `letsEncrypt` when agents are strict or the environment is staging. Its exact bytes decide
    * CATTLE_CA_CHECKSUM, so changing them changes the checksum (see `mode`); Rancher reads it only when its pods
    * start. With `RancherServingCertificate.fromClusterCa` it comes from the CA: during the CA's rotation, the CAs
-   * of the phase with the old one first, so the checksum changes at trust-both and drop-old only (README,
-   * "Rotating a CA"), and the values file's header says what the agents need in each phase.
+   * of the phase with the old one first, so the checksum changes at trust-both and drop-old only
+   * (docs/rotation.md), and the values file's header says what the agents need in each phase.
    * @default - none: a public CA, and Rancher runs with --no-cacerts
    */
   readonly cacertsPem?: string;
@@ -161,6 +162,7 @@ export class RancherIngressTLS extends Construct {
   readonly ingressTlsSecret?: ApiObject;
   /** Secret tls-ca, when a CA is uploaded. */
   readonly caSecret?: ApiObject;
+  /** The Argo CD Application installing the Rancher chart into cattle-system with the synthesized values. */
   readonly application: Application;
   /** The values file synth writes into the app's output directory. */
   readonly valuesFileName: string;

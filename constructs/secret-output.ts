@@ -38,7 +38,22 @@ export class SecretOutput {
     return new SecretOutput({ mode: 'plaintext' });
   }
 
-  private constructor(readonly policy: { readonly mode: 'omit' } | { readonly mode: 'plaintext' } | ({ readonly mode: 'sealed' } & SealedProps)) {}
+  private constructor(
+    /** The mode (`omit`, `plaintext` or `sealed`), and for `sealed` the controller certificate and scope. */
+    readonly policy:
+      | {
+          /** Leave the Secret out of the manifests. */
+          readonly mode: 'omit';
+        }
+      | {
+          /** Synthesize the Secret itself. */
+          readonly mode: 'plaintext';
+        }
+      | ({
+          /** Synthesize a SealedSecret. */
+          readonly mode: 'sealed';
+        } & SealedProps),
+  ) {}
 }
 
 const appPolicies = new WeakMap<IConstruct, SecretOutput>();

@@ -5,6 +5,7 @@ import { CaRotation, KeyReference, PkiState, RotationPhase } from '../src/state/
 import { checkRotation } from '../src/state/rotation-policy';
 import { pkiStateOf, slotOf } from './state';
 
+/** The key algorithm and state slot of the service-account key pair. */
 export interface ServiceAccountKeyProps {
   /**
    * The key type. Made once and kept: a different value later is refused, because a new key would

@@ -25,6 +25,7 @@ export interface SignedCertificateOptions {
 
 /** What a subclass asks for: the spec without its validity, which the base derives from the options. */
 export interface SignedCertificateRequest extends Omit<CertificateRequest, 'spec' | 'keyAlgorithm' | 'renewBeforeSeconds'> {
+  /** Subject, SANs and usages; the validity comes from the options. */
   readonly spec: Omit<CertificateSpec, 'validitySeconds'>;
 }
 
@@ -33,7 +34,9 @@ export interface SignedCertificateRequest extends Omit<CertificateRequest, 'spec
  * kubeadm certificates and Kubeconfig, which differ only in the names they ask for.
  */
 export abstract class SignedCertificate extends Construct {
+  /** The certificate as issued (parsed): subject, SANs, validity, fingerprints. */
   readonly certificate: Certificate;
+  /** The certificate alone, PEM. */
   readonly certificatePem: string;
   /** The certificate followed by its intermediates, without the root: what a TLS server presents. */
   readonly fullChainPem: string;

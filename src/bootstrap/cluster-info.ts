@@ -7,8 +7,11 @@ import * as crypto from 'node:crypto';
 import { stringify } from 'yaml';
 import { BootstrapToken } from './token';
 
+/** Where cluster-info lives: readable anonymously, as `kubeadm join` reads it before it trusts the API server. */
 export const CLUSTER_INFO_NAMESPACE = 'kube-public';
+/** The ConfigMap `kubeadm join` discovers. */
 export const CLUSTER_INFO_NAME = 'cluster-info';
+/** The prefix of each token's detached JWS key in cluster-info: `jws-kubeconfig-<token id>`. */
 export const JWS_KEY_PREFIX = 'jws-kubeconfig-';
 
 /**

@@ -6,33 +6,49 @@
 import { approverRules } from '../certificates-api/csr-policy';
 import { CLUSTER_INFO_NAME, CLUSTER_INFO_NAMESPACE } from './cluster-info';
 
+/** Who a binding grants a role to. */
 export interface RbacSubject {
+  /** `Group` or `User`. */
   readonly kind: 'Group' | 'User';
+  /** The group or user name. */
   readonly name: string;
 }
 
+/** One RBAC policy rule. */
 export interface RbacRule {
+  /** The API groups (`""` for the core group). */
   readonly apiGroups: string[];
+  /** The resources. */
   readonly resources: string[];
+  /** The verbs allowed on them. */
   readonly verbs: string[];
+  /** Only these objects. @default - every object */
   readonly resourceNames?: string[];
 }
 
 /** A role this table creates (a ClusterRole, or a Role in `namespace`). */
 export interface RbacRole {
+  /** metadata.name. */
   readonly name: string;
+  /** A Role's namespace. @default - none: a ClusterRole */
   readonly namespace?: string;
+  /** What it allows. */
   readonly rules: RbacRule[];
 }
 
 /** A binding of `subjects` to a ClusterRole (or to the Role of the same namespace when `namespace` is set). */
 export interface RbacBinding {
+  /** metadata.name. */
   readonly name: string;
+  /** A RoleBinding's namespace. @default - none: a ClusterRoleBinding */
   readonly namespace?: string;
+  /** The ClusterRole (or Role) it binds. */
   readonly roleName: string;
+  /** Who gets the role. */
   readonly subjects: RbacSubject[];
 }
 
+/** What `nodeBootstrapRbac` makes the table for: the token groups, the name prefix, and the optional bindings. */
 export interface NodeBootstrapRbacOptions {
   /** The groups whose tokens may bootstrap nodes (auth-extra-groups of the tokens). */
   readonly groups: readonly string[];
@@ -58,18 +74,41 @@ export interface NodeBootstrapRbacOptions {
  * cluster's KubeletConfiguration (KubeletBaseConfigurationConfigMap / KubeletBaseConfigurationConfigMapKey).
  */
 export const JOIN_CONFIG_MAPS = {
+  /** The namespace of both. */
   namespace: 'kube-system',
-  kubeadmConfig: { name: 'kubeadm-config', key: 'ClusterConfiguration', role: 'nodes-kubeadm-config' },
-  kubeletConfig: { name: 'kubelet-config', key: 'kubelet', role: 'kubelet-config' },
+  /** The ClusterConfiguration. */
+  kubeadmConfig: {
+    /** The ConfigMap's name. */
+    name: 'kubeadm-config',
+    /** The data key holding the ClusterConfiguration. */
+    key: 'ClusterConfiguration',
+    /** The Role (after the prefix) that lets tokens and nodes read it. */
+    role: 'nodes-kubeadm-config',
+  },
+  /** The cluster's KubeletConfiguration. */
+  kubeletConfig: {
+    /** The ConfigMap's name. */
+    name: 'kubelet-config',
+    /** The data key holding the KubeletConfiguration. */
+    key: 'kubelet',
+    /** The Role (after the prefix) that lets tokens and nodes read it. */
+    role: 'kubelet-config',
+  },
 } as const;
 
 const groups = (names: readonly string[]): RbacSubject[] => names.map((name) => ({ kind: 'Group', name }));
 const users = (names: readonly string[]): RbacSubject[] => names.map((name) => ({ kind: 'User', name }));
 
+/** The signer of kubelet serving certificates, which no built-in controller approves. */
 export const KUBELET_SERVING_SIGNER = 'kubernetes.io/kubelet-serving';
 
 /** The roles and bindings for bootstrap tokens of `options.groups`. */
-export function nodeBootstrapRbac(options: NodeBootstrapRbacOptions): { roles: RbacRole[]; bindings: RbacBinding[] } {
+export function nodeBootstrapRbac(options: NodeBootstrapRbacOptions): {
+  /** The ClusterRoles and Roles. */
+  roles: RbacRole[];
+  /** The ClusterRoleBindings and RoleBindings. */
+  bindings: RbacBinding[];
+} {
   const name = (suffix: string) => `${options.prefix}${suffix}`;
   const bootstrappers = groups(options.groups);
   const roles: RbacRole[] = [

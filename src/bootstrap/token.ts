@@ -23,16 +23,23 @@ export const DEFAULT_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 export function defaultTokenRenewBeforeSeconds(ttlSeconds: number): number {
   return Math.floor(ttlSeconds / 3);
 }
+/** Where bootstrap token Secrets live: the authenticator reads them only there. */
 export const TOKEN_SECRET_NAMESPACE = 'kube-system';
+/** The Secret type of a bootstrap token. */
 export const TOKEN_SECRET_TYPE = 'bootstrap.kubernetes.io/token';
 
+/** `authentication`: the token authenticates to the API server; `signing`: the bootstrapsigner signs cluster-info with it. */
 export type TokenUsage = 'authentication' | 'signing';
+/** Both usages, kubeadm's default. */
 export const TOKEN_USAGES: readonly TokenUsage[] = ['authentication', 'signing'];
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
+/** A bootstrap token split into its two parts. */
 export interface BootstrapToken {
+  /** The public id, 6 characters [a-z0-9]. */
   readonly id: string;
+  /** The secret, 16 characters [a-z0-9]. */
   readonly secret: string;
 }
 
@@ -57,12 +64,17 @@ export function generateToken(randomBytes: (count: number) => Buffer): string {
   return `${characters.slice(0, 6).join('')}.${characters.slice(6).join('')}`;
 }
 
+/** What a bootstrap token's Secret holds. */
 export interface TokenSecretSpec {
+  /** The token. */
   readonly token: BootstrapToken;
+  /** `usage-bootstrap-<usage>: "true"` for each. */
   readonly usages: readonly TokenUsage[];
+  /** `auth-extra-groups`. */
   readonly extraGroups: readonly string[];
   /** When the authenticator stops accepting the token; none means it never expires. */
   readonly expiration?: Date;
+  /** `description`. */
   readonly description?: string;
 }
 
@@ -96,6 +108,7 @@ export function tokenSecretData(spec: TokenSecretSpec): Record<string, string> {
   return data;
 }
 
+/** The token's Secret name, `bootstrap-token-<id>`. */
 export function tokenSecretName(token: BootstrapToken): string {
   return `bootstrap-token-${token.id}`;
 }

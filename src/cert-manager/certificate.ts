@@ -10,50 +10,107 @@ import { checkDns1123Subdomain, isPlainEmailAddress } from './names';
 
 /** cert-manager's KeyUsage enum: the Kubernetes certificates API's list, which cert-manager took over as it is. */
 export const CERT_MANAGER_USAGES = KUBERNETES_KEY_USAGES;
+/** One of cert-manager's key usages (`spec.usages`). */
 export type CertManagerUsage = (typeof CERT_MANAGER_USAGES)[number];
 
 /** cert-manager's defaults and limits for a certificate's lifetime. */
 export const DEFAULT_DURATION_SECONDS = 90 * 24 * 3600;
+/** The shortest `duration` cert-manager's webhook accepts: 1h. */
 export const MINIMUM_DURATION_SECONDS = 3600;
+/** The shortest `renewBefore` cert-manager's webhook accepts: 5m. */
 export const MINIMUM_RENEW_BEFORE_SECONDS = 5 * 60;
 
+/** The key algorithms of `spec.privateKey.algorithm`. */
 export const PRIVATE_KEY_ALGORITHMS = ['RSA', 'ECDSA', 'Ed25519'] as const;
+/** One of `PRIVATE_KEY_ALGORITHMS`. */
 export type PrivateKeyAlgorithm = (typeof PRIVATE_KEY_ALGORITHMS)[number];
+/** The ECDSA curve sizes cert-manager accepts: P-256, P-384, P-521. */
 export const ECDSA_KEY_SIZES = [256, 384, 521] as const;
-export const RSA_KEY_SIZE_RANGE = { min: 2048, max: 8192 } as const;
+/** The RSA key sizes cert-manager accepts, in bits. */
+export const RSA_KEY_SIZE_RANGE = {
+  /** The smallest RSA key. */
+  min: 2048,
+  /** The largest RSA key. */
+  max: 8192,
+} as const;
 
+/** `spec.subject`: the subject attributes besides the common name. */
 export interface CertificateSubjectSpec {
+  /** O. */
   readonly organizations?: string[];
+  /** C. */
   readonly countries?: string[];
+  /** OU. */
   readonly organizationalUnits?: string[];
+  /** L. */
   readonly localities?: string[];
+  /** ST. */
   readonly provinces?: string[];
+  /** street. */
   readonly streetAddresses?: string[];
+  /** postalCode. */
   readonly postalCodes?: string[];
+  /** serialNumber (the subject attribute, not the certificate's serial). */
   readonly serialNumber?: string;
 }
 
 /** A Certificate's spec as JSON (what lands in the manifest), limited to the fields this project writes. */
 export interface CertificateSpec {
+  /** The Secret cert-manager writes the key pair into. */
   readonly secretName?: string;
-  readonly issuerRef?: { readonly name?: string; readonly kind?: string; readonly group?: string };
+  /** The issuer that signs it. */
+  readonly issuerRef?: {
+    /** The issuer's name. */
+    readonly name?: string;
+    /** `Issuer` or `ClusterIssuer` (or an external issuer's kind). */
+    readonly kind?: string;
+    /** The issuer's API group. */
+    readonly group?: string;
+  };
+  /** The subject's CN. */
   readonly commonName?: string;
+  /** DNS SANs. */
   readonly dnsNames?: string[];
+  /** IP SANs. */
   readonly ipAddresses?: string[];
+  /** URI SANs. */
   readonly uris?: string[];
+  /** email SANs. */
   readonly emailAddresses?: string[];
+  /** otherName SANs (checked for presence only). */
   readonly otherNames?: unknown[];
+  /** The subject's other attributes. */
   readonly subject?: CertificateSubjectSpec;
+  /** The whole subject as an RFC 4514 string, instead of `commonName` and `subject`. */
   readonly literalSubject?: string;
   /** Go duration string. */
   readonly duration?: string;
   /** Go duration string. */
   readonly renewBefore?: string;
+  /** Renew once this percentage of the duration remains, instead of `renewBefore`. */
   readonly renewBeforePercentage?: number;
+  /** Whether the certificate is a CA. */
   readonly isCA?: boolean;
+  /** Key usages and extended key usages, by cert-manager's names. */
   readonly usages?: string[];
-  readonly privateKey?: { readonly algorithm?: string; readonly size?: number; readonly encoding?: string; readonly rotationPolicy?: string };
-  readonly secretTemplate?: { readonly annotations?: Record<string, string>; readonly labels?: Record<string, string> };
+  /** The key cert-manager makes. */
+  readonly privateKey?: {
+    /** `RSA`, `ECDSA` or `Ed25519`. */
+    readonly algorithm?: string;
+    /** RSA bits or ECDSA curve size. */
+    readonly size?: number;
+    /** `PKCS1` or `PKCS8`. */
+    readonly encoding?: string;
+    /** `Never` or `Always`. */
+    readonly rotationPolicy?: string;
+  };
+  /** Labels and annotations of the Secret. */
+  readonly secretTemplate?: {
+    /** The Secret's annotations. */
+    readonly annotations?: Record<string, string>;
+    /** The Secret's labels. */
+    readonly labels?: Record<string, string>;
+  };
 }
 
 const NO_NAMES_MESSAGE =

@@ -5,13 +5,27 @@ import { SpecError } from '../engine/errors';
 import { isHttpsUrl } from '../engine/names';
 import { DNS1123_SUBDOMAIN_MESSAGE, isDns1123Subdomain, isPlainEmailAddress } from './names';
 
+/** cert-manager's API group, of Issuer, ClusterIssuer and Certificate. */
 export const CERT_MANAGER_GROUP = 'cert-manager.io';
 
 /** Where each kind is visible, and where cert-manager reads the Secrets its spec names (a CA key pair, an ACME key). */
 export const ISSUER_KINDS = {
-  Issuer: { namespaced: true, secretsFrom: "the Issuer's own namespace" },
-  ClusterIssuer: { namespaced: false, secretsFrom: 'the cluster resource namespace (--cluster-resource-namespace, default "cert-manager")' },
+  /** A namespaced issuer. */
+  Issuer: {
+    /** Whether the kind is namespaced. */
+    namespaced: true,
+    /** Where its Secrets are read from. */
+    secretsFrom: "the Issuer's own namespace",
+  },
+  /** A cluster-scoped issuer. */
+  ClusterIssuer: {
+    /** Whether the kind is namespaced. */
+    namespaced: false,
+    /** Where its Secrets are read from. */
+    secretsFrom: 'the cluster resource namespace (--cluster-resource-namespace, default "cert-manager")',
+  },
 } as const;
+/** `Issuer` or `ClusterIssuer`. */
 export type IssuerKind = keyof typeof ISSUER_KINDS;
 
 /** cert-manager's --cluster-resource-namespace default: where a ClusterIssuer's Secrets must be. */
@@ -22,18 +36,34 @@ export const DEFAULT_CLUSTER_RESOURCE_NAMESPACE = 'cert-manager';
  * cert-manager writes differs too: the certificate itself (selfSigned), the root of the CA Secret (ca), none (acme).
  */
 export const ISSUER_TYPES = {
-  selfSigned: { issuesCaCertificates: true },
-  ca: { issuesCaCertificates: true },
+  /** Signs each certificate with its own key. */
+  selfSigned: {
+    /** Whether a Certificate with `isCA` may ask it. */
+    issuesCaCertificates: true,
+  },
+  /** Signs with the CA key pair of a Secret. */
+  ca: {
+    /** Whether a Certificate with `isCA` may ask it. */
+    issuesCaCertificates: true,
+  },
   // ACME CAs issue end-entity certificates only; cert-manager refuses isCA for them.
-  acme: { issuesCaCertificates: false },
+  /** Obtains certificates from an ACME CA. */
+  acme: {
+    /** Whether a Certificate with `isCA` may ask it. */
+    issuesCaCertificates: false,
+  },
 } as const;
+/** `selfSigned`, `ca` or `acme`. */
 export type IssuerType = keyof typeof ISSUER_TYPES;
 
 /** Let's Encrypt's ACME directories by name. Staging certificates chain to roots no client trusts. */
 export const LETS_ENCRYPT_SERVERS = {
+  /** Let's Encrypt's production directory. */
   'letsencrypt-production': 'https://acme-v02.api.letsencrypt.org/directory',
+  /** Let's Encrypt's staging directory (untrusted roots, generous rate limits). */
   'letsencrypt-staging': 'https://acme-staging-v02.api.letsencrypt.org/directory',
 } as const;
+/** `letsencrypt-production` or `letsencrypt-staging`. */
 export type LetsEncryptServerName = keyof typeof LETS_ENCRYPT_SERVERS;
 
 /** The directory URL of an ACME server given by name (`letsencrypt-production`) or by its https:// URL. */
@@ -45,36 +75,84 @@ export function acmeServerUrl(server: string): string {
   return server;
 }
 
+/** cert-manager's SecretKeySelector: one key of a Secret. */
 export interface SecretKeySelector {
+  /** The Secret's name. */
   readonly name?: string;
+  /** The key within the Secret. */
   readonly key?: string;
 }
 
 /** An Issuer's or ClusterIssuer's spec as JSON, limited to the types this project writes. */
 export interface IssuerSpec {
+  /** A selfSigned issuer (an empty object). */
   readonly selfSigned?: Record<string, never>;
-  readonly ca?: { readonly secretName?: string };
+  /** A CA issuer. */
+  readonly ca?: {
+    /** The Secret holding the CA key pair. */
+    readonly secretName?: string;
+  };
+  /** An ACME issuer. */
   readonly acme?: AcmeIssuerSpec;
+  /** A Vault issuer (not written here; checked only as one more issuer type). */
   readonly vault?: unknown;
+  /** A Venafi issuer (not written here; checked only as one more issuer type). */
   readonly venafi?: unknown;
 }
 
+/** An ACME issuer's spec (`spec.acme`). */
 export interface AcmeIssuerSpec {
+  /** The ACME directory URL. */
   readonly server?: string;
+  /** The account contact. */
   readonly email?: string;
-  readonly privateKeySecretRef?: { readonly name?: string };
+  /** The Secret keeping the ACME account key. */
+  readonly privateKeySecretRef?: {
+    /** The Secret's name. */
+    readonly name?: string;
+  };
+  /** How challenges are answered. */
   readonly solvers?: AcmeSolverSpec[];
 }
 
+/** One ACME solver (`spec.acme.solvers[]`): HTTP-01 or DNS-01. */
 export interface AcmeSolverSpec {
-  readonly http01?: { readonly ingress?: { readonly ingressClassName?: string; readonly class?: string; readonly name?: string }; readonly gatewayHTTPRoute?: unknown };
+  /** HTTP-01. */
+  readonly http01?: {
+    /** Through an Ingress. */
+    readonly ingress?: {
+      /** `spec.ingressClassName` of the solver's Ingress. */
+      readonly ingressClassName?: string;
+      /** The `kubernetes.io/ingress.class` annotation of the solver's Ingress. */
+      readonly class?: string;
+      /** An existing Ingress to edit. */
+      readonly name?: string;
+    };
+    /** Through a Gateway API HTTPRoute (not written here). */
+    readonly gatewayHTTPRoute?: unknown;
+  };
+  /** DNS-01, by provider. */
   readonly dns01?: {
-    readonly cloudflare?: { readonly apiTokenSecretRef?: SecretKeySelector; readonly apiKeySecretRef?: SecretKeySelector; readonly email?: string };
+    /** Cloudflare. */
+    readonly cloudflare?: {
+      /** An API token. */
+      readonly apiTokenSecretRef?: SecretKeySelector;
+      /** A global API key (with `email`). */
+      readonly apiKeySecretRef?: SecretKeySelector;
+      /** The account email of an API key. */
+      readonly email?: string;
+    };
+    /** Route 53. */
     readonly route53?: {
+      /** The AWS region. */
       readonly region?: string;
+      /** A static access key id, inline. */
       readonly accessKeyID?: string;
+      /** A static access key id, from a Secret. */
       readonly accessKeyIDSecretRef?: SecretKeySelector;
+      /** The static key's secret, from a Secret. */
       readonly secretAccessKeySecretRef?: SecretKeySelector;
+      /** An IAM role to assume. */
       readonly role?: string;
     };
     readonly [provider: string]: unknown;

@@ -1,8 +1,10 @@
 // Argo CD applies a sync wave only once every object of the lower waves is healthy. A cert-manager issuer is healthy
 // once Ready, which needs the Secret it reads; a Certificate needs a Ready issuer. Each object of this library is
 // placed by its role, so one sync brings a whole chain up in order.
+/** The annotation Argo CD orders a sync by. */
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
 
+/** The sync wave of each kind of object this library writes: CA material first, Certificates last. */
 export const SYNC_WAVES = {
   /** A Secret holding a CA key pair for a `ca` issuer. */
   caSecret: -15,

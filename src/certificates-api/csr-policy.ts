@@ -39,6 +39,7 @@ export const KUBERNETES_KEY_USAGES = [
   'microsoft sgc',
   'netscape sgc',
 ] as const;
+/** One usage of a CertificateSigningRequest's `spec.usages`. */
 export type KubernetesKeyUsage = (typeof KUBERNETES_KEY_USAGES)[number];
 
 /** The SAN kinds of a request, in the order Go's signers check them. */
@@ -57,26 +58,39 @@ export interface SignerRules {
    * `allowed` accept any subset of `allowed` that holds every `required` usage.
    */
   readonly usages:
-    | { readonly exactly: readonly (readonly KubernetesKeyUsage[])[] }
-    | { readonly required: readonly KubernetesKeyUsage[]; readonly allowed: readonly KubernetesKeyUsage[] };
+    | {
+        /** The whole usage sets accepted. */
+        readonly exactly: readonly (readonly KubernetesKeyUsage[])[];
+      }
+    | {
+        /** Usages every request must hold. */
+        readonly required: readonly KubernetesKeyUsage[];
+        /** Usages a request may hold. */
+        readonly allowed: readonly KubernetesKeyUsage[];
+      };
   /** What a construct asks for when the user names no usages: the smallest set the signer accepts. */
   readonly defaultUsages: readonly KubernetesKeyUsage[];
+  /** What the subject must be. */
   readonly subject: {
     /** Subject O must be exactly this list (Go: reflect.DeepEqual on Subject.Organization). */
     readonly organizationsExactly?: readonly string[];
+    /** Subject CN must start with this (`system:node:`). */
     readonly commonNamePrefix?: string;
     /** O values the CertificateSubjectRestriction admission plugin rejects on create. */
     readonly organizationsRejectedOnCreate?: readonly string[];
   };
+  /** What the SANs must be. */
   readonly sans: {
     /** At least one DNS or IP SAN. */
     readonly dnsOrIpRequired?: boolean;
+    /** SAN kinds a request may not hold. */
     readonly forbidden: readonly SanKind[];
   };
 }
 
 /** A signer name the v1 API refuses outright. */
 export interface RejectedSigner {
+  /** Why the API server refuses to create a request for it. */
   readonly rejectedOnCreate: string;
 }
 
@@ -139,14 +153,21 @@ export function defaultUsagesFor(signerName: string): KubernetesKeyUsage[] | und
 }
 
 /** The subject and SANs a request carries (or will carry, before its key is drawn). */
+/** The names a request will carry, before it is made. */
 export interface RequestedNames {
+  /** Its subject. */
   readonly subject: DistinguishedName;
+  /** Its SANs. */
   readonly sans: SubjectAltNames;
 }
 
+/** A CertificateSigningRequest's spec as the API server and its signer check it. */
 export interface CertificateSigningRequestCheck {
+  /** `spec.signerName`. */
   readonly signerName: string;
+  /** `spec.usages`. */
   readonly usages: readonly string[];
+  /** `spec.expirationSeconds`. @default - none: the signer's own duration */
   readonly expirationSeconds?: number;
   /** A parsed request (its self-signature is checked too), or only the names it will carry. */
   readonly csr: CertificateSigningRequest | RequestedNames;
@@ -310,7 +331,16 @@ export function readCertificateSigningRequestPem(pem: string, field = 'csrPem'):
 }
 
 /** RBAC rules that let a subject approve requests for `signerName` (the Kubernetes documentation's csr-approver). */
-export function approverRules(signerName: string): { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] {
+export function approverRules(signerName: string): {
+  /** The API groups. */
+  apiGroups: string[];
+  /** The resources. */
+  resources: string[];
+  /** The verbs allowed on them. */
+  verbs: string[];
+  /** Only these objects. */
+  resourceNames?: string[];
+}[] {
   return [
     { apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests/approval'], verbs: ['update'] },

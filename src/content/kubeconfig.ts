@@ -3,8 +3,11 @@ import { stringify } from 'yaml';
 
 /** Where a kubeconfig points and whom it names. */
 export interface KubeconfigTarget {
+  /** The cluster entry's name (kubeadm: the cluster name, `kubernetes` by default). */
   readonly clusterName: string;
+  /** The API server URL, `https://<host>:<port>`. */
   readonly server: string;
+  /** The CA bundle written as `certificate-authority-data`. */
   readonly caPem: string;
   /** The user name: kubeadm sets it to the client certificate's CN, or `tls-bootstrap-token-user` for a token. */
   readonly userName: string;
@@ -12,12 +15,15 @@ export interface KubeconfigTarget {
 
 /** A client certificate's kubeconfig (kubeadm's CreateBasic + client certificate data). */
 export interface KubeconfigContent extends KubeconfigTarget {
+  /** `client-certificate-data`. */
   readonly certificatePem: string;
+  /** `client-key-data`: a credential. */
   readonly privateKeyPem: string;
 }
 
 /** A token kubeconfig, as kubeadm writes bootstrap-kubelet.conf. */
 export interface TokenKubeconfigContent extends KubeconfigTarget {
+  /** The user's `token`: a credential. */
   readonly token: string;
 }
 

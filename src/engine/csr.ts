@@ -14,6 +14,7 @@ const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 
 /** A parsed PKCS#10 certificate signing request. */
 export class CertificateSigningRequest {
+  /** The first request of a PEM text, parsed; a SpecError naming `field` when there is none or it does not parse. */
   static fromPem(pem: string, field = 'csrPem'): CertificateSigningRequest {
     const block = pemBlocks(pem).find((b) => b.label === 'CERTIFICATE REQUEST' || b.label === 'NEW CERTIFICATE REQUEST');
     if (!block) throw new SpecError(field, 'holds no PEM CERTIFICATE REQUEST block');
@@ -26,10 +27,13 @@ export class CertificateSigningRequest {
     return new CertificateSigningRequest(block.der, parsed, field);
   }
 
+  /** The request as one PEM block. */
   readonly pem: string;
+  /** The public key the request asks to certify. */
   readonly publicKey: crypto.KeyObject;
 
   private constructor(
+    /** The request's DER bytes. */
     readonly der: Buffer,
     private readonly asn1: asnCsr.CertificationRequest,
     field: string,
@@ -44,16 +48,19 @@ export class CertificateSigningRequest {
     keyAlgorithmOf(this.publicKey, `${field}.publicKey`);
   }
 
+  /** The requested subject. */
   get subject(): DistinguishedName {
     return decodeName(this.asn1.certificationRequestInfo.subject);
   }
 
+  /** The SANs of its extensionRequest attribute. */
   get sans(): SubjectAltNames {
     const request = this.asn1.certificationRequestInfo.attributes.find((a) => a.type === EXTENSION_REQUEST);
     if (!request) return {};
     return sansOf(AsnConvert.parse(request.values[0], asn.Extensions).find((e) => e.extnID === asn.id_ce_subjectAltName));
   }
 
+  /** The OID of the algorithm its self-signature uses. */
   get signatureAlgorithmOid(): string {
     return this.asn1.signatureAlgorithm.algorithm;
   }

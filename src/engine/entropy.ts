@@ -38,6 +38,7 @@ function positiveSerial(bytes: Buffer): Buffer {
 /** RSA keys announced to the system source are made on a second core as well (key-pool.ts). */
 const pools = new Map<KeyAlgorithm, KeyPool>();
 
+/** The system CSPRNG and node:crypto's key generation: what every real state uses. */
 export const systemEntropy: Entropy = {
   key: (_label, algorithm) => pools.get(algorithm)?.take() ?? generateKey(algorithm),
   expectKeys(algorithm, count) {
@@ -67,6 +68,7 @@ const CURVES = {
 // PKCS#8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410).
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
+/** Keys and random bytes derived from `seed`, the same on every run: for snapshot tests only (anyone with the seed has the keys). */
 export function seededEntropy(seed: string): Entropy {
   /** HMAC-SHA-256 in counter mode: as many bytes as asked, fixed by seed and label. */
   const stream = (label: string, length: number): Buffer => {

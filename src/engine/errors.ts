@@ -7,7 +7,16 @@
  * then has one `where: field: reason` line per error.
  */
 export class SpecError extends Error {
-  constructor(readonly field: string, readonly reason: string, readonly where?: string, readonly others: readonly SpecError[] = []) {
+  constructor(
+    /** The dotted path of the offending input (`sans.ipAddresses[2]`). */
+    readonly field: string,
+    /** What is wrong with it, and what is allowed. */
+    readonly reason: string,
+    /** Where the input came from: a construct path, or a file and line. @default - not known */
+    readonly where?: string,
+    /** The other errors found in the same input. */
+    readonly others: readonly SpecError[] = [],
+  ) {
     super([lineOf(field, reason, where), ...others.map((e) => e.message)].join('\n'));
     this.name = 'SpecError';
   }

@@ -3,14 +3,18 @@ import { SpecError } from './errors';
 
 /** The key types the engine issues; ECDSA P-256 is the default everywhere. */
 export const KEY_ALGORITHMS = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'] as const;
+/** A key algorithm: `ecdsa-p256`, `ecdsa-p384`, `rsa-2048`, `rsa-3072`, `rsa-4096` or `ed25519`. */
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+/** The default for every key: ECDSA P-256. */
 export const DEFAULT_KEY_ALGORITHM: KeyAlgorithm = 'ecdsa-p256';
 
 /** How a key signs: the X.509 AlgorithmIdentifier and the node:crypto digest (null for Ed25519). */
 export interface SignatureScheme {
+  /** The signature AlgorithmIdentifier's OID. */
   readonly oid: string;
   /** RSA's AlgorithmIdentifier carries an explicit NULL parameter; ECDSA and Ed25519 carry none. */
   readonly nullParameters: boolean;
+  /** The digest node:crypto signs with; null for Ed25519, which hashes internally. */
   readonly digest: 'sha256' | 'sha384' | null;
 }
 
@@ -21,10 +25,12 @@ const SIGNATURE_SCHEMES: Record<'rsa' | 'p256' | 'p384' | 'ed25519', SignatureSc
   ed25519: { oid: '1.3.101.112', nullParameters: false, digest: null },
 };
 
+/** True for one of the key algorithm names. */
 export function isKeyAlgorithm(value: unknown): value is KeyAlgorithm {
   return typeof value === 'string' && (KEY_ALGORITHMS as readonly string[]).includes(value);
 }
 
+/** A new private key from the system CSPRNG. */
 export function generateKey(algorithm: KeyAlgorithm): crypto.KeyObject {
   switch (algorithm) {
     case 'ecdsa-p256':
@@ -64,6 +70,7 @@ export function keyAlgorithmOf(key: crypto.KeyObject, field = 'key'): KeyAlgorit
   }
 }
 
+/** How a key of `algorithm` signs: SHA-256 for P-256 and RSA, SHA-384 for P-384, none for Ed25519. */
 export function signatureSchemeFor(algorithm: KeyAlgorithm): SignatureScheme {
   if (algorithm.startsWith('rsa-')) return SIGNATURE_SCHEMES.rsa;
   if (algorithm === 'ecdsa-p384') return SIGNATURE_SCHEMES.p384;
@@ -151,6 +158,7 @@ export function privateKeyFromPem(pem: string, field = 'privateKeyPem'): crypto.
 const publicKeys = new WeakMap<crypto.KeyObject, crypto.KeyObject>();
 const spkis = new WeakMap<crypto.KeyObject, Buffer>();
 
+/** The public half of a key (the key itself when it is public), cached per key. */
 export function publicKeyOf(key: crypto.KeyObject): crypto.KeyObject {
   if (key.type === 'public') return key;
   let publicKey = publicKeys.get(key);

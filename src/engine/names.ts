@@ -21,6 +21,7 @@ export function isDns1123Subdomain(value: string): boolean {
   return value.length <= 253 && DNS1123_SUBDOMAIN_RE.test(value);
 }
 
+/** Throws a SpecError naming `field` unless `value` is an RFC 1123 subdomain (a Kubernetes object name). */
 export function checkDns1123Subdomain(value: string, field: string): void {
   if (!isDns1123Subdomain(value)) throw new SpecError(field, `${JSON.stringify(value)}: ${DNS1123_SUBDOMAIN_MESSAGE} (at most 253 characters)`);
 }
@@ -96,7 +97,16 @@ export function ipToString(bytes: Buffer): string {
 }
 
 /** A CIDR's network address, prefix length and size, and whether the address as written had host bits set. */
-export function parseCidr(cidr: string): { network: Buffer; prefix: number; size: bigint; hostBitsSet: boolean } {
+export function parseCidr(cidr: string): {
+  /** The address bytes with the host bits cleared (4 or 16 bytes). */
+  network: Buffer;
+  /** The prefix length. */
+  prefix: number;
+  /** How many addresses the range holds. */
+  size: bigint;
+  /** Whether the written address had host bits set (`10.0.0.1/8`). */
+  hostBitsSet: boolean;
+} {
   if (!isCidr(cidr)) throw new RangeError(`not a CIDR: ${JSON.stringify(cidr)}`);
   const [address, prefixText] = cidr.split('/');
   const bytes = ipToBytes(address);

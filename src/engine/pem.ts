@@ -18,6 +18,7 @@ export function pemBlocks(text: string): PemBlock[] {
   return [...text.matchAll(PEM_BLOCK)].map((m) => ({ label: m[1], der: Buffer.from(m[2].replace(/\s+/g, ''), 'base64') }));
 }
 
+/** Lower-case hex SHA-256 of `data`. */
 export function sha256Hex(data: Buffer | string): string {
   return crypto.createHash('sha256').update(data).digest('hex');
 }

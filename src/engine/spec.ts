@@ -6,9 +6,11 @@ import certificateSpecSchema from './schemas/certificate-spec.schema.json';
 
 /** A certificate subject. Only these attributes are written; Go and OpenSSL read them all. */
 export interface DistinguishedName {
+  /** `CN`: for a client certificate, Kubernetes reads it as the user name. */
   readonly commonName: string;
   /** `O`: Kubernetes reads these as the user's groups. */
   readonly organizations?: string[];
+  /** `OU`. */
   readonly organizationalUnits?: string[];
   /** `C`: two letters. */
   readonly country?: string;
@@ -18,15 +20,19 @@ export interface DistinguishedName {
   readonly locality?: string;
 }
 
+/** The subjectAltName entries of a certificate, by kind. */
 export interface SubjectAltNames {
   /** Lower-case RFC 1123 subdomains; a leading `*.` makes a wildcard. */
   readonly dnsNames?: string[];
   /** IPv4 or IPv6 literals. */
   readonly ipAddresses?: string[];
+  /** Absolute URIs (SPIFFE IDs, say). */
   readonly uris?: string[];
+  /** rfc822Name entries. */
   readonly emails?: string[];
 }
 
+/** The keyUsage bits by their RFC 5280 names. */
 export const KEY_USAGES = [
   'digitalSignature',
   'contentCommitment',
@@ -36,43 +42,59 @@ export const KEY_USAGES = [
   'keyCertSign',
   'cRLSign',
 ] as const;
+/** One keyUsage bit. */
 export type KeyUsageName = (typeof KEY_USAGES)[number];
 
+/** The extendedKeyUsage purposes this project names, and their OIDs. */
 export const EXTENDED_KEY_USAGE_OIDS = {
+  /** TLS server. */
   serverAuth: '1.3.6.1.5.5.7.3.1',
+  /** TLS client (Kubernetes client certificates). */
   clientAuth: '1.3.6.1.5.5.7.3.2',
+  /** Code signing. */
   codeSigning: '1.3.6.1.5.5.7.3.3',
+  /** S/MIME. */
   emailProtection: '1.3.6.1.5.5.7.3.4',
+  /** Time stamping. */
   timeStamping: '1.3.6.1.5.5.7.3.8',
+  /** OCSP response signing. */
   ocspSigning: '1.3.6.1.5.5.7.3.9',
 } as const;
+/** One extendedKeyUsage purpose. */
 export type ExtendedKeyUsageName = keyof typeof EXTENDED_KEY_USAGE_OIDS;
 
 /** Name constraints a CA puts on everything below it (RFC 5280 §4.2.1.10). */
 export interface NameConstraintsSpec {
   /** DNS suffixes names must fall under (`cluster.local` admits `a.cluster.local`). */
   readonly permittedDnsDomains?: string[];
+  /** DNS suffixes names may not fall under. */
   readonly excludedDnsDomains?: string[];
   /** CIDR ranges IP SANs must fall in. */
   readonly permittedIpRanges?: string[];
+  /** CIDR ranges IP SANs may not fall in. */
   readonly excludedIpRanges?: string[];
 }
 
+/** What makes a certificate a CA: basicConstraints cA, its path length and name constraints. */
 export interface CaSpec {
   /** How many intermediate CAs may follow this one; absent = unlimited (as kubeadm's CAs). */
   readonly pathLength?: number;
+  /** Name constraints on everything below it. @default - none */
   readonly nameConstraints?: NameConstraintsSpec;
 }
 
 /** Everything that decides a certificate's content, apart from its key, issuer and issuing time. */
 export interface CertificateSpec {
+  /** The subject. */
   readonly subject: DistinguishedName;
+  /** The subjectAltName entries. @default - none */
   readonly sans?: SubjectAltNames;
   /**
    * @default CAs: digitalSignature, keyCertSign, cRLSign. Leaves: digitalSignature, plus keyEncipherment
    * for RSA keys (an ECDSA or Ed25519 key cannot encipher).
    */
   readonly keyUsage?: KeyUsageName[];
+  /** The extendedKeyUsage purposes. @default - none (the extension is left out) */
   readonly extendedKeyUsage?: ExtendedKeyUsageName[];
   /** Present for a CA certificate. */
   readonly ca?: CaSpec;
@@ -164,6 +186,7 @@ export function checkSchema<T>(validate: SchemaValidator, data: unknown, options
 /** A JSON Schema's validator as ajv makes them: whether `data` passes, and the errors of the last call. */
 export interface SchemaValidator {
   (data: unknown): boolean;
+  /** ajv's errors of the last call, when it returned false. */
   errors?: ErrorObject[] | null;
 }
 
@@ -228,7 +251,12 @@ export type PropKind =
   | 'string-or-object'
   | 'object-or-false'
   | 'boolean-or-object'
-  | { readonly has: string; readonly what: string };
+  | {
+      /** The member such an object has. */
+      readonly has: string;
+      /** What the error calls it (`a ClusterCA`). */
+      readonly what: string;
+    };
 
 /** Every prop of `T` with its kind (the type keeps the list complete). */
 export type PropNames<T> = { readonly [K in keyof Required<T>]: PropKind };

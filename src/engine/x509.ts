@@ -178,7 +178,9 @@ function nameConstraintsExtension(nc: NameConstraintsSpec): Buffer {
 // ---------------------------------------------------------------------------------------------
 // Certificate: an immutable view of one DER certificate, parsed on first use
 
+/** An X.509 certificate: its DER bytes and the fields this project reads from them. */
 export class Certificate {
+  /** The first certificate of a PEM text, parsed at once; a SpecError naming `field` when there is none or it is not one. */
   static fromPem(pem: string, field = 'certificatePem'): Certificate {
     const blocks = pemBlocks(pem).filter((b) => b.label === 'CERTIFICATE');
     if (blocks.length === 0) throw new SpecError(field, 'holds no PEM CERTIFICATE block');
@@ -213,6 +215,7 @@ export class Certificate {
     return new Certificate(der);
   }
 
+  /** The first certificate of a PEM text the state has verified, parsed when first read (as `fromTrustedDer`). */
   static fromTrustedPem(pem: string): Certificate {
     const block = pemBlocks(pem).find((b) => b.label === 'CERTIFICATE');
     if (!block) throw new SpecError('certificatePem', 'holds no PEM CERTIFICATE block');
@@ -227,6 +230,7 @@ export class Certificate {
   private encoded: { subject?: Buffer; issuer?: Buffer; spki?: Buffer; selfSigned?: boolean; notBefore?: Date; notAfter?: Date } = {};
 
   private constructor(
+    /** The certificate's DER bytes, as issued or brought. */
     readonly der: Buffer,
     pem?: string,
   ) {
@@ -250,11 +254,13 @@ export class Certificate {
     return this.parsed().extensions;
   }
 
+  /** The certificate as one PEM block. */
   get pem(): string {
     this.pemText ??= toPem('CERTIFICATE', this.der);
     return this.pemText;
   }
 
+  /** The certified public key. */
   get publicKey(): crypto.KeyObject {
     this.publicKeyObject ??= crypto.createPublicKey({ key: this.spkiDer, format: 'der', type: 'spki' });
     return this.publicKeyObject;
@@ -265,32 +271,40 @@ export class Certificate {
     return ext ? AsnConvert.parse(ext.extnValue, type) : undefined;
   }
 
+  /** The subject, as the fields this project reads. */
   get subject(): DistinguishedName {
     return decodeName(this.asn1.tbsCertificate.subject);
   }
+  /** The issuer's name. */
   get issuer(): DistinguishedName {
     return decodeName(this.asn1.tbsCertificate.issuer);
   }
+  /** The subject Name, DER: what a child's issuer field must equal byte for byte. */
   get subjectDer(): Buffer {
     return (this.encoded.subject ??= toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subject)));
   }
+  /** The issuer Name, DER. */
   get issuerDer(): Buffer {
     return (this.encoded.issuer ??= toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.issuer)));
   }
+  /** The serial number, upper-case hex as `openssl x509 -serial` prints it. */
   get serialNumberHex(): string {
     return toBuffer(this.asn1.tbsCertificate.serialNumber).toString('hex');
   }
   // Read from the DER where it has RFC 5280's form, without parsing the rest: the state asks for notAfter of every
   // certificate it issues.
+  /** Start of validity. */
   get notBefore(): Date {
     return new Date((this.encoded.notBefore ??= this.validityField(0) ?? this.asn1.tbsCertificate.validity.notBefore.getTime()));
   }
+  /** End of validity. */
   get notAfter(): Date {
     return new Date((this.encoded.notAfter ??= this.validityField(1) ?? this.asn1.tbsCertificate.validity.notAfter.getTime()));
   }
   private validityField(index: 0 | 1): Date | undefined {
     return der.readTime(this.der, der.children(this.der, locateTbs(this.der).field('validity'))[index]);
   }
+  /** The SubjectPublicKeyInfo, DER: what kubeadm's `--discovery-token-ca-cert-hash` hashes. */
   get spkiDer(): Buffer {
     return (this.encoded.spki ??= toBuffer(AsnConvert.serialize(this.asn1.tbsCertificate.subjectPublicKeyInfo)));
   }
@@ -303,37 +317,46 @@ export class Certificate {
     this.fingerprint ??= sha256Hex(this.der);
     return this.fingerprint;
   }
+  /** The OID of the algorithm the issuer signed with. */
   get signatureAlgorithmOid(): string {
     return this.asn1.signatureAlgorithm.algorithm;
   }
+  /** basicConstraints cA. */
   get isCA(): boolean {
     return this.extension(asn.id_ce_basicConstraints, asn.BasicConstraints)?.cA ?? false;
   }
+  /** basicConstraints pathLenConstraint; undefined when unlimited or not a CA. */
   get pathLength(): number | undefined {
     return this.extension(asn.id_ce_basicConstraints, asn.BasicConstraints)?.pathLenConstraint;
   }
+  /** The keyUsage bits, by name. */
   get keyUsage(): KeyUsageName[] {
     const ku = this.extension(asn.id_ce_keyUsage, asn.KeyUsage);
     if (!ku) return [];
     const flags = ku.toNumber();
     return (Object.keys(KEY_USAGE_FLAGS) as KeyUsageName[]).filter((name) => flags & KEY_USAGE_FLAGS[name]);
   }
+  /** The extendedKeyUsage purposes this project names (others are left out). */
   get extendedKeyUsage(): ExtendedKeyUsageName[] {
     const eku = Array.from(this.extension(asn.id_ce_extKeyUsage, asn.ExtendedKeyUsage) ?? []);
     const names = Object.entries(EXTENDED_KEY_USAGE_OIDS) as [ExtendedKeyUsageName, string][];
     return eku.map((oid) => names.find(([, o]) => o === oid)?.[0]).filter((n): n is ExtendedKeyUsageName => n !== undefined);
   }
+  /** The subjectAltName entries, in the certificate's order per kind. */
   get sans(): SubjectAltNames {
     return sansOf(this.extensions.get(asn.id_ce_subjectAltName));
   }
+  /** The subjectKeyIdentifier, when present. */
   get subjectKeyIdentifier(): Buffer | undefined {
     const ski = this.extension(asn.id_ce_subjectKeyIdentifier, asn.SubjectKeyIdentifier);
     return ski ? toBuffer(ski.buffer) : undefined;
   }
+  /** The authorityKeyIdentifier's keyIdentifier, when present. */
   get authorityKeyIdentifier(): Buffer | undefined {
     const aki = this.extension(asn.id_ce_authorityKeyIdentifier, asn.AuthorityKeyIdentifier);
     return aki?.keyIdentifier ? toBuffer(aki.keyIdentifier.buffer) : undefined;
   }
+  /** A CA's nameConstraints, when present. */
   get nameConstraints(): NameConstraintsSpec | undefined {
     const nc = this.extension(asn.id_ce_nameConstraints, asn.NameConstraints);
     if (!nc) return undefined;
@@ -348,6 +371,7 @@ export class Certificate {
     };
     return Object.fromEntries(Object.entries(spec).filter(([, v]) => v.length)) as NameConstraintsSpec;
   }
+  /** True when subject and issuer are equal and the certificate's own key made its signature. */
   get isSelfSigned(): boolean {
     return (this.encoded.selfSigned ??= this.subjectDer.equals(this.issuerDer) && this.isSignedBy(this.publicKey));
   }
@@ -360,7 +384,14 @@ export class Certificate {
   }
 
   /** The certificate as a spec plus validity, for comparing what was asked with what was issued. */
-  describe(): { spec: CertificateSpec; notBefore: Date; notAfter: Date } {
+  describe(): {
+    /** The certificate's subject, SANs, usages, CA constraints and validity length. */
+    spec: CertificateSpec;
+    /** Start of validity. */
+    notBefore: Date;
+    /** End of validity. */
+    notAfter: Date;
+  } {
     const spec: CertificateSpec = {
       subject: this.subject,
       sans: this.sans,
@@ -397,6 +428,7 @@ function rangeToCidr(bytes: Buffer): string {
 
 /** Who signs: a CA certificate with its key, or (for a self-signed certificate) the subject's own key. */
 export interface Signer {
+  /** The key that signs. */
   readonly privateKey: crypto.KeyObject;
   /** Absent for a self-signed certificate. */
   readonly certificate?: Certificate;

@@ -27,9 +27,12 @@ export function isPlacedOn(placement: Placement, cluster: Cluster, node: NodeSpe
   }
 }
 
+/** kubeadm's three CAs: `ca` (kubernetes), `etcd-ca`, `front-proxy-ca`. */
 export type CaId = 'ca' | 'etcd-ca' | 'front-proxy-ca';
 
+/** One of kubeadm's CAs: its files, subject, bundle and which nodes get its certificate and key. */
 export interface CaEntry {
+  /** The CA's id, also its construct id under ControlPlanePki. */
   readonly id: CaId;
   /** File base under pki/ (`<base>.crt`, `<base>.key`). */
   readonly baseName: string;
@@ -45,6 +48,7 @@ export interface CaEntry {
   readonly keyOn: Placement;
 }
 
+/** kubeadm's CAs, by id. */
 export const CERTIFICATE_AUTHORITIES: Record<CaId, CaEntry> = {
   'ca': {
     id: 'ca', baseName: 'ca', commonName: 'kubernetes', dnsNames: ['kubernetes'],
@@ -71,6 +75,7 @@ export type Scope =
   /** One, on the first control-plane node only (kubeadm writes it at `init`, not at `join`). */
   | 'first-control-plane-node';
 
+/** kubeadm's leaf certificates, by catalog id. */
 export type CertificateId =
   | 'apiserver'
   | 'apiserver-kubelet-client'
@@ -80,15 +85,23 @@ export type CertificateId =
   | 'etcd-peer'
   | 'etcd-healthcheck-client';
 
+/** One of kubeadm's leaf certificates: file, issuer, how many, subject, usages and SAN rule. */
 export interface CertificateEntry {
+  /** The catalog id, also its construct id. */
   readonly id: CertificateId;
+  /** The file name under pki/ without `.crt`/`.key` (`etcd/server`). */
   readonly baseName: string;
+  /** The CA that signs it. */
   readonly ca: CaId;
+  /** One per cluster, per control-plane node, …, and so which nodes get it. */
   readonly scope: Scope;
   /** The CN, or `commonNameIsNodeName` for etcd's member certificates. */
   readonly commonName: string | typeof commonNameIsNodeName;
+  /** Subject O (the groups of a client certificate). @default - none */
   readonly organizations?: string[];
+  /** The extendedKeyUsage purposes. */
   readonly usages: ExtendedKeyUsageName[];
+  /** The SAN rule, for a certificate with SANs. @default - no SANs */
   readonly altNames?: (cluster: Cluster, node: ControlPlaneNode) => SubjectAltNames;
 }
 
@@ -96,11 +109,19 @@ export interface CertificateEntry {
  * kubeadm init's ClusterRoleBinding that makes the group of admin.conf and apiserver-kubelet-client cluster
  * admins (since v1.29, KEP-4214; reference §6). Without it, both authenticate and are then refused everything.
  */
-export const CLUSTER_ADMINS = { bindingName: 'kubeadm:cluster-admins', clusterRole: 'cluster-admin', group: 'kubeadm:cluster-admins' } as const;
+export const CLUSTER_ADMINS = {
+  /** The ClusterRoleBinding's name. */
+  bindingName: 'kubeadm:cluster-admins',
+  /** The ClusterRole it binds. */
+  clusterRole: 'cluster-admin',
+  /** The group (subject O of admin.conf and apiserver-kubelet-client) it binds it to. */
+  group: 'kubeadm:cluster-admins',
+} as const;
 
 /** Marks a certificate whose CN is its node's name (kubeadm's setCommonNameToNodeName). */
 export const commonNameIsNodeName = Symbol('commonNameIsNodeName');
 
+/** kubeadm's leaf certificates, by id: the one table of what each is. */
 export const CERTIFICATES: Record<CertificateId, CertificateEntry> = {
   'apiserver': {
     id: 'apiserver', baseName: 'apiserver', ca: 'ca', scope: 'control-plane-node',
@@ -133,17 +154,27 @@ export const CERTIFICATES: Record<CertificateId, CertificateEntry> = {
 };
 
 /** The service-account token signing key pair: `sa.key` / `sa.pub`, no certificate; one per cluster, on every control-plane node. */
-export const SERVICE_ACCOUNT_KEY: { readonly baseName: string; readonly scope: Scope } = { baseName: 'sa', scope: 'cluster' };
+export const SERVICE_ACCOUNT_KEY: {
+  /** The file names under pki/ without `.key`/`.pub`. */
+  readonly baseName: string;
+  /** One per cluster. */
+  readonly scope: Scope;
+} = { baseName: 'sa', scope: 'cluster' };
 
+/** kubeadm's kubeconfigs with a client certificate, by catalog id. */
 export type KubeconfigId = 'admin' | 'super-admin' | 'controller-manager' | 'scheduler' | 'kubelet';
 
+/** One of kubeadm's kubeconfigs: its file, how many, its user and which API server it points at. */
 export interface KubeconfigEntry {
+  /** The catalog id, also its construct id. */
   readonly id: KubeconfigId;
   /** File under /etc/kubernetes. */
   readonly fileName: string;
+  /** One per cluster, per control-plane node or per node, and so which nodes get it. */
   readonly scope: Scope;
   /** The client certificate's CN, which is also the kubeconfig's user name. */
   readonly commonName: string | ((node: NodeSpec) => string);
+  /** Subject O: the user's groups. @default - none */
   readonly organizations?: string[];
   /** Which API endpoint the kubeconfig talks to. */
   readonly server: 'control-plane-endpoint' | 'local-endpoint';
@@ -151,6 +182,7 @@ export interface KubeconfigEntry {
   readonly bootstrappedOnWorkers?: boolean;
 }
 
+/** kubeadm's kubeconfigs, by id. */
 export const KUBECONFIGS: Record<KubeconfigId, KubeconfigEntry> = {
   'admin': { id: 'admin', fileName: 'admin.conf', scope: 'cluster', commonName: 'kubernetes-admin', organizations: [CLUSTER_ADMINS.group], server: 'control-plane-endpoint' },
   'super-admin': { id: 'super-admin', fileName: 'super-admin.conf', scope: 'first-control-plane-node', commonName: 'kubernetes-super-admin', organizations: ['system:masters'], server: 'control-plane-endpoint' },
@@ -166,21 +198,54 @@ export type NodeFileCondition = 'always' | 'tls-bootstrap' | 'token-auth-file';
 export interface NodeFileEntry {
   /** Relative to /etc/kubernetes (a directory for the static Pods). */
   readonly path: string;
+  /** Which nodes get it. */
   readonly placement: Placement;
+  /** Under which option it is written. */
   readonly when: NodeFileCondition;
   /** For a kubeconfig: its user. */
   readonly userName?: string;
 }
 
+/** The node files that are neither certificates nor certificate kubeconfigs, by name. */
 export const NODE_FILES = {
   /** The KubeletConfiguration, the same for every node (kubeadm's kubelet-config ConfigMap). */
-  kubeletConfig: { path: KUBELET_CONFIG_FILE, placement: 'every-node', when: 'always' },
+  kubeletConfig: {
+    /** Relative to /etc/kubernetes. */
+    path: KUBELET_CONFIG_FILE,
+    /** Every node. */
+    placement: 'every-node',
+    /** Always. */
+    when: 'always',
+  },
   /** etcd, kube-apiserver, kube-controller-manager, kube-scheduler. */
-  staticPods: { path: MANIFESTS_DIR, placement: 'control-plane-nodes', when: 'always' },
+  staticPods: {
+    /** The manifests directory, relative to /etc/kubernetes. */
+    path: MANIFESTS_DIR,
+    /** Control-plane nodes. */
+    placement: 'control-plane-nodes',
+    /** Always. */
+    when: 'always',
+  },
   /** The token kubeconfig a worker's kubelet starts with (user tls-bootstrap-token-user). */
-  bootstrapKubeconfig: { path: BOOTSTRAP_KUBECONFIG_FILE, placement: 'workers', when: 'tls-bootstrap', userName: BOOTSTRAP_TOKEN_USER },
+  bootstrapKubeconfig: {
+    /** Relative to /etc/kubernetes. */
+    path: BOOTSTRAP_KUBECONFIG_FILE,
+    /** Workers. */
+    placement: 'workers',
+    /** With `tlsBootstrap`. */
+    when: 'tls-bootstrap',
+    /** kubeadm's user name for the token. */
+    userName: BOOTSTRAP_TOKEN_USER,
+  },
   /** The legacy static token file kube-apiserver reads with --token-auth-file. */
-  tokenAuthFile: { path: TOKEN_AUTH_FILE, placement: 'control-plane-nodes', when: 'token-auth-file' },
+  tokenAuthFile: {
+    /** Relative to /etc/kubernetes. */
+    path: TOKEN_AUTH_FILE,
+    /** Control-plane nodes. */
+    placement: 'control-plane-nodes',
+    /** With `tlsBootstrap.tokenAuthFile`. */
+    when: 'token-auth-file',
+  },
 } as const satisfies Record<string, NodeFileEntry>;
 
 /**
@@ -193,7 +258,9 @@ export interface TrustEntry {
   readonly component: string;
   /** The flag or field naming the bundle. */
   readonly via: string;
+  /** The CA whose bundle it reads. */
   readonly ca: CaId;
+  /** Under which option the component or file exists. */
   readonly when: NodeFileCondition;
 }
 
@@ -201,8 +268,14 @@ export interface TrustEntry {
 export const KUBECONFIG_CA_FIELD = 'certificate-authority-data';
 
 /** kubeadm join reads the cluster CA from cluster-info and pins it with --discovery-token-ca-cert-hash. */
-export const CLUSTER_INFO_TRUST = { component: 'kubeadm join', via: 'cluster-info (kube-public)' } as const;
+export const CLUSTER_INFO_TRUST = {
+  /** Who trusts. */
+  component: 'kubeadm join',
+  /** Where it reads the CA. */
+  via: 'cluster-info (kube-public)',
+} as const;
 
+/** Every place a kubeadm component or file trusts one of the CAs. */
 export const TRUST: readonly TrustEntry[] = [
   { component: 'kube-apiserver', via: '--client-ca-file', ca: 'ca', when: 'always' },
   { component: 'kube-apiserver', via: '--etcd-cafile', ca: 'etcd-ca', when: 'always' },
@@ -221,8 +294,18 @@ export const TRUST: readonly TrustEntry[] = [
 
 /** Trust outside kubeadm's set: a CA offered to cert-manager, and one Rancher's agents pin. */
 export const EXTERNAL_TRUST = {
-  certManagerCaIssuer: { via: 'ca issuer: key pair Secret' },
-  rancherAgents: { component: 'Rancher agents', via: 'tls-ca, CATTLE_CA_CHECKSUM' },
+  /** A ClusterCA offered to cert-manager by a ClusterCaIssuer. */
+  certManagerCaIssuer: {
+    /** Where cert-manager reads the CA. */
+    via: 'ca issuer: key pair Secret',
+  },
+  /** A CA Rancher's agents pin. */
+  rancherAgents: {
+    /** Who trusts. */
+    component: 'Rancher agents',
+    /** Where they read the CA, and how they check it. */
+    via: 'tls-ca, CATTLE_CA_CHECKSUM',
+  },
 } as const;
 
 /** The CN of a catalog certificate on `node`. */

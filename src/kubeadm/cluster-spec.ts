@@ -16,6 +16,7 @@ import type { CaId } from './catalog';
 export interface NodeSpec {
   /** The node name: etcd's member name and certificate CN, kubelet's `system:node:<name>`. */
   readonly name: string;
+  /** `control-plane` (static Pods, the control-plane certificates) or `worker` (a kubelet). */
   readonly role: 'control-plane' | 'worker';
   /** The advertise address; required for control-plane nodes. */
   readonly ip?: string;
@@ -28,21 +29,40 @@ export interface NodeSpec {
  * `schemas/cluster-spec.schema.json` (which documents every field and its default).
  */
 export interface ClusterSpec {
+  /** The cluster's name in every kubeconfig. @default - "kubernetes" */
   readonly clusterName?: string;
+  /**
+   * host[:port], no scheme: the load balancer or DNS name every kubeconfig and `kubeadm join` use; its host is an
+   * apiserver SAN. Required with more than one control-plane node.
+   * @default - the first control-plane node's ip and `bindPort`
+   */
   readonly controlPlaneEndpoint?: string;
+  /** kube-apiserver's --secure-port. @default - 6443 */
   readonly bindPort?: number;
+  /** The service CIDRs, one per family; the primary one's first IP is an apiserver SAN. @default - ["10.96.0.0/12"] */
   readonly serviceSubnets?: string[];
+  /** The cluster DNS domain of the `kubernetes.default.svc.<domain>` SAN. @default - "cluster.local" */
   readonly dnsDomain?: string;
+  /** Decides the image tags and etcd's flags. @default - "v1.31.0" */
   readonly kubernetesVersion?: string;
+  /** The algorithm of every key (RSA or ECDSA: kube-apiserver reads no Ed25519 service-account key). @default - "ecdsa-p256" */
   readonly keyAlgorithm?: KeyAlgorithm;
   /** Go duration, e.g. "8760h". */
   readonly certificateValidity?: string;
   /** Go duration, e.g. "87600h". */
   readonly caCertificateValidity?: string;
+  /** Extra names and addresses of the apiserver certificate (a load balancer's, say). @default - none */
   readonly apiServerCertSANs?: string[];
-  readonly etcd?: { readonly serverCertSANs?: string[]; readonly peerCertSANs?: string[] };
+  /** Extra SANs of etcd's certificates. @default - none */
+  readonly etcd?: {
+    /** Extra SANs of each etcd server certificate. @default - none */
+    readonly serverCertSANs?: string[];
+    /** Extra SANs of each etcd peer certificate. @default - none */
+    readonly peerCertSANs?: string[];
+  };
   /** Rotate the cluster's CAs and service-account key in phases (see ClusterCAProps.rotation). */
   readonly caRotation?: ClusterCaRotation;
+  /** Every node, control plane and workers; names unique. */
   readonly nodes: NodeSpec[];
 }
 
@@ -56,41 +76,65 @@ export interface ClusterCaRotation extends CaRotation {
 
 /** A control-plane node: its advertise address is known. */
 export interface ControlPlaneNode extends NodeSpec {
+  /** Always `control-plane`. */
   readonly role: 'control-plane';
+  /** The advertise address. */
   readonly ip: string;
 }
 
 /** A ClusterSpec with kubeadm's defaults filled in and its cross-field rules checked. */
 export interface Cluster {
+  /** The cluster's name. */
   readonly clusterName: string;
   /** host:port (IPv6 hosts bracketed) of the control-plane endpoint. */
   readonly controlPlaneEndpoint: string;
+  /** The endpoint's host alone. */
   readonly controlPlaneHost: string;
+  /** kube-apiserver's port. */
   readonly bindPort: number;
+  /** The service CIDRs, primary first. */
   readonly serviceSubnets: string[];
+  /** The cluster DNS domain. */
   readonly dnsDomain: string;
+  /** The Kubernetes version. */
   readonly kubernetesVersion: string;
+  /** The algorithm of every key. */
   readonly keyAlgorithm: KeyAlgorithm;
+  /** Leaf validity, in seconds. */
   readonly certificateValiditySeconds: number;
+  /** CA validity, in seconds. */
   readonly caCertificateValiditySeconds: number;
+  /** Extra apiserver SANs. */
   readonly apiServerCertSANs: string[];
+  /** Extra etcd server SANs. */
   readonly etcdServerCertSANs: string[];
+  /** Extra etcd peer SANs. */
   readonly etcdPeerCertSANs: string[];
+  /** The control-plane nodes, in spec order. */
   readonly controlPlaneNodes: ControlPlaneNode[];
+  /** The workers, in spec order. */
   readonly workerNodes: NodeSpec[];
   /** The rotation each rotating authority is in; an authority not named has none declared. */
   readonly caRotation: Partial<Record<RotatingAuthority, CaRotation>>;
+  /** Every node, in spec order. */
   readonly nodes: NodeSpec[];
 }
 
 /** kubeadm v1beta4 defaults (cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go), but the key type. */
 export const KUBEADM_DEFAULTS = {
+  /** ClusterConfiguration.clusterName. */
   clusterName: 'kubernetes',
+  /** InitConfiguration.localAPIEndpoint.bindPort. */
   bindPort: 6443,
+  /** networking.serviceSubnet. */
   serviceSubnets: ['10.96.0.0/12'],
+  /** networking.dnsDomain. */
   dnsDomain: 'cluster.local',
+  /** The Kubernetes version when none is given. */
   kubernetesVersion: 'v1.31.0',
+  /** certificateValidityPeriod. */
   certificateValidity: '8760h',
+  /** caCertificateValidityPeriod. */
   caCertificateValidity: '87600h',
 } as const;
 

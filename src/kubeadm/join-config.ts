@@ -57,7 +57,17 @@ export function clusterConfiguration(cluster: Cluster): Record<string, unknown> 
 }
 
 /** ConfigMap data (name → key → YAML) of the two ConfigMaps kubeadm join reads. */
-export function joinConfigMaps(cluster: Cluster, kubeletConfiguration: object): { name: string; namespace: string; data: Record<string, string> }[] {
+export function joinConfigMaps(
+  cluster: Cluster,
+  kubeletConfiguration: object,
+): {
+  /** The ConfigMap's name. */
+  name: string;
+  /** Its namespace, kube-system. */
+  namespace: string;
+  /** Its data. */
+  data: Record<string, string>;
+}[] {
   const { namespace, kubeadmConfig, kubeletConfig } = JOIN_CONFIG_MAPS;
   return [
     { name: kubeadmConfig.name, namespace, data: { [kubeadmConfig.key]: stringify(clusterConfiguration(cluster)) } },

@@ -18,6 +18,7 @@ import nodePlanSchema from './schemas/node-plan.schema.json';
 export interface JoinPlan {
   /** host:port of the control-plane endpoint. */
   readonly endpoint: string;
+  /** The state slot of the join token (its value is read from the state, never kept in the plan). */
   readonly tokenSlot: string;
   /** `sha256:<hex>` of the (signing) cluster CA's public key. */
   readonly caCertHash: string;
@@ -27,27 +28,42 @@ export interface JoinPlan {
   readonly tokenExpiration?: string;
 }
 
+/** One file of a node's tree, its content by reference to the state. */
 export interface PlannedFile {
   /** Relative to /etc/kubernetes. */
   readonly path: string;
+  /** The file mode (kubeadm's). */
   readonly mode: number;
+  /** What it holds: public text, or keys and tokens named by their state slot. */
   readonly content: PlannedContent;
 }
 
+/** What `export-node` writes for one node, as synth recorded it in the state. */
 export interface NodePlan {
   /** The state slot of the ControlPlanePki that planned it (absent in plans of older synths). */
   readonly cluster?: string;
+  /** The node's name. */
   readonly node: string;
+  /** The node's role. */
   readonly role: 'control-plane' | 'worker';
   /** Directories with a mode of their own (created even when empty). */
-  readonly directories: { readonly path: string; readonly mode: number }[];
+  readonly directories: {
+    /** Relative to /etc/kubernetes. */
+    readonly path: string;
+    /** The directory's mode. */
+    readonly mode: number;
+  }[];
+  /** Every file of the tree. */
   readonly files: PlannedFile[];
   /** Set when the cluster has a join token. */
   readonly join?: JoinPlan;
 }
 
 /** A plan as synth records it now: with its cluster. */
-export type ClusterNodePlan = NodePlan & { readonly cluster: string };
+export type ClusterNodePlan = NodePlan & {
+  /** The state slot of the ControlPlanePki that planned it. */
+  readonly cluster: string;
+};
 
 const PLAN_PREFIX = 'nodes';
 const checkNodePlan = schemaCheck<NodePlan>(nodePlanSchema, plannedContentSchema);
@@ -67,8 +83,11 @@ export function recordNodePlan(state: PkiState, plan: ClusterNodePlan): void {
 
 /** A plan's place: the cluster slot ('' for a plan of an older synth) and the node. */
 export interface PlannedNodeName {
+  /** The cluster slot, '' for a plan of an older synth. */
   readonly cluster: string;
+  /** The node's name. */
   readonly node: string;
+  /** The state document holding the plan. */
   readonly document: string;
 }
 
@@ -140,9 +159,13 @@ export function kubeletBootstrapFlags(root: string = KUBERNETES_DIR): string[] {
   ];
 }
 
+/** One file of a node's tree with its content rendered from the state (keys and tokens included). */
 export interface RenderedFile {
+  /** Relative to the tree's root. */
   readonly path: string;
+  /** The file mode. */
   readonly mode: number;
+  /** The bytes written. */
   readonly data: Buffer;
 }
 
@@ -150,7 +173,18 @@ export interface RenderedFile {
  * Every file of `node`'s tree, in memory: all that can fail (unknown or ambiguous node, missing key, a join
  * token that expired) fails here.
  */
-export function renderNode(state: PkiState, node: string, cluster?: string): { plan: NodePlan; directories: NodePlan['directories']; files: RenderedFile[] } {
+export function renderNode(
+  state: PkiState,
+  node: string,
+  cluster?: string,
+): {
+  /** The node's plan. */
+  plan: NodePlan;
+  /** The directories with a mode of their own. */
+  directories: NodePlan['directories'];
+  /** Every file, rendered. */
+  files: RenderedFile[];
+} {
   const plan = readNodePlan(state, node, cluster);
   if (plan.files.some((f) => usesToken(f.content))) checkTokenUnexpired(state, plan);
   return { plan, directories: plan.directories, files: plan.files.map((f) => ({ path: f.path, mode: f.mode, data: Buffer.from(renderContent(state, f.content)) })) };
@@ -174,11 +208,15 @@ export function referencedSlots(plan: NodePlan): string[] {
 
 /** A node's tree as this synth leaves it: `reexport` when what `export-node` writes for it would change. */
 export interface NodeBundleChange {
+  /** The cluster slot. */
   readonly cluster: string;
+  /** The node's name. */
   readonly node: string;
   /** What `export-node` is given: the node, or `<cluster>/<node>` when another cluster has a node of that name. */
   readonly label: string;
+  /** Whether the node's tree changes, so that it must be exported and copied again. */
   readonly reexport: boolean;
+  /** Why (`plan changed`, `reissue 12 slots`, …). */
   readonly reasons: string[];
 }
 
@@ -221,7 +259,17 @@ export function nodeLabels(state: PkiState): string[] {
  * Writes the trees of several nodes (each as `renderNode` takes it) to `outDir/<node>`, as one tree: `outDir`
  * must not exist or be empty, and a node that cannot be rendered (unknown, expired token) leaves nothing.
  */
-export function exportNodes(state: PkiState, nodes: string[], outDir: string, cluster?: string): { node: string; files: RenderedFile[] }[] {
+export function exportNodes(
+  state: PkiState,
+  nodes: string[],
+  outDir: string,
+  cluster?: string,
+): {
+  /** The node, as given. */
+  node: string;
+  /** The files written under `<outDir>/<node>`. */
+  files: RenderedFile[];
+}[] {
   const rendered = nodes.map((node) => ({ node, ...renderNode(state, node, cluster) }));
   writeTree(outDir, {
     files: rendered.flatMap(({ node, files }) => files.map((f) => ({ ...f, path: `${node}/${f.path}` }))),

@@ -38,17 +38,23 @@ export interface PlannerOptions extends NodeAuthOptions {
 
 /** One certificate to issue: cluster-wide (no node) or for one control-plane node. */
 export interface CertificateInstance {
+  /** The catalog entry. */
   readonly entry: CertificateEntry;
+  /** The control-plane node it is made for; absent for one per cluster. */
   readonly node?: ControlPlaneNode;
 }
 
 /** One kubeconfig to issue, with the subject and server the catalog gives it. */
 export interface KubeconfigInstance {
+  /** The catalog entry. */
   readonly entry: KubeconfigEntry;
   /** The node it is made for; absent for one per cluster. */
   readonly node?: NodeSpec;
+  /** The user: the client certificate's CN. */
   readonly userName: string;
+  /** The groups: the client certificate's O. @default - none */
   readonly groups?: string[];
+  /** The API server URL it points at. */
   readonly server: string;
 }
 
@@ -92,7 +98,9 @@ export function kubeconfigInstances(cluster: Cluster, options: PlannerOptions = 
 
 /** A certificate and where its key is. */
 export interface IssuedPair {
+  /** The certificate file's content. */
   readonly certificatePem: string;
+  /** Where the key is in the state. */
   readonly key: KeyReference;
 }
 
@@ -102,30 +110,67 @@ export interface IssuedMaterial {
    * Per CA: `certificatePem` is what `<base>.crt` holds (every trusted CA certificate, the signing one first:
    * two during a rotation), `key` the signing key, `spkiPins` the trusted CAs' join hashes (signing first).
    */
-  readonly cas: Record<CaId, IssuedPair & { readonly trustBundlePem: string; readonly spkiPins: readonly string[] }>;
+  readonly cas: Record<
+    CaId,
+    IssuedPair & {
+      /** What the CA's clients trust: each trusted CA certificate with its issuers. */
+      readonly trustBundlePem: string;
+      /** The trusted CAs' `sha256:<hex>` join hashes, signing first. */
+      readonly spkiPins: readonly string[];
+    }
+  >;
   /** The signing key, then the other key tokens are still verified with during a rotation. */
   readonly serviceAccountKeys: readonly KeyReference[];
+  /** The leaf certificates, by instance key. */
   readonly certificates: ReadonlyMap<string, IssuedPair>;
-  readonly kubeconfigs: ReadonlyMap<string, { readonly content: Omit<KubeconfigContent, 'privateKeyPem'>; readonly key: KeyReference }>;
+  /** The kubeconfigs, by instance key. */
+  readonly kubeconfigs: ReadonlyMap<
+    string,
+    {
+      /** Everything of the kubeconfig but its key. */
+      readonly content: Omit<KubeconfigContent, 'privateKeyPem'>;
+      /** Where its key is in the state. */
+      readonly key: KeyReference;
+    }
+  >;
   /** The join token, with TLS bootstrapping. */
   readonly joinToken?: {
+    /** The token's state slot. */
     readonly slot: string;
     /** RFC 3339; absent: it never expires. */
     readonly expiration?: string;
     /** What the legacy token file says of it. */
-    readonly tokenAuthFileEntry: { readonly user: string; readonly uid: string; readonly groups: string[] };
+    readonly tokenAuthFileEntry: {
+      /** The user name. */
+      readonly user: string;
+      /** The uid. */
+      readonly uid: string;
+      /** The groups. */
+      readonly groups: string[];
+    };
   };
 }
 
 /** A node's plan and the objects it was made from, so that they are built once (the review charts show them). */
 export interface PlannedNode {
+  /** The node's plan. */
   readonly plan: ClusterNodePlan;
   /** File name under manifests/ → static Pod; empty for a worker. */
   readonly staticPods: Record<string, object>;
 }
 
 /** The plans of every node, and the KubeletConfiguration they all carry (kubeadm's kubelet-config). */
-export function planCluster(cluster: Cluster, issued: IssuedMaterial, options: PlannerOptions, clusterSlot: string): { nodes: PlannedNode[]; kubeletConfiguration: object } {
+export function planCluster(
+  cluster: Cluster,
+  issued: IssuedMaterial,
+  options: PlannerOptions,
+  clusterSlot: string,
+): {
+  /** Every node's plan, in spec order. */
+  nodes: PlannedNode[];
+  /** The KubeletConfiguration every node carries. */
+  kubeletConfiguration: object;
+} {
   // Workers of a TLS-bootstrapping cluster hold the token, and nothing else to authenticate with.
   if (options.tlsBootstrap && !issued.joinToken) throw new Error('a TLS-bootstrapping cluster is planned with its join token');
   const kubelet = kubeletConfiguration(cluster, options);
@@ -158,16 +203,23 @@ function instancesByNode<T extends CertificateInstance | KubeconfigInstance>(ins
 
 /** What one node's plan is made from. */
 export interface NodeInputs {
+  /** The cluster. */
   readonly cluster: Cluster;
+  /** The node. */
   readonly node: NodeSpec;
   /** The certificate instances on the node (see `instancesByNode`). */
   readonly certificates: readonly CertificateInstance[];
   /** The kubeconfig instances on the node. */
   readonly kubeconfigs: readonly KubeconfigInstance[];
+  /** What was issued for the cluster. */
   readonly issued: IssuedMaterial;
+  /** The TLS bootstrapping options. */
   readonly options: PlannerOptions;
+  /** The state slot of the ControlPlanePki. */
   readonly clusterSlot: string;
+  /** The node's static Pods, by file name. */
   readonly staticPods: Record<string, object>;
+  /** The KubeletConfiguration, as YAML. */
   readonly kubeletYaml: string;
 }
 

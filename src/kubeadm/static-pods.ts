@@ -16,84 +16,151 @@ const kubeconfig = (id: keyof typeof KUBECONFIGS) => absolute(KUBECONFIGS[id].fi
 
 /** The kube-apiserver flags that carry PKI, plus those the PKI depends on. */
 export interface KubeApiServerFlags {
+  /** `--advertise-address`: The node's address the API server advertises to the cluster. */
   'advertise-address': string;
+  /** `--secure-port`: The HTTPS port (the cluster spec's `bindPort`). */
   'secure-port': string;
+  /** `--service-cluster-ip-range`: The service CIDRs; the first IP of the primary one is the `kubernetes` Service. */
   'service-cluster-ip-range': string;
+  /** `--client-ca-file`: The CA bundle client certificates are verified with (pki/ca.crt). */
   'client-ca-file': string;
+  /** `--tls-cert-file`: The serving certificate (pki/apiserver.crt). */
   'tls-cert-file': string;
+  /** `--tls-private-key-file`: Its key. */
   'tls-private-key-file': string;
+  /** `--kubelet-client-certificate`: The client certificate the API server presents to kubelets (apiserver-kubelet-client). */
   'kubelet-client-certificate': string;
+  /** `--kubelet-client-key`: Its key. */
   'kubelet-client-key': string;
+  /** `--kubelet-preferred-address-types`: Which node address the API server dials a kubelet at, in order. */
   'kubelet-preferred-address-types': string;
+  /** `--service-account-key-file`: The public keys service-account tokens are verified with (sa.pub; several during a rotation). */
   'service-account-key-file': string;
+  /** `--service-account-signing-key-file`: The key service-account tokens are signed with (sa.key). */
   'service-account-signing-key-file': string;
+  /** `--service-account-issuer`: The `iss` of the tokens it signs. */
   'service-account-issuer': string;
+  /** `--requestheader-client-ca-file`: The CA of the front proxy (aggregation layer) client certificates. */
   'requestheader-client-ca-file': string;
+  /** `--requestheader-allowed-names`: The front proxy client certificate CNs accepted. */
   'requestheader-allowed-names': string;
+  /** `--requestheader-username-headers`: The header carrying the proxied user name. */
   'requestheader-username-headers': string;
+  /** `--requestheader-group-headers`: The header carrying the proxied user's groups. */
   'requestheader-group-headers': string;
+  /** `--requestheader-extra-headers-prefix`: The prefix of the headers carrying extra user attributes. */
   'requestheader-extra-headers-prefix': string;
+  /** `--proxy-client-cert-file`: The client certificate the API server presents to aggregated API servers (front-proxy-client). */
   'proxy-client-cert-file': string;
+  /** `--proxy-client-key-file`: Its key. */
   'proxy-client-key-file': string;
+  /** `--etcd-servers`: The etcd client URLs (the local member). */
   'etcd-servers': string;
+  /** `--etcd-cafile`: The CA bundle etcd's serving certificate is verified with (pki/etcd/ca.crt). */
   'etcd-cafile': string;
+  /** `--etcd-certfile`: The client certificate presented to etcd (apiserver-etcd-client). */
   'etcd-certfile': string;
+  /** `--etcd-keyfile`: Its key. */
   'etcd-keyfile': string;
+  /** `--enable-bootstrap-token-auth`: Accept bootstrap tokens (kube-system Secrets) as credentials. */
   'enable-bootstrap-token-auth': string;
   /** The legacy static token file (not set by kubeadm). */
   'token-auth-file'?: string;
+  /** `--authorization-mode`: The authorizers, in order (Node, RBAC). */
   'authorization-mode': string;
+  /** `--enable-admission-plugins`: The admission plugins kubeadm enables (NodeRestriction). */
   'enable-admission-plugins': string;
+  /** `--allow-privileged`: Allow privileged containers (the static Pods of kubeadm need it). */
   'allow-privileged': string;
 }
 
+/** The kube-controller-manager flags that carry PKI. */
 export interface KubeControllerManagerFlags {
+  /** `--kubeconfig`: Its kubeconfig (controller-manager.conf). */
   'kubeconfig': string;
+  /** `--authentication-kubeconfig`: The kubeconfig it checks request authentication with. */
   'authentication-kubeconfig': string;
+  /** `--authorization-kubeconfig`: The kubeconfig it checks request authorization with. */
   'authorization-kubeconfig': string;
+  /** `--client-ca-file`: The CA bundle client certificates of its own endpoint are verified with. */
   'client-ca-file': string;
+  /** `--requestheader-client-ca-file`: The CA of front proxy client certificates. */
   'requestheader-client-ca-file': string;
+  /** `--root-ca-file`: The CA bundle published to every namespace's kube-root-ca.crt and into service-account token Secrets. */
   'root-ca-file': string;
+  /** `--service-account-private-key-file`: The key it signs legacy service-account token Secrets with (sa.key). */
   'service-account-private-key-file': string;
+  /** `--cluster-signing-cert-file`: The CA certificate the built-in signers (kubelet CSRs) sign with; its first certificate pairs with the key. */
   'cluster-signing-cert-file': string;
+  /** `--cluster-signing-key-file`: That CA's key (pki/ca.key). */
   'cluster-signing-key-file': string;
+  /** `--use-service-account-credentials`: Run each controller with its own service account. */
   'use-service-account-credentials': string;
+  /** `--controllers`: The controllers to run (kubeadm adds bootstrapsigner and tokencleaner). */
   'controllers': string;
+  /** `--cluster-name`: The cluster name. */
   'cluster-name': string;
+  /** `--bind-address`: The address its secure port listens on. */
   'bind-address': string;
 }
 
+/** The kube-scheduler flags that carry PKI. */
 export interface KubeSchedulerFlags {
+  /** `--kubeconfig`: Its kubeconfig (scheduler.conf). */
   'kubeconfig': string;
+  /** `--authentication-kubeconfig`: The kubeconfig it checks request authentication with. */
   'authentication-kubeconfig': string;
+  /** `--authorization-kubeconfig`: The kubeconfig it checks request authorization with. */
   'authorization-kubeconfig': string;
+  /** `--bind-address`: The address its secure port listens on. */
   'bind-address': string;
 }
 
+/** The etcd flags that carry PKI, plus those the member needs to form the cluster. */
 export interface EtcdFlags {
+  /** `--name`: The member's name: the node name. */
   'name': string;
+  /** `--data-dir`: Where it keeps its data. */
   'data-dir': string;
+  /** `--cert-file`: The serving certificate for clients (pki/etcd/server.crt). */
   'cert-file': string;
+  /** `--key-file`: Its key. */
   'key-file': string;
+  /** `--trusted-ca-file`: The CA bundle client certificates are verified with. */
   'trusted-ca-file': string;
+  /** `--client-cert-auth`: Require client certificates. */
   'client-cert-auth': string;
+  /** `--peer-cert-file`: The certificate presented to and accepted from peers (pki/etcd/peer.crt). */
   'peer-cert-file': string;
+  /** `--peer-key-file`: Its key. */
   'peer-key-file': string;
+  /** `--peer-trusted-ca-file`: The CA bundle peer certificates are verified with. */
   'peer-trusted-ca-file': string;
+  /** `--peer-client-cert-auth`: Require peer client certificates. */
   'peer-client-cert-auth': string;
+  /** `--listen-client-urls`: Where it listens for clients. */
   'listen-client-urls': string;
+  /** `--advertise-client-urls`: The client URL it advertises. */
   'advertise-client-urls': string;
+  /** `--listen-peer-urls`: Where it listens for peers. */
   'listen-peer-urls': string;
+  /** `--initial-advertise-peer-urls`: The peer URL it advertises. */
   'initial-advertise-peer-urls': string;
+  /** `--listen-metrics-urls`: Where it serves metrics (plain HTTP, on localhost). */
   'listen-metrics-urls': string;
+  /** `--initial-cluster`: Every member, `name=peer-url`, comma separated. */
   'initial-cluster': string;
+  /** `--initial-cluster-state`: `new`: the cluster is declared whole. */
   'initial-cluster-state': string;
+  /** `--snapshot-count`: Transactions between snapshots. */
   'snapshot-count': string;
   /** etcd 3.6 (kubeadm 1.34+); etcd 3.5 takes `experimental-initial-corrupt-check` instead. */
   'feature-gates'?: string;
+  /** `--experimental-initial-corrupt-check`: etcd 3.5: check the data for corruption before serving. */
   'experimental-initial-corrupt-check'?: string;
   /** etcd 3.6 spelling; etcd 3.5 takes `experimental-watch-progress-notify-interval`. */
   'watch-progress-notify-interval'?: string;
+  /** `--experimental-watch-progress-notify-interval`: etcd 3.5 spelling of `watch-progress-notify-interval`. */
   'experimental-watch-progress-notify-interval'?: string;
 }
 
@@ -132,6 +199,7 @@ export interface NodeAuthOptions {
   readonly serverTlsBootstrap?: boolean;
 }
 
+/** kube-apiserver's flags on `node`, as kubeadm writes them, every path in kubeadm's layout. */
 export function kubeApiServerFlags(cluster: Cluster, node: ControlPlaneNode, options: NodeAuthOptions = {}): KubeApiServerFlags {
   const loopback = net.isIPv6(node.ip) ? '[::1]' : '127.0.0.1';
   return {
@@ -167,6 +235,7 @@ export function kubeApiServerFlags(cluster: Cluster, node: ControlPlaneNode, opt
   };
 }
 
+/** kube-controller-manager's flags, as kubeadm writes them. */
 export function kubeControllerManagerFlags(cluster: Cluster): KubeControllerManagerFlags {
   return {
     'kubeconfig': kubeconfig('controller-manager'),
@@ -186,6 +255,7 @@ export function kubeControllerManagerFlags(cluster: Cluster): KubeControllerMana
   };
 }
 
+/** kube-scheduler's flags, as kubeadm writes them. */
 export function kubeSchedulerFlags(): KubeSchedulerFlags {
   return {
     'kubeconfig': kubeconfig('scheduler'),
@@ -230,6 +300,7 @@ export function commandLine(binary: string, flags: object): string[] {
   return [binary, ...Object.entries(flags).sort(([a], [b]) => a.localeCompare(b)).map(([flag, value]) => `--${flag}=${value}`)];
 }
 
+/** The registry of the control-plane images, kubeadm's default imageRepository. */
 export const REGISTRY = 'registry.k8s.io';
 
 interface HostPathVolume {

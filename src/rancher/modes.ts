@@ -10,12 +10,19 @@ export const RANCHER_NAMESPACE = 'cattle-system';
 export const INGRESS_TLS_SECRET = 'tls-rancher-ingress';
 /** The uploaded CA (Opaque) mounted at /etc/rancher/ssl/cacerts.pem when `privateCA` is true. */
 export const CA_SECRET = 'tls-ca';
+/** The key of tls-ca holding the uploaded CA. */
 export const CACERTS_KEY = 'cacerts.pem';
 /** The chart repository of Rancher's stable releases (`helm repo add rancher-stable …`). */
 export const RANCHER_STABLE_REPOSITORY = 'https://releases.rancher.com/server-charts/stable';
 
+/**
+ * The chart's TLS modes: `rancher` (Rancher's own CA through cert-manager), `letsEncrypt`, `secret` (a certificate
+ * brought in Secret tls-rancher-ingress) and `external` (TLS ends in front of Rancher).
+ */
 export type RancherTlsMode = 'rancher' | 'letsEncrypt' | 'secret' | 'external';
+/** How agents verify Rancher: `strict` only with the CA Rancher serves as cacerts; `system-store` also with the system's roots. */
 export type AgentTlsMode = 'strict' | 'system-store';
+/** Let's Encrypt's production or staging environment (chart value `letsEncrypt.environment`). */
 export type LetsEncryptEnvironment = 'production' | 'staging';
 
 /** Props that only some modes take. */
@@ -30,6 +37,7 @@ interface ModeRow {
   readonly props: readonly ModeSpecificProp[];
 }
 
+/** Per TLS mode: the chart's `tls` and `ingress.tls.source` values and the props the mode takes. */
 export const RANCHER_TLS_MODES: Readonly<Record<RancherTlsMode, ModeRow>> = {
   // cert-manager issues tls-rancher-ingress from Issuer `rancher`, a CA issuer over Rancher's own generated CA
   // (Secret tls-rancher). An uploaded CA would not be the one that signs, so none is taken.
@@ -43,6 +51,7 @@ export const RANCHER_TLS_MODES: Readonly<Record<RancherTlsMode, ModeRow>> = {
   external: { tls: 'external', props: ['cacertsPem'] },
 };
 
+/** True for one of the chart's TLS modes. */
 export function isRancherTlsMode(value: unknown): value is RancherTlsMode {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(RANCHER_TLS_MODES, value);
 }

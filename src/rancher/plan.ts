@@ -27,17 +27,21 @@ import { checkCacerts, checkServingCertificate, ServingCertificateInput } from '
 
 /** What is asked of Rancher's TLS; field names are the construct's prop names, which errors name. */
 export interface RancherTlsSpec {
+  /** Rancher's hostname: the Ingress host and the name its certificate must cover. */
   readonly hostname: string;
   /** @default "rancher" */
   readonly mode?: RancherTlsMode;
+  /** `letsEncrypt` mode: the ACME account contact. */
   readonly email?: string;
   /** @default "production" */
   readonly environment?: LetsEncryptEnvironment;
+  /** `letsEncrypt` mode: the IngressClass of the HTTP-01 solver. */
   readonly ingressClass?: string;
   /** The brought certificate of `secret` mode, whatever its source: only its presence is checked here. */
   readonly certificate?: unknown;
   /** A CA to upload (privateCA=true, Secret tls-ca). */
   readonly cacertsPem?: string;
+  /** The chart's `agentTLSMode`. */
   readonly agentTLSMode?: AgentTlsMode;
 }
 
@@ -48,15 +52,41 @@ export interface CheckedRancherTlsSpec extends RancherTlsSpec {
 
 /** The chart values that decide TLS (chart/values.yaml names). */
 export interface RancherHelmValues {
+  /** `hostname`. */
   readonly hostname: string;
-  readonly ingress?: { readonly tls: { readonly source: 'rancher' | 'letsEncrypt' | 'secret'; readonly secretName: string } };
+  /** `ingress.tls`, when TLS ends at the Ingress. */
+  readonly ingress?: {
+    /** The Ingress's TLS. */
+    readonly tls: {
+      /** Where its certificate comes from. */
+      readonly source: 'rancher' | 'letsEncrypt' | 'secret';
+      /** The Secret it serves, tls-rancher-ingress. */
+      readonly secretName: string;
+    };
+  };
+  /** `privateCA`: Rancher reads cacerts.pem from Secret tls-ca. */
   readonly privateCA: boolean;
+  /** `tls`: TLS ends at the Ingress, or in front of Rancher. */
   readonly tls: 'ingress' | 'external';
-  readonly letsEncrypt?: { readonly email: string; readonly environment: LetsEncryptEnvironment; readonly ingress?: { readonly class: string } };
+  /** `letsEncrypt`, in that mode. */
+  readonly letsEncrypt?: {
+    /** The ACME account contact. */
+    readonly email: string;
+    /** `production` or `staging`. */
+    readonly environment: LetsEncryptEnvironment;
+    /** The HTTP-01 solver's Ingress. */
+    readonly ingress?: {
+      /** Its IngressClass. */
+      readonly class: string;
+    };
+  };
+  /** `agentTLSMode`. */
   readonly agentTLSMode?: AgentTlsMode;
 }
 
+/** What synth writes for Rancher's TLS: the chart's values, the uploaded CA, its checksum and the warnings. */
 export interface RancherTlsPlan {
+  /** The chart's TLS values. */
   readonly values: RancherHelmValues;
   /** cacerts.pem of Secret tls-ca, when a CA is uploaded. */
   readonly cacertsPem?: string;

@@ -8,11 +8,13 @@ import { SpecError } from '../engine/errors';
 import { privateKeyFromPem, samePublicKey } from '../engine/keys';
 import { Certificate } from '../engine/x509';
 
+/** A certificate brought for Rancher's Ingress, and the CA that verifies it, as they are checked. */
 export interface ServingCertificateInput {
   /** Rancher's hostname: what clients ask for. */
   readonly hostname: string;
   /** tls.crt: the leaf, then its intermediates, no root. */
   readonly certificateChainPem: string;
+  /** tls.key: the leaf's key (a credential). */
   readonly privateKeyPem: string;
   /** The uploaded CA (cacerts.pem): root, or intermediate then root. Absent: the CA must be a public one. */
   readonly cacertsPem?: string;

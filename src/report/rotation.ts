@@ -10,7 +10,7 @@ export type RotationTransition = Pick<RotationDecision, 'kind' | 'id' | 'from' |
 
 type Kind = RotationTransition['kind'];
 
-/** What each phase does, once it is synthesized (the phase table of the README's "Rotating a CA"). */
+/** What each phase does, once it is synthesized (the phase table of docs/rotation.md). */
 const PHASE_EFFECT: Record<RotationPhase, Record<Kind, string>> = {
   'trust-both': {
     'certificate-authority': 'a new CA (new key) beside the old one; every bundle trusts both; the old CA still signs, nothing is re-issued',

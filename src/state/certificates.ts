@@ -51,12 +51,19 @@ export interface Credential {
  * lines (`SANs +10.0.0.5`, `renewal due (expires …)`); `renewAt` is when a kept certificate enters its window.
  */
 export interface SlotDecision {
+  /** The state slot. */
   readonly slot: string;
+  /** What the slot holds. */
   readonly kind: 'certificate' | 'key' | 'token';
+  /** What synth does with it. */
   readonly action: 'keep' | 'issue' | 'reissue' | 'renew' | 'rotate';
+  /** Why, field by field; empty for `keep`. */
   readonly reasons: string[];
+  /** When a kept certificate enters its renewal window. */
   readonly renewAt?: Date;
+  /** The certificate's (new) expiry. */
   readonly notAfter?: Date;
+  /** The certificate's CN, for the reports. */
   readonly commonName?: string;
 }
 

@@ -5,8 +5,9 @@ import { SpecError } from '../engine/errors';
 import { AgeError, isAgeFile, parseIdentity, parseRecipient } from './age';
 import { AgeKeys, DirectoryStore, EncryptedDirectoryStore, StateStore } from './store';
 
-/** Environment variables a user's CI sets; documented in the README. */
+/** Environment variables a user's CI sets; documented in docs/state.md. */
 export const ENV_STATE_DIR = 'CDK8S_PKI_STATE_DIR';
+/** Set to 1 (true, yes, on) in CI: synth and `rotate` never write the state, and fail when it must change. */
 export const ENV_FROZEN = 'CDK8S_PKI_FROZEN';
 /** Set by `cdk8s-pki plan` for the app it runs: the app writes its plan report there and nothing else (src/plan/). */
 export const ENV_PLAN_FILE = 'CDK8S_PKI_PLAN_FILE';

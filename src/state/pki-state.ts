@@ -26,7 +26,9 @@ export { CaRotation, ROTATION_PHASES, RotationPhase } from './rotation-policy';
 
 /** A private key in the state, by slot and generation: how a node plan names a key without copying it. */
 export interface KeyReference {
+  /** The state slot. */
   readonly slot: string;
+  /** Which key of the slot: `key-<generation>.pem`. */
   readonly generation: number;
 }
 
@@ -51,7 +53,9 @@ export interface KeyInventoryEntry {
   readonly rotationRequested: boolean;
 }
 
+/** Where the state is kept, its clock and entropy, and whether it may be written. */
 export interface PkiStateOptions {
+  /** Where the files are kept: a directory, an age-encrypted directory, or memory. */
   readonly store: StateStore;
   /** @default the system clock */
   readonly clock?: () => Date;
@@ -81,7 +85,9 @@ export class PkiState {
     return new PkiState({ ...options, store: new DirectoryStore(path.resolve(directory)) });
   }
 
+  /** Where the files are kept. */
   readonly store: StateStore;
+  /** Whether the state may not be written (CI's frozen mode). */
   readonly frozen: boolean;
   private readonly clock: () => Date;
   /** The instant of this synth, read once from the clock and kept until commit. */
@@ -161,7 +167,15 @@ export class PkiState {
    * `<slot>/key.json`. Generated once; a different algorithm is refused, because replacing the key
    * invalidates everything it signed.
    */
-  ensureKey(slot: string, keyAlgorithm: KeyAlgorithm): { privateKey: crypto.KeyObject; generation: number } {
+  ensureKey(
+    slot: string,
+    keyAlgorithm: KeyAlgorithm,
+  ): {
+    /** The key. */
+    privateKey: crypto.KeyObject;
+    /** Its generation in the slot. */
+    generation: number;
+  } {
     const { key, decision } = this.atomically(() => ensureBareKey(this.context, slot, keyAlgorithm));
     this.decided(decision);
     return key;

@@ -6,6 +6,7 @@
  */
 import { SpecError } from '../engine/errors';
 
+/** The phases of a CA rotation, in order. */
 export const ROTATION_PHASES = ['trust-both', 'issue-from-new', 'drop-old'] as const;
 
 /**
@@ -19,6 +20,7 @@ export type RotationPhase = (typeof ROTATION_PHASES)[number];
 export interface CaRotation {
   /** Names this rotation; a finished one (drop-old) is followed by a new id. */
   readonly id: string;
+  /** The phase to be in after this synth: one step from the recorded one (trust-both, issue-from-new, drop-old). */
   readonly phase: RotationPhase;
 }
 

@@ -18,11 +18,15 @@ import { CaRotation, decideRotation, RotationPhase, ShownPhase } from './rotatio
 
 /** What one synth did with a rotating slot, for `plan`, the synth summary and PKI.md. */
 export interface RotationDecision {
+  /** The CA's (or key's) state slot. */
   readonly slot: string;
+  /** A CA, or a bare key pair (the service-account key). */
   readonly kind: 'certificate-authority' | 'key';
   /** The rotation declared, or the one the state last recorded. */
   readonly id: string;
+  /** The phase the state recorded. */
   readonly from: ShownPhase;
+  /** The phase this synth leaves it in. */
   readonly to: ShownPhase;
   /** `start`: trust-both begins; `advance`: the next phase; `rollback`: one phase back; `keep`: as recorded. */
   readonly action: 'keep' | 'start' | 'advance' | 'rollback';

@@ -20,9 +20,11 @@ const ENCRYPTED_GITIGNORE = '# cdk8s-pki state, age-encrypted: commit it. Only t
 export interface StateStore {
   /** Where the state lives, for messages. */
   readonly location: string;
+  /** An entry's bytes (decrypted, for an encrypted store); undefined when there is none. */
   read(name: string): Buffer | undefined;
   /** Every entry name, sorted; with `prefix`, only those under `prefix/` (a state of thousands of nodes is a long walk). */
   list(prefix?: string): string[];
+  /** Writes an entry whole (temp file, fsync, rename); with `exclusive`, fails when it exists (key files are never replaced). */
   write(name: string, data: Buffer, exclusive: boolean): void;
   /** Removes an entry; absent is fine. */
   remove(name: string): void;
@@ -115,7 +117,10 @@ function readStateDirectory(dir: string): fs.Dirent[] {
 export class DirectoryStore implements StateStore {
   readonly location: string;
 
-  constructor(readonly directory: string) {
+  constructor(
+    /** The state directory. */
+    readonly directory: string,
+  ) {
     this.location = `state directory ${directory}`;
   }
 

@@ -8,7 +8,9 @@ import { StateStore } from './store';
 
 /** Something a synth would write to the state, by slot, and why. */
 export interface PendingChange {
+  /** The state slot. */
   readonly slot: string;
+  /** What would change, and why. */
   readonly reasons: string[];
 }
 

@@ -1,8 +1,8 @@
 // Parity with kubeadm v1.31–v1.34 for the reference cluster (3 control-plane nodes, 2 workers). The expected
 // values are transcribed from kubeadm's certlist.go, kubeconfig.go and pki_helpers.go (the project's kubeadm
 // reference, §1–§4), not taken from our catalog, and the certificates are read with OpenSSL (node's
-// X509Certificate and the openssl command), not with our parser. Where we differ on purpose (README, "Where
-// this differs from kubeadm"), the test says so and checks our value.
+// X509Certificate and the openssl command), not with our parser. Where we differ on purpose (docs/constructs.md,
+// "Where this differs from kubeadm"), the test says so and checks our value.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -150,7 +150,7 @@ function opensslVerify(dir: string, caFile: string, pem: string, purpose: Purpos
   }
 }
 
-/** The leaf keyUsage kubeadm sets (digitalSignature | keyEncipherment) and ours per key type (README). */
+/** The leaf keyUsage kubeadm sets (digitalSignature | keyEncipherment) and ours per key type (docs/constructs.md). */
 function expectedLeafKeyUsage(algorithm: KeyAlgorithm): string {
   return algorithm.startsWith('rsa') ? 'critical Digital Signature, Key Encipherment' : 'critical Digital Signature';
 }
