@@ -112,7 +112,12 @@ interface PendingWrite {
 /** How long a query may take, beyond a lock wait, before the store gives up on the worker. */
 const QUERY_WAIT_MS = 120_000;
 
+/**
+ * The state in PostgreSQL (see the module comment); `CDK8S_PKI_STATE=postgres://…` selects it for a synth and
+ * the commands. Reads are served from one load of the whole state; writes land at the end of `withLock`.
+ */
 export class PostgresStore implements StateStore {
+  /** The state and the database, without the URL's password, for messages. */
   readonly location: string;
   /** The state's name in the database (`?state=`). */
   readonly state: string;
@@ -136,10 +141,12 @@ export class PostgresStore implements StateStore {
     this.holder = (options.holder ?? defaultHolder()).slice(0, 63); // application_name's limit
   }
 
+  /** True with a passphrase: one scrypt per entry read. */
   get costlyReads(): boolean {
     return this.codec?.costly ?? false;
   }
 
+  /** The entry and the state it is in, for messages. */
   locate(name: string): string {
     return `${name} in the ${this.location}`;
   }
@@ -151,6 +158,7 @@ export class PostgresStore implements StateStore {
     this.rows = new Map((rows ?? []).map((row: StoredRow) => [row.name, { content: Buffer.from(row.content), sha256: row.sha256 }]));
   }
 
+  /** The entry's plaintext, from the loaded state (or what this `withLock` wrote); undefined when absent. */
   read(name: string): Buffer | undefined {
     const pending = this.pending?.get(name);
     if (pending) return pending.data ? Buffer.from(pending.data) : undefined;
@@ -165,6 +173,7 @@ export class PostgresStore implements StateStore {
     return Buffer.from(row.content);
   }
 
+  /** Every entry name, sorted; with `prefix`, only those under `prefix/`. */
   list(prefix?: string): string[] {
     this.load();
     const names = new Set(this.rows!.keys());
@@ -175,6 +184,7 @@ export class PostgresStore implements StateStore {
     return [...names].filter((name) => !path.posix.basename(name).startsWith('.') && (prefix === undefined || name.startsWith(`${prefix}/`))).sort();
   }
 
+  /** Stages `data` (encrypted) for the commit at the end of `withLock`; outside one, commits it alone. */
   write(name: string, data: Buffer, exclusive: boolean): void {
     if (!this.pending) return this.withLock(() => this.write(name, data, exclusive));
     this.load();
@@ -187,6 +197,7 @@ export class PostgresStore implements StateStore {
     this.pending.set(name, { data: this.codec ? this.codec.encrypt(data, this.locate(name)) : Buffer.from(data), exclusive });
   }
 
+  /** Stages the entry's removal, as `write` stages a write. */
   remove(name: string): void {
     if (!this.pending) return this.withLock(() => this.remove(name));
     this.pending.set(name, { data: null, exclusive: false });
