@@ -16,7 +16,8 @@ let client: Client | undefined;
 
 async function connection(): Promise<Client> {
   if (!client) {
-    const fresh = new Client({ connectionString: url, application_name: applicationName });
+    // A server that does not answer fails the synth in a while rather than at the TCP timeout.
+    const fresh = new Client({ connectionString: url, application_name: applicationName, connectionTimeoutMillis: 30_000 });
     // A connection lost between requests fails the next request rather than the thread.
     fresh.on('error', () => (client = undefined));
     await fresh.connect();
