@@ -15,7 +15,9 @@ const ENCRYPTED_GITIGNORE = '# cdk8s-pki state, age-encrypted: commit it. Only t
 /**
  * Where the PKI state's entries live: a flat namespace of names like `example/cluster-ca/key-1.pem`.
  * Implementations write atomically; an `exclusive` write fails rather than replace (private keys). Names whose
- * last segment starts with `.` are the store's own (the commit journal) and are not listed.
+ * last segment starts with `.` are the store's own (the commit journal) and are not listed. The backends: the
+ * directory stores (a file per entry) and PostgresStore (a row per entry, written at the end of `withLock` in
+ * one transaction); docs/shared-state.md says how others would fit.
  */
 export interface StateStore {
   /** Where the state lives, for messages. */
