@@ -81,6 +81,11 @@ class SyncBridge {
     this.port.unref();
   }
 
+  /** Stops the thread, which closes its connection (and so releases a lock it held). */
+  close(): void {
+    void this.worker.terminate();
+  }
+
   call(request: Request, waitMs: number, where: string): Reply {
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage(request);
@@ -222,6 +227,15 @@ export class PostgresStore implements StateStore {
       this.pending = undefined;
       this.call({ op: 'unlock', state: this.state });
     }
+  }
+
+  /**
+   * Closes the store's connection. A process that ends closes it anyway; one that opens many stores (a test, a
+   * benchmark) closes each when done. A store used after this connects again.
+   */
+  close(): void {
+    this.bridge?.close();
+    this.bridge = undefined;
   }
 
   private commitPending(): void {

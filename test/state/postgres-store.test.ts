@@ -16,11 +16,16 @@ const alice = generateIdentity();
 const keys: AgeKeys = { recipients: [alice.recipient], identities: [alice.identity] };
 const identityFile = tmp.file('alice.txt', `${alice.identity}\n`);
 let databases = 0;
+const stores: PostgresStore[] = [];
+/** Keeps `store` to close it (its thread and connection) after the tests. */
+const opened = (store: PostgresStore) => (stores.push(store), store);
+const open = (options: ConstructorParameters<typeof PostgresStore>[0]) => opened(new PostgresStore(options));
 
 beforeAll(async () => {
   server = await startPostgres();
 }, 120_000);
 afterAll(() => {
+  stores.forEach((store) => store.close());
   server?.stop();
   tmp.cleanup();
 });
@@ -45,14 +50,14 @@ const rowsOf = (db: string, where = 'true') =>
 
 test('a synth writes one row per entry, each an age file that `age -d` opens to what the state reads, with no key, token or its base64 in any content column', () => {
   const db = database();
-  const store = new PostgresStore({ url: server.url(db, 'prod'), keys });
+  const store = open({ url: server.url(db, 'prod'), keys });
   const state = new PkiState({ store });
   const { ca } = issueCaAndLeaf(state);
   const token = state.ensureSecret('cluster/join-token', { generate: (randomBytes) => `abcdef.${randomBytes(8).toString('hex')}` });
   state.commit();
 
   const rows = rowsOf(db);
-  const reader = new PostgresStore({ url: server.url(db, 'prod'), keys });
+  const reader = open({ url: server.url(db, 'prod'), keys });
   expect(rows.map((r) => r.name)).toEqual(reader.list());
   expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['cluster/ca/key-1.pem', 'cluster/ca/certificate.json', 'cluster/apiserver/key-1.pem']));
   const plaintexts = rows.map((row) => {
@@ -80,12 +85,12 @@ test('a synth writes one row per entry, each an age file that `age -d` opens to 
 test('without age keys nothing is written, unless CDK8S_PKI_POSTGRES_PLAINTEXT opts in', () => {
   const db = database();
   const url = server.url(db);
-  const refused = new PkiState({ store: postgresStoreFromEnvironment(url, {}) });
+  const refused = new PkiState({ store: opened(postgresStoreFromEnvironment(url, {})) });
   issueCaAndLeaf(refused);
   expect(() => refused.commit()).toThrow(/age-encrypted on this machine; set CDK8S_PKI_AGE_RECIPIENTS .* or CDK8S_PKI_POSTGRES_PLAINTEXT=1/);
   expect(server.psql(db, "SELECT to_regclass('cdk8s_pki_entries') IS NULL").trim()).toBe('t');
-  expect(() => postgresStoreFromEnvironment(url, { CDK8S_PKI_POSTGRES_PLAINTEXT: 'maybe' })).toThrow(/CDK8S_PKI_POSTGRES_PLAINTEXT: "maybe" is neither true/);
-  const plaintext = new PkiState({ store: postgresStoreFromEnvironment(url, { CDK8S_PKI_POSTGRES_PLAINTEXT: '1' }) });
+  expect(() => opened(postgresStoreFromEnvironment(url, { CDK8S_PKI_POSTGRES_PLAINTEXT: 'maybe' }))).toThrow(/CDK8S_PKI_POSTGRES_PLAINTEXT: "maybe" is neither true/);
+  const plaintext = new PkiState({ store: opened(postgresStoreFromEnvironment(url, { CDK8S_PKI_POSTGRES_PLAINTEXT: '1' })) });
   issueCaAndLeaf(plaintext);
   plaintext.commit();
   expect(rowsOf(db, "name = 'cluster/ca/key-1.pem'")[0].content.toString()).toMatch(/^-----BEGIN PRIVATE KEY-----/);
@@ -93,7 +98,7 @@ test('without age keys nothing is written, unless CDK8S_PKI_POSTGRES_PLAINTEXT o
 
 test('a frozen synth reads the state and writes nothing, not even the tables', () => {
   const db = database();
-  const frozen = new PkiState({ store: new PostgresStore({ url: server.url(db), keys }), frozen: true });
+  const frozen = new PkiState({ store: open({ url: server.url(db), keys }), frozen: true });
   expect(() => {
     issueCaAndLeaf(frozen);
     frozen.commit();
@@ -104,12 +109,12 @@ test('a frozen synth reads the state and writes nothing, not even the tables', (
 test('states of one database are apart: each URL state= sees only its own rows', () => {
   const db = database();
   for (const name of ['prod', 'staging']) {
-    const state = new PkiState({ store: new PostgresStore({ url: server.url(db, name), keys }) });
+    const state = new PkiState({ store: open({ url: server.url(db, name), keys }) });
     issueCaAndLeaf(state);
     state.commit();
   }
-  const prod = new PostgresStore({ url: server.url(db, 'prod'), keys });
-  const staging = new PostgresStore({ url: server.url(db, 'staging'), keys });
+  const prod = open({ url: server.url(db, 'prod'), keys });
+  const staging = open({ url: server.url(db, 'staging'), keys });
   expect(prod.list()).toEqual(staging.list());
   expect(prod.read('cluster/ca/key-1.pem')!.equals(staging.read('cluster/ca/key-1.pem')!)).toBe(false);
 });
@@ -117,8 +122,8 @@ test('states of one database are apart: each URL state= sees only its own rows',
 test('a synth that waits on the lock past its timeout fails naming the holder', () => {
   const db = database();
   const url = server.url(db);
-  const holder = new PostgresStore({ url, keys, holder: 'cdk8s-pki 4242@laptop job 77' });
-  const contender = new PostgresStore({ url, keys, lockTimeoutMs: 300 });
+  const holder = open({ url, keys, holder: 'cdk8s-pki 4242@laptop job 77' });
+  const contender = open({ url, keys, lockTimeoutMs: 300 });
   holder.withLock(() => {
     expect(() => contender.withLock(() => 'never')).toThrow(/cannot lock the PostgreSQL state "default" at postgres:\/\/postgres@\/pki_\d+.*: held by cdk8s-pki 4242@laptop job 77, connected since .*; it is released when that synth ends/);
   });
@@ -129,9 +134,9 @@ test('a synth that waits on the lock past its timeout fails naming the holder', 
 test('a commit that finds a row it read changed writes nothing and names the row and who wrote it', () => {
   const db = database();
   const url = server.url(db);
-  const first = new PkiState({ store: new PostgresStore({ url, keys, holder: 'cdk8s-pki 1@first' }) });
+  const first = new PkiState({ store: open({ url, keys, holder: 'cdk8s-pki 1@first' }) });
   issueCaAndLeaf(first);
-  const second = new PkiState({ store: new PostgresStore({ url, keys }) });
+  const second = new PkiState({ store: open({ url, keys }) });
   issueCaAndLeaf(second);
   first.commit();
   const before = rowsOf(db);
@@ -142,12 +147,12 @@ test('a commit that finds a row it read changed writes nothing and names the row
 test('key rows are insert-only: the store refuses to replace one, and the database refuses UPDATE and DELETE of one', () => {
   const db = database();
   const url = server.url(db);
-  const stale = new PostgresStore({ url, keys });
+  const stale = open({ url, keys });
   stale.load();
-  const state = new PkiState({ store: new PostgresStore({ url, keys }) });
+  const state = new PkiState({ store: open({ url, keys }) });
   issueCaAndLeaf(state);
   state.commit();
-  const store = new PostgresStore({ url, keys });
+  const store = open({ url, keys });
   expect(() => store.write('cluster/ca/key-1.pem', Buffer.from('other'), true)).toThrow(/cluster\/ca\/key-1.pem in the PostgreSQL state .* exists and is never overwritten/);
   // A writer whose snapshot predates the key: the INSERT itself fails, in the database, and nothing is written.
   expect(() => stale.write('cluster/ca/key-1.pem', Buffer.from('other'), true)).toThrow(/cluster\/ca\/key-1.pem in the PostgreSQL state .* exists and is never overwritten; nothing was written/);
@@ -157,9 +162,9 @@ test('key rows are insert-only: the store refuses to replace one, and the databa
   }
   expect(rowsOf(db)).toEqual(before);
   // Records are replaced in place, their generation counted; the key rows stay as they were.
-  const renewal = new PkiState({ store: new PostgresStore({ url, keys }) });
+  const renewal = new PkiState({ store: open({ url, keys }) });
   renewal.requestRotation('cluster/ca', { newKey: false });
-  const renewed = new PkiState({ store: new PostgresStore({ url, keys }) });
+  const renewed = new PkiState({ store: open({ url, keys }) });
   issueCaAndLeaf(renewed);
   renewed.commit();
   const after = rowsOf(db);
