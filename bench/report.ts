@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BENCH_DIR, machine, RESULTS_DIR, TargetCheck, targetsTable } from './measure';
 
-const SCRIPTS = ['process', 'control-plane', 'issue', 'scale', 'state-encryption'];
+const SCRIPTS = ['process', 'control-plane', 'issue', 'scale', 'state-encryption', 'state-postgres'];
 const BENCHMARKS = path.join(BENCH_DIR, '..', 'BENCHMARKS.md');
 
 const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined);

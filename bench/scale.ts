@@ -12,10 +12,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { App, Chart } from 'cdk8s';
-import { ControlPlanePki, usePkiState } from '../constructs';
-import { ClusterSpec, NodeSpec } from '../src/kubeadm/cluster-spec';
 import { PkiState } from '../src/state/pki-state';
+import { clusterOf, synthCluster } from './clusters';
 import { BENCH_DIR, childEnv, envCount, ms, profileFlags, spread, table, TargetCheck, targetsTable, timed, writeResults } from './measure';
 import { perNode, ScalePoint, scalePlot } from './plot';
 
@@ -24,29 +22,14 @@ const SIZES = [100, 250, 500, 1000, 2000, 3000, 5000];
 const LINEARITY_BASE = 1000;
 const EXPORTED_NODE = 'worker-17';
 
-/** The cluster of the probe: cp-1 and N workers, addresses unique up to 2^24 workers. */
-function clusterOf(workers: number): ClusterSpec {
-  const nodes: NodeSpec[] = [{ name: 'cp-1', role: 'control-plane', ip: '10.0.0.11' }];
-  for (let i = 0; i < workers; i++) nodes.push({ name: `worker-${i + 1}`, role: 'worker', ip: `10.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}` });
-  return { clusterName: 'kubernetes', controlPlaneEndpoint: 'api.example:6443', serviceSubnets: ['10.96.0.0/12'], dnsDomain: 'cluster.local', nodes };
-}
-
-function synth(state: PkiState, cluster: ClusterSpec, outdir: string): void {
-  const app = new App({ outdir });
-  usePkiState(app, state);
-  const chart = new Chart(app, 'c');
-  new ControlPlanePki(chart, 'pki', { cluster });
-  app.synth();
-}
-
 /** The child of one N: prints its ScalePoint as JSON. */
 function probe(workers: number): void {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-pki-bench-scale-'));
   try {
     const cluster = clusterOf(workers);
     const state = PkiState.inMemory();
-    const coldMs = timed(() => synth(state, cluster, outdir));
-    const warmMs = timed(() => synth(state, cluster, outdir));
+    const coldMs = timed(() => synthCluster(state, cluster, outdir));
+    const warmMs = timed(() => synthCluster(state, cluster, outdir));
     const point: ScalePoint = { n: workers, coldMs, warmMs, maxRssKiB: process.resourceUsage().maxRSS };
     console.log(JSON.stringify(point));
   } finally {
@@ -165,7 +148,7 @@ const argv = process.argv.slice(2);
 if (argv[0] === '--probe') {
   probe(Number(argv[1]));
 } else if (argv[0] === '--build-state') {
-  synth(PkiState.inDirectory(argv[2]), clusterOf(Number(argv[1])), argv[3]);
+  synthCluster(PkiState.inDirectory(argv[2]), clusterOf(Number(argv[1])), argv[3]);
 } else {
   const maxAt = argv.indexOf('--max');
   if (maxAt >= 0) process.env.BENCH_SCALE_MAX = argv[maxAt + 1];

@@ -57,9 +57,10 @@ export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
 }
 
 /**
- * The PKI state of the app `scope` belongs to. Unless `usePkiState` bound one, this is the directory
- * `$CDK8S_PKI_STATE_DIR` (default `.pki` in the working directory), age-encrypted when `$CDK8S_PKI_AGE_*` name
- * keys, read-only when `$CDK8S_PKI_FROZEN` is `1` or `true`.
+ * The PKI state of the app `scope` belongs to. Unless `usePkiState` bound one, this is the PostgreSQL state
+ * `$CDK8S_PKI_STATE` names (`postgres://…`), else the directory `$CDK8S_PKI_STATE_DIR` (default `.pki` in the
+ * working directory); age-encrypted when `$CDK8S_PKI_AGE_*` name keys, read-only when `$CDK8S_PKI_FROZEN` is
+ * `1` or `true`.
  */
 export function pkiStateOf(scope: IConstruct): PkiState {
   const existing = bound.get(rootOf(scope));

@@ -24,6 +24,7 @@ const load = {
   secretPlan: () => require('./secrets/secret-plan') as typeof import('./secrets/secret-plan'),
   store: () => require('./state/store') as typeof import('./state/store'),
   listTable: () => require('./report/list-table') as typeof import('./report/list-table'),
+  migrate: () => require('./state/migrate') as typeof import('./state/migrate'),
 };
 
 const DAY_MS = 86_400_000;
@@ -89,18 +90,29 @@ export function buildCli(): Command {
   const program = new Command('cdk8s-pki')
     .description('Inspect and steer the PKI state that `cdk8s synth` keeps for a cdk8s-pki app.')
     .version(packageVersion())
-    .option('--state <dir>', 'state directory (default: $CDK8S_PKI_STATE_DIR or .pki in the app directory, the nearest one above holding cdk8s.yaml)')
+    .option('--state <dir|url>', 'state directory or PostgreSQL URL (default: $CDK8S_PKI_STATE when it is a postgres:// URL, else $CDK8S_PKI_STATE_DIR or .pki in the app directory, the nearest one above holding cdk8s.yaml)')
     .showHelpAfterError();
+  /** The PostgreSQL URL of the state, when `--state` or `$CDK8S_PKI_STATE` names one. */
+  const stateUrl = (): string | undefined => {
+    const { isPostgresUrl, postgresUrlFromEnvironment } = load.environment();
+    const option: string | undefined = program.opts().state;
+    return option === undefined ? postgresUrlFromEnvironment() : isPostgresUrl(option) ? option : undefined;
+  };
   const stateDirectory = () => resolveStateDirectory(program.opts().state);
   /** The state; a directory that is not there is an error naming where it was looked for. */
   const state = (): PkiState => {
+    const { ENV_STATE_DIR, frozenFromEnvironment, postgresStoreFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } = load.environment();
+    const url = stateUrl();
+    const frozen = frozenFromEnvironment();
+    if (url) return new (load.pkiState().PkiState)({ store: postgresStoreFromEnvironment(url), frozen });
     const directory = stateDirectory();
-    const { ENV_STATE_DIR, frozenFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } = load.environment();
     if (!fs.existsSync(directory)) throw new StateError(`no state directory ${directory}; run \`cdk8s synth\` in the app's directory first, or name the state with --state or ${ENV_STATE_DIR}`);
     const store = stateStoreFromEnvironment(directory);
     warnIfPlaintextStateTracked(store);
-    return new (load.pkiState().PkiState)({ store, frozen: frozenFromEnvironment() });
+    return new (load.pkiState().PkiState)({ store, frozen });
   };
+  /** Where the state is, for output: the directory, or the database (without its password). */
+  const stateLocation = (): string => (stateUrl() ? state().store.location : stateDirectory());
 
   program
     .command('list')
@@ -115,11 +127,11 @@ export function buildCli(): Command {
       const tokens = current.secretInventory();
       const rotations = rotationListing(current, certificates);
       if (options.output === 'json') {
-        out(`${JSON.stringify({ stateDirectory: stateDirectory(), certificates, keys, tokens, rotations }, null, 2)}\n`);
+        out(`${JSON.stringify({ stateDirectory: stateLocation(), certificates, keys, tokens, rotations }, null, 2)}\n`);
         return;
       }
       if (certificates.length === 0) {
-        out(`the state ${stateDirectory()} holds no certificates yet; run \`cdk8s synth\`\n`);
+        out(`the state ${stateLocation()} holds no certificates yet; run \`cdk8s synth\`\n`);
         return;
       }
       const status = (c: (typeof certificates)[number]) => [c.status === 'expired' ? 'EXPIRED' : c.status === 'renewal due' ? 'renewal due' : 'ok', c.pendingRequest && `${c.pendingRequest} requested`].filter(Boolean).join(', ');
@@ -147,7 +159,7 @@ export function buildCli(): Command {
       const { stateExpiryItems, treeExpiryItems } = load.expirySources();
       const warn = options.warn === undefined ? undefined : { within: options.warn, seconds: parseWarnDuration(options.warn, '--warn') };
       const items = options.dir === undefined ? stateExpiryItems(state()) : treeExpiryItems(options.dir);
-      const source = options.dir === undefined ? { state: stateDirectory() } : { dir: path.resolve(options.dir) };
+      const source = options.dir === undefined ? { state: stateLocation() } : { dir: path.resolve(options.dir) };
       const report = expirationReport(items, { now: new Date(), source, warn });
       out(renderReport(report, options.output));
       const lines = attentionLines(report);
@@ -191,11 +203,13 @@ export function buildCli(): Command {
     .option('-v, --verbose', 'also list what is kept')
     .action((options: { output: 'text' | 'json'; verbose?: boolean }) => {
       const { formatPlan, runPlan } = load.plan();
-      const { ENV_STATE_DIR } = load.environment();
+      const { ENV_STATE, ENV_STATE_DIR } = load.environment();
       const app = findAppDirectory(process.cwd());
       if (!app) throw new StateError(`no cdk8s.yaml in ${process.cwd()} or any directory above it: run cdk8s-pki plan in the app's directory`);
       const stateOption: string | undefined = program.opts().state;
-      const plan = runPlan(app, stateOption ? { ...process.env, [ENV_STATE_DIR]: path.resolve(stateOption) } : process.env);
+      const url = stateUrl();
+      const env = url ? { ...process.env, [ENV_STATE]: url } : stateOption ? { ...process.env, [ENV_STATE]: '', [ENV_STATE_DIR]: path.resolve(stateOption) } : process.env;
+      const plan = runPlan(app, env);
       out(options.output === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan, { verbose: options.verbose === true }));
       process.exitCode = plan.changes ? 2 : 0;
     });
@@ -229,6 +243,8 @@ export function buildCli(): Command {
     .requiredOption('--to <recipient...>', 'the new recipients (age1…)')
     .option('--encrypt-plaintext', 'also encrypt files that are not encrypted yet (moving a plaintext state to age)')
     .action((options: { to: string[]; encryptPlaintext?: boolean }) => {
+      // A PostgreSQL state's key rows are insert-only, re-encryption included: copy it into a new state instead.
+      if (stateUrl()) throw new SpecError('reencrypt', 'works on a state directory; for a PostgreSQL state, set the new recipients and `cdk8s-pki state migrate` it into a new state (?state=…)');
       const directory = stateDirectory();
       const { parseRecipient } = load.age();
       const identities = load.environment().ageKeysFromEnvironment()?.identities ?? [];
@@ -241,6 +257,23 @@ export function buildCli(): Command {
       });
       const names = load.store().reencryptState(directory, identities, options.to, { encryptPlaintext: options.encryptPlaintext === true });
       out(`re-encrypted ${names.length} files in ${directory} to ${options.to.length} recipient${options.to.length === 1 ? '' : 's'}\n`);
+    });
+
+  program
+    .command('state')
+    .description('commands on the state as a whole')
+    .command('migrate')
+    .description('copy a whole state from one backend to another (a directory, or a postgres:// URL), then read every entry back from the target and compare; the target must be empty, the source is only read')
+    .requiredOption('--from <backend>', 'the state to copy: a directory or a PostgreSQL URL')
+    .requiredOption('--to <backend>', 'where to copy it: an empty or new directory, or a PostgreSQL URL whose state (?state=) is empty')
+    .option('--plaintext', 'write a new target directory in plaintext even though age keys are set (a directory of plaintext files is always read as such)')
+    .action((options: { from: string; to: string; plaintext?: boolean }) => {
+      const { stateStoreForBackend } = load.environment();
+      const open = () => stateStoreForBackend(options.to, { plaintext: options.plaintext === true });
+      const from = stateStoreForBackend(options.from);
+      const to = open();
+      const { names } = load.migrate().migrateState(from, to, open);
+      out(`copied ${names.length} entries from the ${from.location} to the ${to.location}; each read back identical\n`);
     });
 
   program

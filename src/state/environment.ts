@@ -3,10 +3,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SpecError } from '../engine/errors';
 import { AgeError, isAgeFile, parseIdentity, parseRecipient } from './age';
+import type { PostgresStore } from './postgres-store';
 import { AgeKeys, DirectoryStore, EncryptedDirectoryStore, StateStore } from './store';
 
 /** Environment variables a user's CI sets; documented in docs/state.md. */
 export const ENV_STATE_DIR = 'CDK8S_PKI_STATE_DIR';
+/** A shared state instead of the directory: `postgres://…?state=<name>` (docs/shared-state.md). */
+export const ENV_STATE = 'CDK8S_PKI_STATE';
+/** `1` lets a PostgreSQL state hold private keys in plaintext (no CDK8S_PKI_AGE_* set). */
+export const ENV_POSTGRES_PLAINTEXT = 'CDK8S_PKI_POSTGRES_PLAINTEXT';
+/** Seconds a synth waits for another's lock on a PostgreSQL state (default 15). */
+export const ENV_POSTGRES_LOCK_TIMEOUT = 'CDK8S_PKI_POSTGRES_LOCK_TIMEOUT';
 /** Set to 1 (true, yes, on) in CI: synth and `rotate` never write the state, and fail when it must change. */
 export const ENV_FROZEN = 'CDK8S_PKI_FROZEN';
 /** Set by `cdk8s-pki plan` for the app it runs: the app writes its plan report there and nothing else (src/plan/). */
@@ -23,15 +30,19 @@ const TRUE = ['1', 'true', 'yes', 'on', 'y'];
 const FALSE = ['', '0', 'false', 'no', 'off', 'n'];
 
 /**
- * True when `$CDK8S_PKI_FROZEN` is set to a truthy spelling (`1`, `true`, `yes`, `on`, any case, spaces
- * trimmed): synth must not write the state. Anything that is neither truthy nor falsy is refused, so a typo
- * never silently means "not frozen" in CI.
+ * True when `variable` is set to a truthy spelling (`1`, `true`, `yes`, `on`, any case, spaces trimmed). Anything
+ * that is neither truthy nor falsy is refused, so a typo never silently means "off" in CI.
  */
-export function frozenFromEnvironment(env: Environment = process.env): boolean {
-  const value = (env[ENV_FROZEN] ?? '').trim().toLowerCase();
+function flagFromEnvironment(variable: string, env: Environment): boolean {
+  const value = (env[variable] ?? '').trim().toLowerCase();
   if (TRUE.includes(value)) return true;
   if (FALSE.includes(value)) return false;
-  throw new SpecError(ENV_FROZEN, `${JSON.stringify(env[ENV_FROZEN])} is neither true (1, true, yes, on) nor false (0, false, no, off, empty)`);
+  throw new SpecError(variable, `${JSON.stringify(env[variable])} is neither true (1, true, yes, on) nor false (0, false, no, off, empty)`);
+}
+
+/** True when `$CDK8S_PKI_FROZEN` is set to a truthy spelling: synth must not write the state. */
+export function frozenFromEnvironment(env: Environment = process.env): boolean {
+  return flagFromEnvironment(ENV_FROZEN, env);
 }
 
 /** `age1…` recipients new state files are encrypted to, comma-separated. */
@@ -105,18 +116,55 @@ export function ageKeysFromEnvironment(env: Environment = process.env): AgeKeys 
   return { recipients, identities };
 }
 
+/** True when `backend` (a `--state`, `CDK8S_PKI_STATE` or `--from`/`--to` value) names a PostgreSQL database. */
+export const isPostgresUrl = (backend: string): boolean => /^postgres(ql)?:\/\//i.test(backend);
+
+/** `$CDK8S_PKI_STATE` when it names a PostgreSQL database. */
+export function postgresUrlFromEnvironment(env: Environment = process.env): string | undefined {
+  const backend = env[ENV_STATE]?.trim();
+  return backend && isPostgresUrl(backend) ? backend : undefined;
+}
+
+/** The PostgreSQL state at `url`, encrypted with the environment's age keys. Loads `pg` only when asked for. */
+export function postgresStoreFromEnvironment(url: string, env: Environment = process.env): PostgresStore {
+  const lockTimeout = env[ENV_POSTGRES_LOCK_TIMEOUT]?.trim();
+  if (lockTimeout && !/^\d+(\.\d+)?$/.test(lockTimeout)) throw new SpecError(ENV_POSTGRES_LOCK_TIMEOUT, `${JSON.stringify(lockTimeout)} is not a number of seconds`);
+  const allowPlaintext = flagFromEnvironment(ENV_POSTGRES_PLAINTEXT, env);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PostgresStore } = require('./postgres-store') as typeof import('./postgres-store');
+  return new PostgresStore({ url, keys: ageKeysFromEnvironment(env), allowPlaintext, lockTimeoutMs: lockTimeout ? Number(lockTimeout) * 1000 : undefined });
+}
+
 /**
- * The state store the environment asks for: age-encrypted when any CDK8S_PKI_AGE_* variable is set, else
- * plaintext. An existing directory's `.gitignore` is checked (and recreated) here, so every synth and command
- * repairs one that a killed synth left missing or empty.
+ * The state store the environment asks for: `$CDK8S_PKI_STATE` when it is a PostgreSQL URL (unless a directory
+ * is given), else the directory, age-encrypted when any CDK8S_PKI_AGE_* variable is set, else plaintext. An
+ * existing directory's `.gitignore` is checked (and recreated) here, so every synth and command repairs one
+ * that a killed synth left missing or empty.
  */
 export function stateStoreFromEnvironment(directory?: string, env: Environment = process.env): StateStore {
+  const url = directory === undefined ? postgresUrlFromEnvironment(env) : undefined;
+  if (url) return postgresStoreFromEnvironment(url, env);
   const keys = ageKeysFromEnvironment(env);
   const absolute = path.resolve(directory ?? stateDirectoryFromEnvironment(env));
   const store = keys ? new EncryptedDirectoryStore(absolute, keys) : new DirectoryStore(absolute);
   // A plan writes nothing, not even this.
   if (!env[ENV_PLAN_FILE]) store.ensureGitignore();
   return store;
+}
+
+/**
+ * The store of `backend`, a PostgreSQL URL or a directory, as `state migrate` opens it. A directory is read as
+ * it is, whatever the environment: plaintext files as plaintext, age files with the environment's age keys. A
+ * directory with no entries yet is written encrypted when age keys are set, unless `plaintext`.
+ */
+export function stateStoreForBackend(backend: string, options: { plaintext?: boolean } = {}, env: Environment = process.env): StateStore {
+  if (isPostgresUrl(backend)) return postgresStoreFromEnvironment(backend, env);
+  const directory = path.resolve(backend);
+  const keys = ageKeysFromEnvironment(env);
+  const raw = new DirectoryStore(directory);
+  const some = raw.anyName();
+  const encrypted = some === undefined ? keys !== undefined && !options.plaintext : isAgeFile(raw.readFile(some) ?? Buffer.alloc(0));
+  return encrypted ? new EncryptedDirectoryStore(directory, keys ?? { recipients: [], identities: [] }) : raw;
 }
 
 /**

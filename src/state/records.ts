@@ -100,6 +100,8 @@ export const keyRecordName = (slot: string) => `${slot}/key.json`;
 export const secretRecordName = (slot: string) => `${slot}/secret.json`;
 export const rotationRecordName = (slot: string) => `${slot}/rotation.json`;
 export const keyFileName = (slot: string, generation: number) => `${slot}/key-${generation}.pem`;
+/** True for a private key's entry (`<slot>/key-<n>.pem`), which is written once and never replaced. */
+export const isKeyFileName = (name: string) => /(^|\/)key-[^/]*\.pem$/.test(name);
 export const documentFileName = (name: string) => `${name}.doc.json`;
 
 /** The generation of a key file name of `slot`, or undefined when `name` is not one. */

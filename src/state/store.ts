@@ -15,7 +15,9 @@ const ENCRYPTED_GITIGNORE = '# cdk8s-pki state, age-encrypted: commit it. Only t
 /**
  * Where the PKI state's entries live: a flat namespace of names like `example/cluster-ca/key-1.pem`.
  * Implementations write atomically; an `exclusive` write fails rather than replace (private keys). Names whose
- * last segment starts with `.` are the store's own (the commit journal) and are not listed.
+ * last segment starts with `.` are the store's own (the commit journal) and are not listed. The backends: the
+ * directory stores (a file per entry) and PostgresStore (a row per entry, written at the end of `withLock` in
+ * one transaction); docs/shared-state.md says how others would fit.
  */
 export interface StateStore {
   /** Where the state lives, for messages. */
@@ -268,48 +270,97 @@ export interface AgeKeys {
 }
 
 /**
- * The state as a directory of age-encrypted files, safe to commit: each file is a binary age v1 file
- * (`age -d -i key.txt .pki/<slot>/key-1.pem` opens it) under the same name as in a plaintext state, so slots,
- * messages and `locate()` are the same in both. Writes and the lock are DirectoryStore's.
- *
- * A file that cannot be decrypted (no matching identity, wrong passphrase, modified, or not encrypted at all)
- * is a StateError, never an absent entry: treating it as absent would make synth generate a new CA.
+ * age encryption of state entries, shared by every store that keeps them encrypted: what a store writes is
+ * encrypted to the recipients, what it reads is decrypted with the identities. An entry that cannot be decrypted
+ * (no matching identity, wrong passphrase, modified, or not encrypted at all) is a StateError naming where it is,
+ * never an absent entry: treating it as absent would make synth generate a new CA.
  */
-export class EncryptedDirectoryStore extends DirectoryStore {
-  override readonly location: string;
+export class AgeEntryCodec {
   /** Plaintext by SHA-256 of its ciphertext: PkiState reads an entry again at commit, and scrypt costs ~0.5 s a file. */
   private readonly plaintexts = new Map<string, Buffer>();
 
-  constructor(directory: string, private readonly keys: AgeKeys) {
-    super(directory);
-    this.location = `age-encrypted state directory ${directory}`;
+  constructor(private readonly keys: AgeKeys) {
     // A bad recipient fails here rather than at the first write.
     if (!('passphrase' in keys.recipients)) for (const recipient of keys.recipients) parseRecipient(recipient);
   }
 
-  get costlyReads(): boolean {
+  /** True when decrypting is slow (a passphrase: one scrypt per entry). */
+  get costly(): boolean {
     return 'passphrase' in this.keys.identities;
   }
 
-  override read(name: string): Buffer | undefined {
-    const ciphertext = this.readFile(name);
-    if (ciphertext === undefined) return undefined;
+  /** `data` encrypted to the recipients; `where` names the entry in the error when there are none. */
+  encrypt(data: Buffer, where: string): Buffer {
+    if (!('passphrase' in this.keys.recipients) && this.keys.recipients.length === 0) {
+      throw new StateError(`cannot write ${where}: no age recipients to encrypt it to; set CDK8S_PKI_AGE_RECIPIENTS or CDK8S_PKI_AGE_RECIPIENTS_FILE`);
+    }
+    const ciphertext = encrypt(data, this.keys.recipients, { scryptWorkFactor: this.keys.scryptWorkFactor });
+    this.plaintexts.set(sha256Hex(ciphertext), Buffer.from(data));
+    return ciphertext;
+  }
+
+  /** The plaintext of `ciphertext`, the entry at `where`: a fresh copy each time. */
+  decrypt(ciphertext: Buffer, where: string): Buffer {
     const digest = sha256Hex(ciphertext);
     let plaintext = this.plaintexts.get(digest);
     if (!plaintext) {
-      plaintext = this.decryptEntry(name, ciphertext);
+      plaintext = this.decryptEntry(ciphertext, where);
       this.plaintexts.set(digest, plaintext);
     }
     return Buffer.from(plaintext);
   }
 
-  override write(name: string, data: Buffer, exclusive: boolean): void {
-    if (!('passphrase' in this.keys.recipients) && this.keys.recipients.length === 0) {
-      throw new StateError(`cannot write ${this.locate(name)}: no age recipients to encrypt it to; set CDK8S_PKI_AGE_RECIPIENTS or CDK8S_PKI_AGE_RECIPIENTS_FILE`);
+  private decryptEntry(ciphertext: Buffer, where: string): Buffer {
+    try {
+      return decrypt(ciphertext, this.keys.identities);
+    } catch (err) {
+      if (!(err instanceof AgeError)) throw err;
+      switch (err.code) {
+        case 'not-age':
+          throw new StateError(`${where} is not age-encrypted, but this state is (CDK8S_PKI_AGE_* is set): encrypt the plaintext state first (\`cdk8s-pki reencrypt\`) or unset those variables`);
+        case 'corrupt':
+          throw new StateError(`${where} is corrupt or was modified (${err.message}); restore it from a backup — synth never replaces it on its own`);
+        default:
+          throw new StateError(`cannot decrypt ${where}: ${this.noMatchReason(err)}`);
+      }
     }
-    const ciphertext = encrypt(data, this.keys.recipients, { scryptWorkFactor: this.keys.scryptWorkFactor });
-    super.write(name, ciphertext, exclusive);
-    this.plaintexts.set(sha256Hex(ciphertext), Buffer.from(data));
+  }
+
+  private noMatchReason(err: AgeError): string {
+    if ('passphrase' in this.keys.identities) return `${err.message}; check CDK8S_PKI_AGE_PASSPHRASE`;
+    if (/passphrase/.test(err.message)) return `${err.message}; set CDK8S_PKI_AGE_PASSPHRASE instead of identities`;
+    if (this.keys.identities.length === 0) return 'no age identity is set; set CDK8S_PKI_AGE_IDENTITY_FILE (or CDK8S_PKI_AGE_IDENTITY) to a key the state is encrypted to';
+    return `${err.message}; set CDK8S_PKI_AGE_IDENTITY_FILE (or CDK8S_PKI_AGE_IDENTITY) to a key the state is encrypted to`;
+  }
+}
+
+/**
+ * The state as a directory of age-encrypted files, safe to commit: each file is a binary age v1 file
+ * (`age -d -i key.txt .pki/<slot>/key-1.pem` opens it) under the same name as in a plaintext state, so slots,
+ * messages and `locate()` are the same in both. Writes and the lock are DirectoryStore's; encryption is
+ * AgeEntryCodec's.
+ */
+export class EncryptedDirectoryStore extends DirectoryStore {
+  override readonly location: string;
+  private readonly codec: AgeEntryCodec;
+
+  constructor(directory: string, keys: AgeKeys) {
+    super(directory);
+    this.location = `age-encrypted state directory ${directory}`;
+    this.codec = new AgeEntryCodec(keys);
+  }
+
+  get costlyReads(): boolean {
+    return this.codec.costly;
+  }
+
+  override read(name: string): Buffer | undefined {
+    const ciphertext = this.readFile(name);
+    return ciphertext && this.codec.decrypt(ciphertext, this.locate(name));
+  }
+
+  override write(name: string, data: Buffer, exclusive: boolean): void {
+    super.write(name, this.codec.encrypt(data, this.locate(name)), exclusive);
   }
 
   /** Ignores only the lock and temp files: the encrypted state is meant to be committed. */
@@ -321,30 +372,6 @@ export class EncryptedDirectoryStore extends DirectoryStore {
   protected override gitignoreSuffices(content: string): boolean {
     const lines = content.split('\n').map((line) => line.trim());
     return lines.includes('*') || isEncryptedGitignore(lines);
-  }
-
-  private decryptEntry(name: string, ciphertext: Buffer): Buffer {
-    const file = this.locate(name);
-    try {
-      return decrypt(ciphertext, this.keys.identities);
-    } catch (err) {
-      if (!(err instanceof AgeError)) throw err;
-      switch (err.code) {
-        case 'not-age':
-          throw new StateError(`${file} is not age-encrypted, but this state is (CDK8S_PKI_AGE_* is set): encrypt the plaintext state first (\`cdk8s-pki reencrypt\`) or unset those variables`);
-        case 'corrupt':
-          throw new StateError(`${file} is corrupt or was modified (${err.message}); restore it from a backup — synth never replaces it on its own`);
-        default:
-          throw new StateError(`cannot decrypt ${file}: ${this.noMatchReason(err)}`);
-      }
-    }
-  }
-
-  private noMatchReason(err: AgeError): string {
-    if ('passphrase' in this.keys.identities) return `${err.message}; check CDK8S_PKI_AGE_PASSPHRASE`;
-    if (/passphrase/.test(err.message)) return `${err.message}; set CDK8S_PKI_AGE_PASSPHRASE instead of identities`;
-    if (this.keys.identities.length === 0) return 'no age identity is set; set CDK8S_PKI_AGE_IDENTITY_FILE (or CDK8S_PKI_AGE_IDENTITY) to a key the state is encrypted to';
-    return `${err.message}; set CDK8S_PKI_AGE_IDENTITY_FILE (or CDK8S_PKI_AGE_IDENTITY) to a key the state is encrypted to`;
   }
 }
 
