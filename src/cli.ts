@@ -10,6 +10,7 @@ import { rfc3339Utc } from './engine/time';
 import type { InventoryEntry, PkiState } from './state/pki-state';
 import { reportErrors } from './report';
 import { parseWarnDuration } from './expiry/format';
+import { packageManifest } from './package-manifest';
 
 // A command loads the modules it uses when it runs: `--help` loads none of them, `list` the state but not the planner.
 const load = {
@@ -67,15 +68,6 @@ export function expiryStatus(entry: Pick<InventoryEntry, 'notBefore' | 'notAfter
   return left < (entry.notAfter.getTime() - entry.notBefore.getTime()) / 3 ? 'renewal due' : 'valid';
 }
 
-/** The version in this package's package.json (the nearest one above this file, built or not). */
-function packageVersion(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest)) return JSON.parse(fs.readFileSync(manifest, 'utf8')).version;
-    if (path.dirname(dir) === dir) return 'unknown';
-  }
-}
-
 /** Warns when `dir` (just written) sits in a git work tree that does not ignore it: private keys beside committed code. */
 function warnIfUnignoredInGit(dir: string): void {
   const git = (...args: string[]) => spawnSync('git', ['-C', dir, ...args], { encoding: 'utf8' });
@@ -88,7 +80,7 @@ function warnIfUnignoredInGit(dir: string): void {
 export function buildCli(): Command {
   const program = new Command('cdk8s-pki')
     .description('Inspect and steer the PKI state that `cdk8s synth` keeps for a cdk8s-pki app.')
-    .version(packageVersion())
+    .version(packageManifest().version)
     .option('--state <dir>', 'state directory (default: $CDK8S_PKI_STATE_DIR or .pki in the app directory, the nearest one above holding cdk8s.yaml)')
     .showHelpAfterError();
   const stateDirectory = () => resolveStateDirectory(program.opts().state);
