@@ -1,38 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { MINUTES, pack, PKG, ROOT, sh, shOk } from '../support/package';
 import { tempDir } from '../support/programs';
 
 // The library as a user gets it: `npm pack`, installed from the registry into an app outside this project
 // (test/package/app, laid out as `cdk8s init typescript-app` does) next to the lowest cdk8s/constructs the peer
 // range admits and next to the pinned ones; compiled with that template's tsconfig, synthesized by `cdk8s synth`.
 // Needs the npm registry (or npm's cache); takes about a minute per app.
-const ROOT = path.resolve(__dirname, '../..');
-const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const CDK8S_CLI = path.join(ROOT, 'node_modules/cdk8s-cli/bin/cdk8s');
 const TEMPLATE_TSCONFIG = path.join(ROOT, 'node_modules/cdk8s-cli/templates/typescript-app/tsconfig.json');
-const MINUTES = 60_000;
-
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sh(program: string, args: string[], cwd: string, env: Record<string, string> = {}): Result {
-  // cdk8s-cli asks the registry for a newer version of itself on every command; that is not what is tested.
-  const result = spawnSync(program, args, { cwd, encoding: 'utf8', timeout: 4 * MINUTES, env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false', ...env } });
-  if (result.error) throw new Error(`${program} could not run: ${result.error.message}`);
-  return result;
-}
-
-function shOk(program: string, args: string[], cwd: string, env: Record<string, string> = {}): string {
-  const result = sh(program, args, cwd, env);
-  if (result.status !== 0) throw new Error(`${program} ${args.join(' ')} exited ${result.status}:\n${result.stderr}${result.stdout}`);
-  return result.stdout;
-}
 
 /** The lowest version a `^x.y.z` range admits. */
 const lowest = (range: string): string => /^\^(\d+\.\d+\.\d+)$/.exec(range)?.[1] ?? fail(`peer range ${range} is not ^x.y.z`);
@@ -54,10 +32,7 @@ afterAll(() => work.cleanup());
 
 let tarball = '';
 beforeAll(() => {
-  // lib/ is built by `npm test`'s tsc before jest runs; --ignore-scripts skips prepack's clean rebuild, which
-  // would pull lib/ from under the suites running beside this one.
-  const out = shOk('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work.dir], ROOT);
-  tarball = path.join(work.dir, JSON.parse(out)[0].filename);
+  tarball = pack(work.dir);
 }, 2 * MINUTES);
 
 describe('the packed package', () => {
