@@ -21,6 +21,7 @@ const load = {
   nodeBundle: () => require('./kubeadm/node-bundle') as typeof import('./kubeadm/node-bundle'),
   pkiState: () => require('./state/pki-state') as typeof import('./state/pki-state'),
   plan: () => require('./plan/run') as typeof import('./plan/run'),
+  scaffold: () => require('./scaffold/init') as typeof import('./scaffold/init'),
   rotationInventory: () => require('./report/rotation-inventory') as typeof import('./report/rotation-inventory'),
   secretPlan: () => require('./secrets/secret-plan') as typeof import('./secrets/secret-plan'),
   store: () => require('./state/store') as typeof import('./state/store'),
@@ -241,6 +242,35 @@ export function buildCli(): Command {
     .option('--cluster <path>', 'the ControlPlanePki (construct path) of the node, when several clusters have a node of that name')
     .action((node: string, options: { cluster?: string }) => {
       out(`${load.nodeBundle().nodeJoinCommand(state(), node, options.cluster)}\n`);
+    });
+
+  program
+    .command('init [dir]')
+    .description('write a new cdk8s app that declares a small cluster with cdk8s-pki into dir (default: the working directory), which must be new or empty; then print the commands to run next')
+    .addHelpText(
+      'after',
+      `
+It writes, as \`cdk8s init typescript-app\` lays an app out:
+  cdk8s.yaml       cdk8s synth runs main.ts with ts-node, into dist/
+  main.ts          the chart: ControlPlanePki (control-plane node cp-1, worker worker-1 joining with a
+                   bootstrap token), a ClusterCA and a TlsCertificate it signs; it synthesizes only when run
+  main.test.ts     a snapshot test of the whole app (manifests, PKI.md, the node files) on an in-memory,
+                   seeded state and a fixed clock: it never reads .pki/ and keeps passing as time goes by
+  package.json     scripts synth and test; cdk8s-pki at this version; cdk8s, constructs, cdk8s-cli,
+                   typescript, ts-node, jest, ts-jest and their types pinned to the versions cdk8s-pki is tested with
+  tsconfig.json    as cdk8s init typescript-app writes it; jest.config.js as it writes it too
+  .gitignore       node_modules/, tsc output, the plaintext state .pki/, exported/ (export-node and
+                   export-secrets trees); dist/ is committed, for review in pull requests
+  README.md        the commands to run next, what is where, day 2
+
+dir may hold .git (a repository made for the app), nothing else: init never merges into existing files.
+It installs nothing: run npm install in the app, as the printed commands say.
+`,
+    )
+    .action((dir: string = '.') => {
+      const { initApp, nextCommands } = load.scaffold();
+      const files = initApp(dir);
+      out(`wrote a cdk8s app to ${dir}: ${files.map((file) => file.path).join(', ')}\nnext:\n${nextCommands(dir, files).map((line) => `  ${line}\n`).join('')}`);
     });
 
   return program;

@@ -38,13 +38,17 @@ beforeAll(() => {
 describe('the packed package', () => {
   const entries = () => shOk('tar', ['tzf', tarball], work.dir).split('\n').filter(Boolean).map((e) => e.replace(/^package\//, ''));
 
-  test('holds the library, its LICENSE and the JSON schemas at the paths the README names; no example app, tests or sources', () => {
+  test('holds the library, its LICENSE, the JSON schemas at the paths the README names and the app template of `cdk8s-pki init`; no example app, tests or sources', () => {
     const files = entries();
     expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'lib/constructs/index.js', 'lib/constructs/index.d.ts', 'lib/src/cli.js']));
     const readmeSchemas = [...fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').matchAll(/`(src\/[\w/.-]+\.schema\.json)`/g)].map((m) => m[1]);
     expect(readmeSchemas.length).toBeGreaterThanOrEqual(3);
     expect(files).toEqual(expect.arrayContaining(readmeSchemas));
-    expect(files.filter((f) => /(^|\/)(examples|test|bench)\/|main\.js$|(?<!\.d)\.ts$/.test(f))).toEqual([]);
+    // The template's files, .gitignore among them under the name npm keeps; its .ts files are the only sources shipped.
+    const template = fs.readdirSync(path.join(ROOT, 'templates/app')).map((f) => `templates/app/${f}`);
+    expect(template).toEqual(expect.arrayContaining(['templates/app/gitignore', 'templates/app/main.ts']));
+    expect(files).toEqual(expect.arrayContaining(template));
+    expect(files.filter((f) => !template.includes(f) && /(^|\/)(examples|test|bench)\/|main\.js$|(?<!\.d)\.ts$/.test(f))).toEqual([]);
     expect(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
   });
 
