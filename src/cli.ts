@@ -10,6 +10,7 @@ import { rfc3339Utc } from './engine/time';
 import type { InventoryEntry, PkiState } from './state/pki-state';
 import { reportErrors } from './report';
 import { parseWarnDuration } from './expiry/format';
+import { packageManifest } from './package-manifest';
 
 // A command loads the modules it uses when it runs: `--help` loads none of them, `list` the state but not the planner.
 const load = {
@@ -20,6 +21,7 @@ const load = {
   nodeBundle: () => require('./kubeadm/node-bundle') as typeof import('./kubeadm/node-bundle'),
   pkiState: () => require('./state/pki-state') as typeof import('./state/pki-state'),
   plan: () => require('./plan/run') as typeof import('./plan/run'),
+  scaffold: () => require('./scaffold/init') as typeof import('./scaffold/init'),
   rotationInventory: () => require('./report/rotation-inventory') as typeof import('./report/rotation-inventory'),
   secretPlan: () => require('./secrets/secret-plan') as typeof import('./secrets/secret-plan'),
   store: () => require('./state/store') as typeof import('./state/store'),
@@ -68,15 +70,6 @@ export function expiryStatus(entry: Pick<InventoryEntry, 'notBefore' | 'notAfter
   return left < (entry.notAfter.getTime() - entry.notBefore.getTime()) / 3 ? 'renewal due' : 'valid';
 }
 
-/** The version in this package's package.json (the nearest one above this file, built or not). */
-function packageVersion(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest)) return JSON.parse(fs.readFileSync(manifest, 'utf8')).version;
-    if (path.dirname(dir) === dir) return 'unknown';
-  }
-}
-
 /** Warns when `dir` (just written) sits in a git work tree that does not ignore it: private keys beside committed code. */
 function warnIfUnignoredInGit(dir: string): void {
   const git = (...args: string[]) => spawnSync('git', ['-C', dir, ...args], { encoding: 'utf8' });
@@ -89,7 +82,7 @@ function warnIfUnignoredInGit(dir: string): void {
 export function buildCli(): Command {
   const program = new Command('cdk8s-pki')
     .description('Inspect and steer the PKI state that `cdk8s synth` keeps for a cdk8s-pki app.')
-    .version(packageVersion())
+    .version(packageManifest().version)
     .option('--state <dir|url>', 'state directory or PostgreSQL URL (default: $CDK8S_PKI_STATE when it is a postgres:// URL, else $CDK8S_PKI_STATE_DIR or .pki in the app directory, the nearest one above holding cdk8s.yaml)')
     .showHelpAfterError();
   /** The PostgreSQL URL of the state, when `--state` or `$CDK8S_PKI_STATE` names one. */
@@ -282,6 +275,35 @@ export function buildCli(): Command {
     .option('--cluster <path>', 'the ControlPlanePki (construct path) of the node, when several clusters have a node of that name')
     .action((node: string, options: { cluster?: string }) => {
       out(`${load.nodeBundle().nodeJoinCommand(state(), node, options.cluster)}\n`);
+    });
+
+  program
+    .command('init [dir]')
+    .description('write a new cdk8s app that declares a small cluster with cdk8s-pki into dir (default: the working directory), which must be new or empty; then print the commands to run next')
+    .addHelpText(
+      'after',
+      `
+It writes, as \`cdk8s init typescript-app\` lays an app out:
+  cdk8s.yaml       cdk8s synth runs main.ts with ts-node, into dist/
+  main.ts          the chart: ControlPlanePki (control-plane node cp-1, worker worker-1 joining with a
+                   bootstrap token), a ClusterCA and a TlsCertificate it signs; it synthesizes only when run
+  main.test.ts     a snapshot test of the whole app (manifests, PKI.md, the node files) on an in-memory,
+                   seeded state and a fixed clock: it never reads .pki/ and keeps passing as time goes by
+  package.json     scripts synth and test; cdk8s-pki at this version; cdk8s, constructs, cdk8s-cli,
+                   typescript, ts-node, jest, ts-jest and their types pinned to the versions cdk8s-pki is tested with
+  tsconfig.json    as cdk8s init typescript-app writes it; jest.config.js as it writes it too
+  .gitignore       node_modules/, tsc output, the plaintext state .pki/, exported/ (export-node and
+                   export-secrets trees); dist/ is committed, for review in pull requests
+  README.md        the commands to run next, what is where, day 2
+
+dir may hold .git (a repository made for the app), nothing else: init never merges into existing files.
+It installs nothing: run npm install in the app, as the printed commands say.
+`,
+    )
+    .action((dir: string = '.') => {
+      const { initApp, nextCommands } = load.scaffold();
+      const files = initApp(dir);
+      out(`wrote a cdk8s app to ${dir}: ${files.map((file) => file.path).join(', ')}\nnext:\n${nextCommands(dir, files).map((line) => `  ${line}\n`).join('')}`);
     });
 
   return program;

@@ -1,38 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { MINUTES, pack, PKG, ROOT, sh, shOk } from '../support/package';
 import { tempDir } from '../support/programs';
 
 // The library as a user gets it: `npm pack`, installed from the registry into an app outside this project
 // (test/package/app, laid out as `cdk8s init typescript-app` does) next to the lowest cdk8s/constructs the peer
 // range admits and next to the pinned ones; compiled with that template's tsconfig, synthesized by `cdk8s synth`.
 // Needs the npm registry (or npm's cache); takes about a minute per app.
-const ROOT = path.resolve(__dirname, '../..');
-const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const CDK8S_CLI = path.join(ROOT, 'node_modules/cdk8s-cli/bin/cdk8s');
 const TEMPLATE_TSCONFIG = path.join(ROOT, 'node_modules/cdk8s-cli/templates/typescript-app/tsconfig.json');
-const MINUTES = 60_000;
-
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sh(program: string, args: string[], cwd: string, env: Record<string, string> = {}): Result {
-  // cdk8s-cli asks the registry for a newer version of itself on every command; that is not what is tested.
-  const result = spawnSync(program, args, { cwd, encoding: 'utf8', timeout: 4 * MINUTES, env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false', ...env } });
-  if (result.error) throw new Error(`${program} could not run: ${result.error.message}`);
-  return result;
-}
-
-function shOk(program: string, args: string[], cwd: string, env: Record<string, string> = {}): string {
-  const result = sh(program, args, cwd, env);
-  if (result.status !== 0) throw new Error(`${program} ${args.join(' ')} exited ${result.status}:\n${result.stderr}${result.stdout}`);
-  return result.stdout;
-}
 
 /** The lowest version a `^x.y.z` range admits. */
 const lowest = (range: string): string => /^\^(\d+\.\d+\.\d+)$/.exec(range)?.[1] ?? fail(`peer range ${range} is not ^x.y.z`);
@@ -54,22 +32,23 @@ afterAll(() => work.cleanup());
 
 let tarball = '';
 beforeAll(() => {
-  // lib/ is built by `npm test`'s tsc before jest runs; --ignore-scripts skips prepack's clean rebuild, which
-  // would pull lib/ from under the suites running beside this one.
-  const out = shOk('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work.dir], ROOT);
-  tarball = path.join(work.dir, JSON.parse(out)[0].filename);
+  tarball = pack(work.dir);
 }, 2 * MINUTES);
 
 describe('the packed package', () => {
   const entries = () => shOk('tar', ['tzf', tarball], work.dir).split('\n').filter(Boolean).map((e) => e.replace(/^package\//, ''));
 
-  test('holds the library, its LICENSE and the JSON schemas at the paths the README names; no example app, tests or sources', () => {
+  test('holds the library, its LICENSE, the JSON schemas at the paths the README names and the app template of `cdk8s-pki init`; no example app, tests or sources', () => {
     const files = entries();
     expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'lib/constructs/index.js', 'lib/constructs/index.d.ts', 'lib/src/cli.js']));
     const readmeSchemas = [...fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').matchAll(/`(src\/[\w/.-]+\.schema\.json)`/g)].map((m) => m[1]);
     expect(readmeSchemas.length).toBeGreaterThanOrEqual(3);
     expect(files).toEqual(expect.arrayContaining(readmeSchemas));
-    expect(files.filter((f) => /(^|\/)(examples|test|bench)\/|main\.js$|(?<!\.d)\.ts$/.test(f))).toEqual([]);
+    // The template's files, .gitignore among them under the name npm keeps; its .ts files are the only sources shipped.
+    const template = fs.readdirSync(path.join(ROOT, 'templates/app')).map((f) => `templates/app/${f}`);
+    expect(template).toEqual(expect.arrayContaining(['templates/app/gitignore', 'templates/app/main.ts']));
+    expect(files).toEqual(expect.arrayContaining(template));
+    expect(files.filter((f) => !template.includes(f) && /(^|\/)(examples|test|bench)\/|main\.js$|(?<!\.d)\.ts$/.test(f))).toEqual([]);
     expect(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
   });
 
