@@ -1,11 +1,14 @@
-// examples/ca-rotation: each phase's synth of the small cluster (snapshot, fixed clock, seeded state), and the
-// walk-through's claims of trust at each phase, with the real programs on a rotation issued now: openssl verify of
-// cp-1's leaves against the bundles of every phase, etcd run from cp-1's manifest of each phase with etcdctl
-// as kube-apiserver of each phase, kubectl with admin.conf and with a bootstrapped worker's kubelet.conf against
-// the API server of each phase, service-account tokens against sa.pub (python's cryptography). Expected verdicts come from the phase table (test/support/tls-phases.ts), not from the engine.
+// examples/ca-rotation: the small cluster's synth before the rotation, whole, and what each phase's pull request
+// changes in it (snapshots, fixed clock, seeded state); and the walk-through's claims of trust at each phase, with
+// the real programs on a rotation issued now: openssl verify of cp-1's leaves against the bundles of every phase,
+// etcd run from cp-1's manifest of each phase with etcdctl as kube-apiserver of each phase, kubectl with admin.conf
+// and with a bootstrapped worker's kubelet.conf against the API server of each phase, service-account tokens
+// against sa.pub (python's cryptography). Expected verdicts come from the phase table (test/support/tls-phases.ts),
+// not from the engine.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { X509Certificate } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { App } from 'cdk8s';
 import { parse, stringify } from 'yaml';
 import type { CaRotation } from 'cdk8s-pki';
@@ -16,6 +19,7 @@ import { EXAMPLE_CLOCK } from '../support/example-app';
 import { runOk, tempDir } from '../support/programs';
 import { PhaseRun, PhaseStep, synthPhases } from '../support/rotation-phases';
 import { signToken, verifyTokens } from '../support/sa-token';
+import { reviewTexts, synthDiff } from '../support/synth-diff';
 import { manifestFlagFile } from '../support/tls-node';
 import { ADJACENT, oldAndNew, PHASE_TABLE, RunName, RUNS, tableTrusts, tlsVerdict } from '../support/tls-phases';
 import { kubectlHealthz, kubectlOutcome, RecordingServer, startRecordingServer } from '../support/tls-server';
@@ -29,10 +33,24 @@ describe('each phase\'s synth, as a pull request shows it', () => {
   const run = synthPhases([...RUNS.forward], { clock: EXAMPLE_CLOCK, seed: 'example', build });
   afterAll(() => run.cleanup());
 
-  test.each(RUNS.forward)('%s: the manifests, PKI.md and cp-1\'s review files', (step) => {
-    const { files } = run.step(step);
-    expect(Object.keys(files).filter((file) => file.startsWith('nodes/') && !file.startsWith('nodes/cluster-pki-cp-1/'))).toEqual(['nodes/cluster-pki-worker-1/kubelet/config.yaml.review']);
-    expect(Object.fromEntries(Object.entries(files).filter(([file]) => !file.startsWith('nodes/cluster-pki-worker-1/')))).toMatchSnapshot();
+  /** The files snapshotted: all but the worker's review file, which the next test compares across phases. */
+  const snapshotted = (step: PhaseStep) => Object.fromEntries(Object.entries(run.step(step).files).filter(([file]) => !file.startsWith('nodes/cluster-pki-worker-1/')));
+
+  test.each(RUNS.forward)('%s: the only node file outside cp-1 is the worker\'s review file', (step) => {
+    expect(Object.keys(run.step(step).files).filter((file) => file.startsWith('nodes/') && !file.startsWith('nodes/cluster-pki-cp-1/'))).toEqual(['nodes/cluster-pki-worker-1/kubelet/config.yaml.review']);
+  });
+
+  test('start: the manifests, PKI.md and cp-1\'s review files, whole (certificates by their SHA-256)', () => {
+    expect(reviewTexts(snapshotted('start'))).toMatchSnapshot();
+  });
+
+  const PULL_REQUESTS = RUNS.forward.slice(1).map((step, i) => [step, RUNS.forward[i]] as const);
+  test.each(PULL_REQUESTS)('%s: what its pull request changes from %s, file by file', (step, previous) => {
+    const diff = synthDiff(snapshotted(previous), snapshotted(step));
+    // Every file that changed is in the diff, and only those: abbreviating certificates hides no change.
+    const files = [...new Set([...Object.keys(snapshotted(previous)), ...Object.keys(snapshotted(step))])].sort();
+    expect(Object.keys(diff)).toEqual(files.filter((file) => !isDeepStrictEqual(snapshotted(previous)[file], snapshotted(step)[file])));
+    expect(diff).toMatchSnapshot();
   });
 
   test('the worker\'s review file (its KubeletConfiguration) is the same in every phase: it names ca.crt, whose content moves', () => {
