@@ -31,6 +31,7 @@ export function usePkiState(scope: IConstruct, state: PkiState): PkiState {
   if (existing && existing !== state) throw new Error(`${root.node.path || 'app'}: a PKI state is already in use for this app`);
   if (!existing) {
     bound.set(root, state);
+    state.startSynth();
     // Loaded here, not imported: the report reads every construct class, and each of those imports this module.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const report = require('./pki-report') as typeof import('./pki-report');

@@ -90,7 +90,7 @@ export class PkiState {
   /** Whether the state may not be written (CI's frozen mode). */
   readonly frozen: boolean;
   private readonly clock: () => Date;
-  /** The instant of this synth, read once from the clock and kept until commit. */
+  /** The instant of this synth's decisions, read once from the clock; see `startSynth`. */
   private instant?: Date;
   private readonly context: StateContext;
   private readonly credentials = new Map<string, Credential>();
@@ -103,16 +103,22 @@ export class PkiState {
     this.clock = options.clock ?? (() => new Date());
     this.frozen = options.frozen ?? false;
     const txn = new StateTransaction(this.store);
-    this.context = { txn, entropy: options.entropy ?? systemEntropy, progress: options.progress ?? NO_PROGRESS, now: () => this.now() };
+    this.context = { txn, entropy: options.entropy ?? systemEntropy, progress: options.progress ?? NO_PROGRESS, now: () => (this.instant ??= this.clock()) };
+  }
+
+  /** The state's clock: the time expiries are judged at by what reads the state (export-node, reports). */
+  now(): Date {
+    return this.clock();
   }
 
   /**
-   * The synth's instant: everything one synth issues starts at the same second, so a child CA as long-lived as
-   * its issuer ends with it instead of a second after it (which the issuer check refuses). Read from the clock
-   * at first use, and again after each commit.
+   * Starts a synth (an app binding this state): what it issues, renews and records is decided at one instant,
+   * read from the clock at its first decision, so that a child CA as long-lived as its issuer ends with it
+   * instead of a second after it (which the issuer check refuses). A commit ends the synth too.
+   * @internal
    */
-  now(): Date {
-    return (this.instant ??= this.clock());
+  startSynth(): void {
+    this.instant = undefined;
   }
 
   /** Announces `units` more slow steps (certificates to issue, keys to draw), for the progress bar's total. */

@@ -22,6 +22,7 @@ import { AgeEntryCodec, AgeKeys, StateStore } from './store';
 /** The state a URL's `?state=` names (several states can share a database), when it names none. */
 export const DEFAULT_STATE_NAME = 'default';
 
+/** Where a PostgresStore keeps the state, how it encrypts it, and how long it waits for another synth's lock. */
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database?state=<name>` (or `postgresql://`; `?host=/dir` for a Unix socket). */
   readonly url: string;

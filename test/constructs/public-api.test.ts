@@ -23,9 +23,9 @@ describe('the export list', () => {
   // A new public name is a decision: add it here on purpose.
   const VALUES = [
     'ApiServerCert', 'ApiServerEtcdClientCert', 'ApiServerKubeletClientCert', 'BootstrapToken', 'Certificate', 'CertificateSigningRequest',
-    'ClusterCA', 'ClusterInfo', 'ControlPlanePki', 'DEFAULT_CA_VALIDITY', 'DEFAULT_CERTIFICATE_VALIDITY', 'DirectoryStore', 'ENV_FROZEN',
+    'ClusterCA', 'ClusterInfo', 'ControlPlanePki', 'DEFAULT_CA_VALIDITY', 'DEFAULT_CERTIFICATE_VALIDITY', 'DirectoryStore', 'ENV_FROZEN', 'ENV_STATE',
     'ENV_STATE_DIR', 'EtcdHealthcheckClientCert', 'EtcdPeerCert', 'EtcdServerCert', 'FrontProxyClientCert', 'KubeadmCertificate', 'Kubeconfig',
-    'MemoryStore', 'NodeBootstrapRbac', 'OfflineRootCA', 'PLAINTEXT_SECRET_ANNOTATION', 'PkiState', 'RancherIngressTLS',
+    'MemoryStore', 'NodeBootstrapRbac', 'OfflineRootCA', 'PLAINTEXT_SECRET_ANNOTATION', 'PkiState', 'PostgresStore', 'RancherIngressTLS',
     'RancherServingCertificate', 'SecretOutput', 'ServiceAccountKey', 'SignedCertificate', 'SpecError', 'StateError', 'TLS_USAGES',
     'TlsCertificate', 'bootstrap', 'certManager', 'certificatesApi', 'engine', 'kubeadm', 'pkiStateOf', 'rancher', 'reportErrors', 'synthApp', 'usePkiState',
     'useSecretOutput', 'ROTATION_PHASES',
@@ -36,7 +36,7 @@ describe('the export list', () => {
     'ExistingClusterCAProps', 'ExtendedKeyUsageName', 'ICertificateAuthority', 'IssuedCertificate', 'KeyAlgorithm', 'KeyReference',
     'KubeadmCertificateOptions', 'KubeadmCertificateProps', 'KubeconfigProps', 'NameConstraintsSpec', 'NodeBootstrapRbacProps', 'PendingChange',
     'PkiStateOptions', 'RancherIngressTLSProps', 'ServiceAccountKeyProps', 'SignedCertificateOptions', 'SignedCertificateRequest', 'SlotDecision', 'StateStore',
-    'TlsBootstrapOptions', 'TlsCertificateProps', 'TlsSecretOptions', 'TokenAuthFileOptions', 'CaRotation', 'RotationPhase', 'RotationDecision',
+    'TlsBootstrapOptions', 'TlsCertificateProps', 'TlsSecretOptions', 'TokenAuthFileOptions', 'PostgresStoreOptions', 'CaRotation', 'RotationPhase', 'RotationDecision',
   ];
 
   test('the runtime values are exactly the pinned ones', () => {
