@@ -14,6 +14,11 @@ export const CACERTS_KEY = 'cacerts.pem';
 /** The chart repository of Rancher's stable releases (`helm repo add rancher-stable …`). */
 export const RANCHER_STABLE_REPOSITORY = 'https://releases.rancher.com/server-charts/stable';
 
+/** What prints the CATTLE_CA_CHECKSUM a running Rancher at `hostname` gives agents (rancher-docs, "Updating a Private CA Certificate"). */
+export function cacertsChecksumCommand(hostname: string): string {
+  return `curl -k -s -fL https://${hostname}/v3/settings/cacerts | jq -r .value | sha256sum`;
+}
+
 export type RancherTlsMode = 'rancher' | 'letsEncrypt' | 'secret' | 'external';
 export type AgentTlsMode = 'strict' | 'system-store';
 export type LetsEncryptEnvironment = 'production' | 'staging';
