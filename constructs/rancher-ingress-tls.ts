@@ -32,6 +32,7 @@ import { TlsCertificate } from './tls-certificate';
 import { RotationPhase } from '../src/state/rotation-policy';
 import { checkKnownProps } from '../src/engine/spec';
 import { RANCHER_INGRESS_TLS_PROPS } from './known-props';
+import { recordSingleNodePlan } from '../src/rancher/single-node';
 
 type ServingCertificateSource =
   | { readonly kind: 'cluster-ca'; readonly ca: ICertificateAuthority; readonly validity?: Duration; readonly keyAlgorithm?: KeyAlgorithm }
@@ -146,7 +147,8 @@ const SERVED_PROP_FIELDS = {
  * (tls-rancher-ingress when brought, tls-ca when a CA is uploaded), an Argo CD Application installing the chart
  * with those values, and the CATTLE_CA_CHECKSUM agents will be given. Synth also writes the values as a Helm
  * values file beside the manifests (`valuesFileName`), headed by the checksum. The Secrets belong in the cluster
- * before Rancher starts: Rancher reads tls-ca only at pod start.
+ * before Rancher starts: Rancher reads tls-ca only at pod start. For a single-node Rancher (`docker run`),
+ * `cdk8s-pki export-rancher` writes the files its container mounts from the same spec, and prints its command.
  */
 export class RancherIngressTLS extends Construct {
   /** The chart values that decide TLS, as the Application carries them. */
@@ -184,6 +186,15 @@ export class RancherIngressTLS extends Construct {
     const plan = locateErrors(this.node.path, () => planRancherTls(spec, served?.input), SERVED_PROP_FIELDS);
     for (const warning of plan.warnings) process.stderr.write(`cdk8s-pki: warning: ${this.node.path}: ${warning}\n`);
     this.values = plan.values;
+    // The same TLS for a single-node Rancher (docker run), which `cdk8s-pki export-rancher` writes out.
+    recordSingleNodePlan(pkiStateOf(this), slotOf(this), {
+      construct: this.node.path,
+      hostname: spec.hostname,
+      mode: spec.mode,
+      version: props.version,
+      ...(served && { certificate: { chainPem: served.input.certificateChainPem, key: served.key } }),
+      ...(plan.cacertsPem !== undefined && { cacertsPem: plan.cacertsPem }),
+    });
     this.caChecksum = plan.caChecksum;
     this.caChecksumReason = plan.caChecksumReason;
 
