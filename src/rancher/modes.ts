@@ -11,6 +11,8 @@ export const INGRESS_TLS_SECRET = 'tls-rancher-ingress';
 /** The uploaded CA (Opaque) mounted at /etc/rancher/ssl/cacerts.pem when `privateCA` is true. */
 export const CA_SECRET = 'tls-ca';
 export const CACERTS_KEY = 'cacerts.pem';
+/** Where the state keeps, under each slot, what export-rancher writes for a RancherIngressTLS with `install: 'docker'`. */
+export const SINGLE_NODE_PLANS = 'rancher-single-node';
 /** The chart repository of Rancher's stable releases (`helm repo add rancher-stable …`). */
 export const RANCHER_STABLE_REPOSITORY = 'https://releases.rancher.com/server-charts/stable';
 
@@ -20,6 +22,8 @@ export function cacertsChecksumCommand(hostname: string): string {
 }
 
 export type RancherTlsMode = 'rancher' | 'letsEncrypt' | 'secret' | 'external';
+/** How Rancher is installed: the chart into a Kubernetes cluster, or one container on a Docker host (`docker run`). */
+export type RancherInstall = 'helm' | 'docker';
 export type AgentTlsMode = 'strict' | 'system-store';
 export type LetsEncryptEnvironment = 'production' | 'staging';
 

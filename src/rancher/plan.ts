@@ -201,3 +201,8 @@ export function recordHostname(state: PkiState, slot: string, hostname: string, 
   }
   state.putDocument(name, { hostname }, checkHostnameRecord);
 }
+
+/** The slot of every RancherIngressTLS the state holds (each records its hostname). */
+export function rancherSlots(state: PkiState): string[] {
+  return state.documentNames(HOSTNAME_RECORDS).map((name) => name.slice(HOSTNAME_RECORDS.length + 1));
+}

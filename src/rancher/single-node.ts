@@ -13,10 +13,11 @@ import { PlannedContent, renderContent } from '../content/planned-content';
 import plannedContentSchema from '../content/schemas/planned-content.schema.json';
 import { schemaCheck } from '../state/documents';
 import { PkiState } from '../state/pki-state';
-import { cacertsChecksumCommand, RancherTlsMode } from './modes';
+import { cacertsChecksumCommand, RancherInstall, RancherTlsMode, SINGLE_NODE_PLANS } from './modes';
+import { rancherSlots } from './plan';
 import singleNodePlanSchema from './schemas/single-node-plan.schema.json';
 
-/** What synth records per RancherIngressTLS for `cdk8s-pki export-rancher`. */
+/** What synth records per RancherIngressTLS with `install: 'docker'`, for `cdk8s-pki export-rancher`. */
 export interface SingleNodePlan {
   /** The construct's path, which messages name. */
   readonly construct: string;
@@ -121,29 +122,48 @@ export function dockerRunCommand(plan: SingleNodePlan, hostDirectory: string, op
   return groups.join(options.multiLine ? ' \\\n  ' : ' ');
 }
 
-const PLAN_PREFIX = 'rancher-single-node';
 const checkSingleNodePlan = schemaCheck<SingleNodePlan>(singleNodePlanSchema, plannedContentSchema);
+
+const INSTALLS: readonly RancherInstall[] = ['helm', 'docker'];
+
+/**
+ * The `install` prop, "helm" when unset: a Helm install records nothing for export-rancher, so an app written
+ * before the prop existed keeps its state as it was.
+ */
+export function checkRancherInstall(install: unknown): RancherInstall {
+  if (install === undefined) return 'helm';
+  if (!INSTALLS.includes(install as RancherInstall)) throw new SpecError('install', `must be "helm" or "docker" (got ${JSON.stringify(install)})`);
+  return install as RancherInstall;
+}
+
+/** Why export-rancher has nothing for a RancherIngressTLS installed with Helm, and the prop that changes it. */
+const HELM_INSTALL = `is "helm" (the default), which export-rancher has nothing for; for Rancher on a single node (docker run), set install: 'docker' on the RancherIngressTLS and synth again`;
 
 /** Stages `plan` as the single-node plan of the RancherIngressTLS at `slot`. */
 export function recordSingleNodePlan(state: PkiState, slot: string, plan: SingleNodePlan): void {
-  state.putDocument(`${PLAN_PREFIX}/${slot}`, plan, checkSingleNodePlan);
+  state.putDocument(`${SINGLE_NODE_PLANS}/${slot}`, plan, checkSingleNodePlan);
 }
 
 /**
  * The plan of the RancherIngressTLS named by `construct` (its state slot or its path); without one, the only
- * RancherIngressTLS of the state.
+ * RancherIngressTLS of the state with `install: 'docker'`. One installed with Helm is refused, naming the prop.
  */
 export function readSingleNodePlan(state: PkiState, construct?: string): SingleNodePlan {
-  const plans = state.documentNames(PLAN_PREFIX).map((name) => ({ slot: name.slice(PLAN_PREFIX.length + 1), plan: state.readDocument(name, checkSingleNodePlan)! }));
-  const known = () => plans.map((p) => p.slot).join(', ');
-  if (plans.length === 0) throw new StateError('the state holds no RancherIngressTLS; run `cdk8s synth` first');
+  const plans = state.documentNames(SINGLE_NODE_PLANS).map((name) => ({ slot: name.slice(SINGLE_NODE_PLANS.length + 1), plan: state.readDocument(name, checkSingleNodePlan)! }));
+  const docker = new Set(plans.map((p) => p.slot));
+  const helm = rancherSlots(state).filter((slot) => !docker.has(slot));
+  const known = () => [...plans.map((p) => p.slot), ...helm.map((slot) => `${slot} (Helm)`)].sort().join(', ');
   if (construct === undefined) {
     if (plans.length === 1) return plans[0].plan;
-    throw new SpecError('construct', `the state holds ${plans.length} RancherIngressTLS (${known()}); name one`);
+    if (plans.length > 1) throw new SpecError('construct', `the state holds ${plans.length} RancherIngressTLS with install: 'docker' (${[...docker].join(', ')}); name one`);
+    if (helm.length === 1) throw new SpecError('install', HELM_INSTALL, helm[0]);
+    if (helm.length > 1) throw new SpecError('install', `of every RancherIngressTLS of the state (${helm.join(', ')}) ${HELM_INSTALL}`);
+    throw new StateError('the state holds no RancherIngressTLS; run `cdk8s synth` first');
   }
   const found = plans.find((p) => p.slot === construct) ?? plans.find((p) => p.plan.construct === construct);
-  if (!found) throw new SpecError('construct', `no RancherIngressTLS "${construct}" in the state; it holds ${known()}`);
-  return found.plan;
+  if (found) return found.plan;
+  if (helm.includes(construct)) throw new SpecError('install', HELM_INSTALL, construct);
+  throw new SpecError('construct', `no RancherIngressTLS "${construct}" in the state; it holds ${known() || 'none'}`);
 }
 
 /** `CATTLE_CA_CHECKSUM: <hex, "" or unknown> (<why>)`. */

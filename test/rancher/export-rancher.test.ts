@@ -23,13 +23,13 @@ const freshDir = (name: string) => path.join(tmp.dir, `${++dirs}-${name}`);
 // intermediate issued a second after its root would outlast it.
 const STARTED = new Date();
 
-/** Synthesizes a chart `test` with RancherIngressTLS `rancher` (and what `props` adds) into a state directory. */
+/** Synthesizes a chart `test` with RancherIngressTLS `rancher` installed by docker run (and what `props` adds) into a state directory. */
 function synthInto(stateDir: string, props: (chart: Chart) => Partial<RancherIngressTLSProps>, ids: string[] = ['rancher']): void {
   const app = Testing.app();
   usePkiState(app, PkiState.inDirectory(stateDir, { clock: () => STARTED }));
   const chart = new Chart(app, 'test');
   const extra = props(chart);
-  for (const id of ids) new RancherIngressTLS(chart, id, { hostname: HOSTNAME, version: '2.12.1', ...extra });
+  for (const id of ids) new RancherIngressTLS(chart, id, { hostname: HOSTNAME, version: '2.12.1', install: 'docker', ...extra });
   try {
     synthApp(app);
   } finally {
@@ -196,7 +196,7 @@ describe('which RancherIngressTLS', () => {
   beforeAll(() => synthInto(stateDir, () => ({ mode: 'external' }), ['rancher', 'staging eu']));
 
   test('with several in the state, one must be named: by its slot or its path', () => {
-    expect(exportRancher(stateDir, '--out', freshDir('out')).stderr).toBe('cdk8s-pki: construct: the state holds 2 RancherIngressTLS (test/rancher, test/staging-eu); name one\n');
+    expect(exportRancher(stateDir, '--out', freshDir('out')).stderr).toBe("cdk8s-pki: construct: the state holds 2 RancherIngressTLS with install: 'docker' (test/rancher, test/staging-eu); name one\n");
     for (const name of ['test/staging-eu', 'test/staging eu']) {
       expect(exportRancher(stateDir, name, '--out', freshDir('out')).stderr).toMatch(/^cdk8s-pki: test\/staging eu: mode: "external" has nothing to export/);
     }
@@ -204,5 +204,41 @@ describe('which RancherIngressTLS', () => {
 
   test('an unknown one is refused with the known ones', () => {
     expect(exportRancher(stateDir, 'test/prod', '--out', freshDir('out')).stderr).toBe('cdk8s-pki: construct: no RancherIngressTLS "test/prod" in the state; it holds test/rancher, test/staging-eu\n');
+  });
+});
+
+describe('a RancherIngressTLS installed with Helm (install unset)', () => {
+  const HELM_INSTALL = `install: is "helm" (the default), which export-rancher has nothing for; for Rancher on a single node (docker run), set install: 'docker' on the RancherIngressTLS and synth again`;
+
+  test('synth records nothing for export-rancher, which refuses in one line naming the prop to set; nothing is written', () => {
+    const stateDir = freshDir('state');
+    const out = freshDir('out');
+    synthInto(stateDir, () => ({ install: undefined, mode: 'external' }));
+    expect(PkiState.inDirectory(stateDir).documentNames('rancher-single-node')).toEqual([]);
+    for (const args of [[], ['test/rancher']]) {
+      expect(exportRancher(stateDir, ...args, '--out', out)).toMatchObject({ status: 1, stdout: '', stderr: `cdk8s-pki: test/rancher: ${HELM_INSTALL}\n` });
+    }
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  test('beside one installed by docker run, export-rancher takes that one, and names the Helm one when asked for it', () => {
+    const stateDir = freshDir('state');
+    synthInto(stateDir, (chart) => {
+      new RancherIngressTLS(chart, 'helm', { hostname: 'rancher.internal.example.com', version: '2.12.1', mode: 'external' });
+      return fromIntermediate(chart);
+    });
+    expect(parseExportOutput(exportRancher(stateDir, '--out', freshDir('out')).stdout).wrote).toMatch(/^test\/rancher: wrote cert\.pem, key\.pem, cacerts\.pem to /);
+    expect(exportRancher(stateDir, 'test/helm', '--out', freshDir('out')).stderr).toBe(`cdk8s-pki: test/helm: ${HELM_INSTALL}\n`);
+    expect(exportRancher(stateDir, 'test/prod', '--out', freshDir('out')).stderr).toBe('cdk8s-pki: construct: no RancherIngressTLS "test/prod" in the state; it holds test/helm (Helm), test/rancher\n');
+  });
+
+  test('several installed with Helm, none by docker run: refused naming them all', () => {
+    const stateDir = freshDir('state');
+    synthInto(stateDir, () => ({ install: undefined, mode: 'external' }), ['rancher', 'staging']);
+    expect(exportRancher(stateDir, '--out', freshDir('out')).stderr).toBe(`cdk8s-pki: install: of every RancherIngressTLS of the state (test/rancher, test/staging) ${HELM_INSTALL.slice('install: '.length)}\n`);
+  });
+
+  test('an install that is neither is refused by synth, naming the prop', () => {
+    expect(() => synthInto(freshDir('state'), () => ({ install: 'k3s' as 'helm' }))).toThrow('test/rancher: install: must be "helm" or "docker" (got "k3s")');
   });
 });
