@@ -28,7 +28,8 @@ export class RancherSingleNode extends Chart {
 
   constructor(scope: Construct, id: string, props: RancherSingleNodeProps = {}) {
     super(scope, id, props);
-    this.rancher = new RancherIngressTLS(this, 'rancher', { hostname: HOSTNAME, version: '2.12.3', ...this.tls(props) });
+    // install: 'docker' records what `cdk8s-pki export-rancher` writes for the container (the default, 'helm', does not).
+    this.rancher = new RancherIngressTLS(this, 'rancher', { hostname: HOSTNAME, version: '2.12.3', install: 'docker', ...this.tls(props) });
   }
 
   /** The mode of each option, and what it takes. */

@@ -2,6 +2,8 @@
 // export of each certificate option, the docker run line printed for it, and the refusals.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Chart } from 'cdk8s';
+import { RancherIngressTLS } from '../../constructs';
 import { CertificateOption, HOSTNAME, RancherSingleNode } from '../../examples/rancher-single-node/main';
 import { PkiState } from '../../src/state/pki-state';
 import { synthExample } from '../support/example-app';
@@ -38,6 +40,20 @@ test('synthesizes the manifests, PKI.md and the values file of the walk-through'
 
 test('the walk-through shows main.ts as it is', () => {
   expect(README).toContain(`\`\`\`ts\n${fs.readFileSync(path.join(EXAMPLE, 'main.ts'), 'utf8')}\`\`\`\n`);
+});
+
+test('without install: docker, export-rancher refuses in the line the walk-through quotes, and writes nothing', () => {
+  const stateDir = path.join(tmp.dir, 'helm', '.pki');
+  const out = path.join(tmp.dir, 'helm', 'rancher-ssl');
+  const { app } = synthExample((a) => new RancherIngressTLS(new Chart(a, 'single-node'), 'rancher', { hostname: HOSTNAME, version: '2.12.3' }), { state: PkiState.inDirectory(stateDir) });
+  fs.rmSync(app.outdir, { recursive: true, force: true });
+  const result = exportRancher(stateDir, out);
+  expect(result.status).toBe(1);
+  const [line, ...rest] = result.stderr.split('\n');
+  expect(rest).toEqual(['']);
+  expect(line).toMatch(/^cdk8s-pki: single-node\/rancher: install: is "helm" \(the default\).* set install: 'docker' on the RancherIngressTLS/);
+  expect(README.split('\n')).toContain(line);
+  expect(fs.existsSync(out)).toBe(false);
 });
 
 describe('option private-ca (the default): cert.pem, key.pem and cacerts.pem', () => {
@@ -119,3 +135,4 @@ describe.each([
     expect(fs.existsSync(out)).toBe(false);
   });
 });
+
