@@ -2,9 +2,11 @@
 // export of each certificate option, the docker run line printed for it, and the refusals.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Chart } from 'cdk8s';
-import { RancherIngressTLS } from '../../constructs';
+import { Chart, Testing } from 'cdk8s';
+import { RancherIngressTLS, usePkiState } from '../../constructs';
 import { CertificateOption, HOSTNAME, RancherSingleNode } from '../../examples/rancher-single-node/main';
+import { planReport } from '../../src/plan/report';
+import { formatPlan } from '../../src/plan/run';
 import { PkiState } from '../../src/state/pki-state';
 import { synthExample } from '../support/example-app';
 import { run, runOk, tempDir } from '../support/programs';
@@ -26,7 +28,25 @@ function synthOption(stateDir: string, option: CertificateOption, files?: { chai
   return chart!;
 }
 
-const exportRancher = (stateDir: string, out: string) => run(process.execPath, [CLI, '--state', stateDir, 'export-rancher', '--out', out]);
+const cli = (stateDir: string, ...args: string[]) => run(process.execPath, [CLI, '--state', stateDir, ...args]);
+const exportRancher = (stateDir: string, out: string) => cli(stateDir, 'export-rancher', '--out', out);
+
+/** What `run` writes to stderr (the synth summary), quieted. */
+function stderrOf(run: () => void): string {
+  const spy = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    run();
+    return spy.mock.calls.map((call) => String(call[0])).join('');
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/** The export-rancher command a summary or plan line prints, run as printed with `<dir>` replaced by `out`. */
+function runPrinted(stateDir: string, line: string, out: string) {
+  const words = /cdk8s-pki (export-rancher .*)$/.exec(line)![1].split(' ');
+  return cli(stateDir, ...words.map((word) => (word === '<dir>' ? out : word)));
+}
 
 test('synthesizes the manifests, PKI.md and the values file of the walk-through', () => {
   const { app, files } = synthExample((a) => new RancherSingleNode(a, 'single-node'));
@@ -136,3 +156,41 @@ describe.each([
   });
 });
 
+describe('a renewed certificate: synth and plan say to export again, and the command they print writes it', () => {
+  const stateDir = path.join(tmp.dir, 'renewal', '.pki');
+  const out = path.join(tmp.dir, 'renewal', 'rancher-ssl');
+  const EXPORT_LINE = 'cdk8s-pki export-rancher single-node/rancher --out <dir>';
+  const served = () => runOk('openssl', ['x509', '-noout', '-serial', '-in', path.join(out, 'cert.pem')]);
+  let first = '';
+
+  beforeAll(() => {
+    const summary = stderrOf(() => synthOption(stateDir, 'private-ca'));
+    expect(summary).toBe(`cdk8s-pki: issued 2 new (2 certificates)\ncdk8s-pki: Rancher (docker run) to export: ${EXPORT_LINE}\n`);
+    expect(README).toContain(summary);
+    expect(runPrinted(stateDir, summary.trim().split('\n')[1], out).status).toBe(0);
+    first = served();
+  });
+
+  test('a synth that changes nothing says nothing', () => {
+    expect(stderrOf(() => synthOption(stateDir, 'private-ca'))).toBe('');
+  });
+
+  test('after renew: plan, then the synth summary, name the command; run as printed, it writes the new certificate', () => {
+    expect(cli(stateDir, 'renew', 'single-node/rancher/serving-certificate').status).toBe(0);
+    // The plan of the app as `cdk8s-pki plan` formats it: built on the state, not synthesized, so nothing is committed.
+    const app = Testing.app();
+    const state = usePkiState(app, PkiState.inDirectory(stateDir));
+    new RancherSingleNode(app, 'single-node');
+    const plan = formatPlan({ ...planReport(state), outputDirectory: 'dist', outputFiles: [] });
+    expect(plan.split('\n')).toEqual(expect.arrayContaining([expect.stringMatching(/^renew +single-node\/rancher\/serving-certificate +renewal requested/), `then: ${EXPORT_LINE}`]));
+    fs.rmSync(app.outdir, { recursive: true, force: true });
+
+    const summary = stderrOf(() => synthOption(stateDir, 'private-ca')).split('\n');
+    expect(summary[0]).toMatch(/^cdk8s-pki: renewed single-node\/rancher\/serving-certificate: renewal requested; new certificate until /);
+    expect(summary.slice(1)).toEqual([`cdk8s-pki: Rancher (docker run) to re-export: ${EXPORT_LINE}`, '']);
+    expect(README.split('\n')).toContain(summary[1]);
+    expect(runPrinted(stateDir, summary[1], out).status).toBe(0);
+    expect(served()).not.toBe(first);
+    expect(opensslVerifyExport(out)).toEqual({ status: 0, output: `${path.join(out, 'cert.pem')}: OK` });
+  });
+});
