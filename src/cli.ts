@@ -227,7 +227,7 @@ export function buildCli(): Command {
   program
     .command('export-rancher [construct]')
     .description(
-      "write what a single-node Rancher (docker run rancher/rancher) mounts into /etc/rancher/ssl from the state: cert.pem (leaf, then intermediates), key.pem (0600), cacerts.pem (a private CA only); then print its docker run line and CATTLE_CA_CHECKSUM. <construct>: the RancherIngressTLS's path or slot, when the state has several",
+      "for a RancherIngressTLS with install: 'docker', write what its single-node Rancher (docker run rancher/rancher) mounts into /etc/rancher/ssl from the state: cert.pem (leaf, then intermediates), key.pem (0600), cacerts.pem (a private CA only); then print its docker run line and CATTLE_CA_CHECKSUM. <construct>: the RancherIngressTLS's path or slot, when the state has several",
     )
     .requiredOption('--out <dir>', 'where to write them (0700): must not exist, be empty, or hold an earlier export-rancher, which is replaced whole')
     .option('--host-dir <dir>', 'where the files will be on the Docker host, for the -v mounts (default: --out, absolute)')
