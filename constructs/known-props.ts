@@ -58,6 +58,6 @@ export const CERTIFICATE_PROPS: PropNames<CertificateProps> = {
 
 export const RANCHER_INGRESS_TLS_PROPS: PropNames<RancherIngressTLSProps> = {
   hostname: 'string', allowHostnameChange: 'boolean', mode: 'string', email: 'string', environment: 'string', ingressClass: 'string',
-  certificate: SERVING_CERTIFICATE, cacertsPem: 'string', agentTLSMode: 'string', version: 'string', repoURL: 'string', chart: 'string',
+  certificate: SERVING_CERTIFICATE, cacertsPem: 'string', agentTLSMode: 'string', version: 'string', install: 'string', repoURL: 'string', chart: 'string',
   project: 'string', destinationServer: 'string', applicationName: 'string', applicationNamespace: 'string', secretOutput: SECRET_OUTPUT,
 };

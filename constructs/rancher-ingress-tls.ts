@@ -18,6 +18,7 @@ import {
   RANCHER_NAMESPACE,
   RANCHER_STABLE_REPOSITORY,
   RancherHelmValues,
+  RancherInstall,
   RancherTlsMode,
   recordHostname,
   renderValuesFile,
@@ -32,6 +33,7 @@ import { TlsCertificate } from './tls-certificate';
 import { RotationPhase } from '../src/state/rotation-policy';
 import { checkKnownProps } from '../src/engine/spec';
 import { RANCHER_INGRESS_TLS_PROPS } from './known-props';
+import { checkRancherInstall, recordSingleNodePlan } from '../src/rancher/single-node';
 
 type ServingCertificateSource =
   | { readonly kind: 'cluster-ca'; readonly ca: ICertificateAuthority; readonly validity?: Duration; readonly keyAlgorithm?: KeyAlgorithm }
@@ -113,6 +115,17 @@ export interface RancherIngressTLSProps {
   readonly agentTLSMode?: AgentTlsMode;
   /** The chart version to install (the Application's targetRevision). Changing it upgrades Rancher at the next sync. */
   readonly version: string;
+  /**
+   * How Rancher is installed: `helm`, the chart into a Kubernetes cluster (the Application below), or `docker`,
+   * one container on a Docker host (`docker run rancher/rancher:v<version>`, Rancher's single-node install).
+   * With `docker`, synth also records in the state what `cdk8s-pki export-rancher` writes for the container
+   * (cert.pem, key.pem, cacerts.pem per `mode`) and the `docker run` line it prints; the synth summary and
+   * `cdk8s-pki plan` say to export again when that changes (a re-issued certificate, a new CA). The Helm objects
+   * are synthesized in both cases, so that the construct's members are the same: a docker install applies none
+   * of them. Changing it re-issues nothing.
+   * @default - "helm"
+   */
+  readonly install?: RancherInstall;
   /** The Helm repository. Changing it makes Argo CD fetch the chart from there. @default - "https://releases.rancher.com/server-charts/stable" */
   readonly repoURL?: string;
   /** The chart's name in the repository. @default - "rancher" */
@@ -147,7 +160,9 @@ const SERVED_PROP_FIELDS = {
  * (tls-rancher-ingress when brought, tls-ca when a CA is uploaded), an Argo CD Application installing the chart
  * with those values, and the CATTLE_CA_CHECKSUM agents will be given. Synth also writes the values as a Helm
  * values file beside the manifests (`valuesFileName`), headed by the checksum. The Secrets belong in the cluster
- * before Rancher starts: Rancher reads tls-ca only at pod start.
+ * before Rancher starts: Rancher reads tls-ca only at pod start. For a single-node Rancher (`docker run`), set
+ * `install: 'docker'`: `cdk8s-pki export-rancher` then writes the files its container mounts from the same spec,
+ * and prints its command.
  */
 export class RancherIngressTLS extends Construct {
   /** The chart values that decide TLS, as the Application carries them. */
@@ -172,20 +187,32 @@ export class RancherIngressTLS extends Construct {
   constructor(scope: Construct, id: string, props: RancherIngressTLSProps) {
     super(scope, id);
     locateErrors(this.node.path, () => checkKnownProps(props, RANCHER_INGRESS_TLS_PROPS));
-    const spec = locateErrors(this.node.path, () => {
+    const { spec, install } = locateErrors(this.node.path, () => {
       if (typeof props.version !== 'string' || props.version.trim() === '') throw new SpecError('version', 'is required: the chart version to install');
+      const installedBy = checkRancherInstall(props.install);
       const checked = checkRancherTlsSpec(props);
       if (props.certificate && SOURCES.get(props.certificate)!.kind === 'cluster-ca' && props.cacertsPem !== undefined) {
         throw new SpecError('cacertsPem', 'comes from the ClusterCA of RancherServingCertificate.fromClusterCa; leave it out');
       }
       recordHostname(pkiStateOf(this), slotOf(this), checked.hostname, props.allowHostnameChange ?? false);
-      return checked;
+      return { spec: checked, install: installedBy };
     });
     const served = props.certificate && this.serve(props.certificate, spec.hostname, props.cacertsPem);
     this.servingCertificate = served?.issued;
     const plan = locateErrors(this.node.path, () => planRancherTls(spec, served?.input), SERVED_PROP_FIELDS);
     for (const warning of plan.warnings) process.stderr.write(`cdk8s-pki: warning: ${this.node.path}: ${warning}\n`);
     this.values = plan.values;
+    // Only on request: a document recorded for every install would change the state of an app that did not.
+    if (install === 'docker') {
+      recordSingleNodePlan(pkiStateOf(this), slotOf(this), {
+        construct: this.node.path,
+        hostname: spec.hostname,
+        mode: spec.mode,
+        version: props.version,
+        ...(served && { certificate: { chainPem: served.input.certificateChainPem, key: served.key } }),
+        ...(plan.cacertsPem !== undefined && { cacertsPem: plan.cacertsPem }),
+      });
+    }
     this.caChecksum = plan.caChecksum;
     this.caChecksumReason = plan.caChecksumReason;
 

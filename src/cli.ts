@@ -21,6 +21,7 @@ const load = {
   nodeBundle: () => require('./kubeadm/node-bundle') as typeof import('./kubeadm/node-bundle'),
   pkiState: () => require('./state/pki-state') as typeof import('./state/pki-state'),
   plan: () => require('./plan/run') as typeof import('./plan/run'),
+  rancherSingleNode: () => require('./rancher/single-node') as typeof import('./rancher/single-node'),
   scaffold: () => require('./scaffold/init') as typeof import('./scaffold/init'),
   rotationInventory: () => require('./report/rotation-inventory') as typeof import('./report/rotation-inventory'),
   secretPlan: () => require('./secrets/secret-plan') as typeof import('./secrets/secret-plan'),
@@ -227,6 +228,19 @@ export function buildCli(): Command {
     .action((options: { namespace?: string; out: string }) => {
       const files = load.secretPlan().exportSecrets(state(), options.out, options.namespace);
       out(`wrote ${files.length} Secret${files.length === 1 ? '' : 's'} to ${options.out}: ${files.join(', ')}\n`);
+      warnIfUnignoredInGit(path.resolve(options.out));
+    });
+
+  program
+    .command('export-rancher [construct]')
+    .description(
+      "for a RancherIngressTLS with install: 'docker', write what its single-node Rancher (docker run rancher/rancher) mounts into /etc/rancher/ssl from the state: cert.pem (leaf, then intermediates), key.pem (0600), cacerts.pem (a private CA only); then print its docker run line and CATTLE_CA_CHECKSUM. <construct>: the RancherIngressTLS's path or slot, when the state has several",
+    )
+    .requiredOption('--out <dir>', 'where to write them (0700): must not exist, be empty, or hold an earlier export-rancher, which is replaced whole')
+    .option('--host-dir <dir>', 'where the files will be on the Docker host, for the -v mounts (default: --out, absolute)')
+    .action((construct: string | undefined, options: { out: string; hostDir?: string }) => {
+      const exported = load.rancherSingleNode().exportRancher(state(), construct, options.out, options.hostDir);
+      out(`${exported.plan.construct}: wrote ${exported.files.join(', ')} to ${options.out}\n${exported.command}\n${exported.checksumLine}\n`);
       warnIfUnignoredInGit(path.resolve(options.out));
     });
 

@@ -29,9 +29,15 @@ const GO_SPACE = '[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\
 const GO_TRIM = new RegExp(`^${GO_SPACE}+|${GO_SPACE}+$`, 'g');
 
 /**
- * Rancher's CATTLE_CA_CHECKSUM of a CA bundle: lowercase hex SHA-256 of the bundle as Rancher stores it
- * (Go's strings.TrimSpace) followed by exactly one newline.
+ * A CA bundle as Rancher serves its cacerts setting at /cacerts: trimmed as Rancher stores it (Go's
+ * strings.TrimSpace), followed by exactly one newline. A cacerts.pem of these bytes hashes (sha256sum) to its
+ * CATTLE_CA_CHECKSUM.
  */
+export function rancherServedCacerts(caPem: string): string {
+  return `${caPem.replace(GO_TRIM, '')}\n`;
+}
+
+/** Rancher's CATTLE_CA_CHECKSUM of a CA bundle: lowercase hex SHA-256 of the bundle as Rancher serves it. */
 export function rancherCaChecksum(caPem: string): string {
-  return sha256Hex(`${caPem.replace(GO_TRIM, '')}\n`);
+  return sha256Hex(rancherServedCacerts(caPem));
 }

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { nodeBundleChanges, NodeBundleChange } from '../kubeadm/node-bundle';
 import { NEW_DOCUMENT } from '../state/documents';
+import { SINGLE_NODE_PLANS } from '../rancher/modes';
 import { ENV_PLAN_FILE } from '../state/environment';
 import { PkiState, RotationDecision, SlotDecision } from '../state/pki-state';
 import { describeTransition, transitionEffect } from '../report/rotation';
@@ -96,6 +97,18 @@ export function exportCommand(report: Pick<PlanReport, 'nodes'>, outDir = '<dir>
   return `cdk8s-pki export-node ${nodes.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(' ')} --out ${outDir}`;
 }
 
+/**
+ * `cdk8s-pki export-rancher <slot> --out <dir>` for each RancherIngressTLS with `install: 'docker'` whose
+ * recorded export changes (a re-issued or renewed certificate, another CA, mode or version), with "export" for
+ * a new one and "re-export" for a changed one.
+ */
+export function rancherExportCommands(report: Pick<PlanReport, 'documents'>, outDir = '<dir>'): { verb: string; command: string }[] {
+  const prefix = `${SINGLE_NODE_PLANS}/`;
+  return report.documents
+    .filter((d) => d.name.startsWith(prefix))
+    .map((d) => ({ verb: d.reasons.includes(NEW_DOCUMENT) ? 'export' : 're-export', command: `cdk8s-pki export-rancher ${d.name.slice(prefix.length)} --out ${outDir}` }));
+}
+
 /** "export" when every node to write is new (a first synth), else "re-export". */
 function exportVerb(report: Pick<PlanReport, 'nodes'>): string {
   return report.nodes.filter((n) => n.reexport).every((n) => n.reasons.includes(NEW_DOCUMENT)) ? 'export' : 're-export';
@@ -133,6 +146,7 @@ export function synthSummary(report: PlanReport): string {
   for (const s of report.slots.filter((x) => x.action !== 'keep' && x.action !== 'issue')) lines.push(`${ACTION_LABEL[s.action]} ${s.slot}: ${slotDetail(s)}`);
   const command = exportCommand(report);
   if (command) lines.push(`node bundles to ${exportVerb(report)}: ${command}`);
+  for (const rancher of rancherExportCommands(report)) lines.push(`Rancher (docker run) to ${rancher.verb}: ${rancher.command}`);
   return lines.length ? `${lines.map((l) => `cdk8s-pki: ${l}`).join('\n')}\n` : '';
 }
 

@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { SpecError, StateError } from '../engine/errors';
 import { ENV_PLAN_FILE } from '../state/environment';
 import { describeTransition } from '../report/rotation';
-import { exportCommand, PlanReport, rotationEffects, slotDetail } from './report';
+import { exportCommand, PlanReport, rancherExportCommands, rotationEffects, slotDetail } from './report';
 
 /** A file of the output directory that the synth would add or change. */
 export interface OutputFileChange {
@@ -110,6 +110,7 @@ export function formatPlan(plan: Plan, options: { verbose?: boolean } = {}): str
   lines.push(...rotationEffects(plan));
   const command = exportCommand(plan);
   if (command) lines.push(`then: ${command}`);
+  for (const rancher of rancherExportCommands(plan)) lines.push(`then: ${rancher.command}`);
   const files = plan.outputFiles.map((f) => `${f.path} (${f.change})`);
   if (files.length) lines.push(`${plan.outputDirectory}/ would change: ${files.join(', ')}`);
   lines.push(plan.changes ? `${plan.outputDirectory}/PKI.md describes the result after synth` : `no changes; ${plan.outputDirectory}/PKI.md describes the PKI`);

@@ -12,14 +12,23 @@ export const INGRESS_TLS_SECRET = 'tls-rancher-ingress';
 export const CA_SECRET = 'tls-ca';
 /** The key of tls-ca holding the uploaded CA. */
 export const CACERTS_KEY = 'cacerts.pem';
+/** Where the state keeps, under each slot, what export-rancher writes for a RancherIngressTLS with `install: 'docker'`. */
+export const SINGLE_NODE_PLANS = 'rancher-single-node';
 /** The chart repository of Rancher's stable releases (`helm repo add rancher-stable …`). */
 export const RANCHER_STABLE_REPOSITORY = 'https://releases.rancher.com/server-charts/stable';
+
+/** What prints the CATTLE_CA_CHECKSUM a running Rancher at `hostname` gives agents (rancher-docs, "Updating a Private CA Certificate"). */
+export function cacertsChecksumCommand(hostname: string): string {
+  return `curl -k -s -fL https://${hostname}/v3/settings/cacerts | jq -r .value | sha256sum`;
+}
 
 /**
  * The chart's TLS modes: `rancher` (Rancher's own CA through cert-manager), `letsEncrypt`, `secret` (a certificate
  * brought in Secret tls-rancher-ingress) and `external` (TLS ends in front of Rancher).
  */
 export type RancherTlsMode = 'rancher' | 'letsEncrypt' | 'secret' | 'external';
+/** How Rancher is installed: the chart into a Kubernetes cluster, or one container on a Docker host (`docker run`). */
+export type RancherInstall = 'helm' | 'docker';
 /** How agents verify Rancher: `strict` only with the CA Rancher serves as cacerts; `system-store` also with the system's roots. */
 export type AgentTlsMode = 'strict' | 'system-store';
 /** Let's Encrypt's production or staging environment (chart value `letsEncrypt.environment`). */

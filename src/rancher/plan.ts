@@ -13,6 +13,7 @@ import { PkiState } from '../state/pki-state';
 import {
   AgentTlsMode,
   CA_SECRET,
+  cacertsChecksumCommand,
   INGRESS_TLS_SECRET,
   isRancherTlsMode,
   LetsEncryptEnvironment,
@@ -200,7 +201,7 @@ function checksumOf(spec: CheckedRancherTlsSpec, cacertsPem: string | undefined,
     caChecksum: undefined,
     caChecksumReason:
       `Rancher generates its own CA (Secret ${RANCHER_NAMESPACE}/tls-rancher) when it first starts, so the checksum cannot be known at synth; ` +
-      `after install: curl -k -s -fL https://${spec.hostname}/v3/settings/cacerts | jq -r .value | sha256sum`,
+      `after install: ${cacertsChecksumCommand(spec.hostname)}`,
   };
 }
 
@@ -229,4 +230,9 @@ export function recordHostname(state: PkiState, slot: string, hostname: string, 
     );
   }
   state.putDocument(name, { hostname }, checkHostnameRecord);
+}
+
+/** The slot of every RancherIngressTLS the state holds (each records its hostname). */
+export function rancherSlots(state: PkiState): string[] {
+  return state.documentNames(HOSTNAME_RECORDS).map((name) => name.slice(HOSTNAME_RECORDS.length + 1));
 }

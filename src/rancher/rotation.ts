@@ -11,6 +11,7 @@
  */
 import { Certificate } from '../engine/x509';
 import { RotationPhase } from '../state/rotation-policy';
+import { cacertsChecksumCommand } from './modes';
 import { issuedBy } from './serving-certificate';
 
 /**
@@ -46,7 +47,7 @@ export function rotationCacerts(trustBundlePem: string, trusted: readonly Certif
 function agentSteps(hostname: string): string[] {
   return [
     `  1. once Secret tls-ca is applied, restart Rancher, which reads cacerts.pem at start: kubectl -n cattle-system rollout restart deploy/rancher`,
-    `  2. check: curl -k -s -fL https://${hostname}/v3/settings/cacerts | jq -r .value | sha256sum prints the checksum below`,
+    `  2. check: ${cacertsChecksumCommand(hostname)} prints the checksum below`,
     `  3. redeploy each downstream cluster's agents with it (Rancher does not on its own):`,
     `     kubectl annotate clusters.management.cattle.io <cluster-id> io.cattle.agent.force.deploy=true`,
     `  4. Force Update each cluster in Continuous Delivery (fleet-agent's kubeconfig carries the CA)`,
