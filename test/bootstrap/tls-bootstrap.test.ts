@@ -152,6 +152,8 @@ describe('bootstrap tokens', () => {
     expect(state.ensureSecret('app/token', request).change).toEqual({ action: 'issue', reasons: ['new secret'] });
     state.commit();
     expect(state.ensureSecret('app/token', request).change).toBeUndefined();
+    // Each synth ends with a commit, which also ends the instant its decisions were made at.
+    state.commit();
     now = new Date(T0.getTime() + 2400_000);
     expect(state.ensureSecret('app/token', request).change).toEqual({ action: 'renew', reasons: ['renewal due (expires 2026-03-01T13:00:00.000Z)'] });
     state.commit();
