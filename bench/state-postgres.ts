@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       const postgres = () => new PostgresStore({ url, keys });
       let entries = 0;
       record(`${NODES} workers, state migrate directory → PostgreSQL`, [
-        timed(() => (entries = migrateState(new EncryptedDirectoryStore(directory, keys), postgres(), postgres).names.length)),
+        timed(() => (entries = migrateState(new EncryptedDirectoryStore(directory, keys), postgres(), () => new PostgresStore({ url, keys, readOnly: true })).names.length)),
       ]);
       for (const [label, store] of [
         ['age X25519 state directory', () => new EncryptedDirectoryStore(directory, keys)],

@@ -93,12 +93,15 @@ export function buildCli(): Command {
     return option === undefined ? postgresUrlFromEnvironment() : isPostgresUrl(option) ? option : undefined;
   };
   const stateDirectory = () => resolveStateDirectory(program.opts().state);
-  /** The state; a directory that is not there is an error naming where it was looked for. */
-  const state = (): PkiState => {
+  /**
+   * The state; a directory that is not there is an error naming where it was looked for. A PostgreSQL state is
+   * opened to read only (no lock, so a command never waits for a synth) unless the command `writes`.
+   */
+  const state = ({ writes = false } = {}): PkiState => {
     const { ENV_STATE_DIR, frozenFromEnvironment, postgresStoreFromEnvironment, stateStoreFromEnvironment, warnIfPlaintextStateTracked } = load.environment();
     const url = stateUrl();
     const frozen = frozenFromEnvironment();
-    if (url) return new (load.pkiState().PkiState)({ store: postgresStoreFromEnvironment(url), frozen });
+    if (url) return new (load.pkiState().PkiState)({ store: postgresStoreFromEnvironment(url, process.env, !writes), frozen });
     const directory = stateDirectory();
     if (!fs.existsSync(directory)) throw new StateError(`no state directory ${directory}; run \`cdk8s synth\` in the app's directory first, or name the state with --state or ${ENV_STATE_DIR}`);
     const store = stateStoreFromEnvironment(directory);
@@ -168,7 +171,7 @@ export function buildCli(): Command {
     .description('re-issue a certificate at the next synth (with --new-key, also give it a new key; the old key file is kept), or make a new bootstrap token')
     .option('--new-key', 'generate a new key (for a leaf or a bare key; a CA gets a new key through the phases of a rotation: `rotation` / `caRotation`)')
     .action((slot: string, options: { newKey?: boolean }) => {
-      const requested = state().requestRotation(slot, { newKey: options.newKey === true });
+      const requested = state({ writes: true }).requestRotation(slot, { newKey: options.newKey === true });
       out(`${slot}: ${requested} requested; run \`cdk8s synth\` to carry it out\n`);
     });
 
@@ -216,7 +219,7 @@ export function buildCli(): Command {
     .action((slots: string[], options: { all?: boolean; rotateKeys?: boolean }) => {
       const all = options.all === true;
       if (all === slots.length > 0) throw new SpecError('renew', all ? 'give slots or --all, not both' : 'name the certificates to renew, or --all');
-      const requested = state().requestRenewal(all ? 'all' : slots, { newKey: options.rotateKeys === true });
+      const requested = state({ writes: true }).requestRenewal(all ? 'all' : slots, { newKey: options.rotateKeys === true });
       out(`${requested.length} certificate${requested.length === 1 ? '' : 's'}: ${options.rotateKeys ? 'key rotation' : 'renewal'} requested; run \`cdk8s synth\` to carry it out (\`cdk8s-pki plan\` shows it)\n`);
     });
 
@@ -276,10 +279,10 @@ export function buildCli(): Command {
     .option('--plaintext', 'write a new target directory in plaintext even though age keys are set (a directory of plaintext files is always read as such)')
     .action((options: { from: string; to: string; plaintext?: boolean }) => {
       const { stateStoreForBackend } = load.environment();
-      const open = () => stateStoreForBackend(options.to, { plaintext: options.plaintext === true });
-      const from = stateStoreForBackend(options.from);
-      const to = open();
-      const { names } = load.migrate().migrateState(from, to, open);
+      const open = (readOnly: boolean) => stateStoreForBackend(options.to, { plaintext: options.plaintext === true, readOnly });
+      const from = stateStoreForBackend(options.from, { readOnly: true });
+      const to = open(false);
+      const { names } = load.migrate().migrateState(from, to, () => open(true));
       out(`copied ${names.length} entries from the ${from.location} to the ${to.location}; each read back identical\n`);
     });
 

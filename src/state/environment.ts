@@ -12,7 +12,7 @@ export const ENV_STATE_DIR = 'CDK8S_PKI_STATE_DIR';
 export const ENV_STATE = 'CDK8S_PKI_STATE';
 /** `1` lets a PostgreSQL state hold private keys in plaintext (no CDK8S_PKI_AGE_* set). */
 export const ENV_POSTGRES_PLAINTEXT = 'CDK8S_PKI_POSTGRES_PLAINTEXT';
-/** Seconds a synth waits for another's lock on a PostgreSQL state (default 15). */
+/** Seconds a synth waits for another's lock on a PostgreSQL state (default 300; 0 fails at once). */
 export const ENV_POSTGRES_LOCK_TIMEOUT = 'CDK8S_PKI_POSTGRES_LOCK_TIMEOUT';
 /** Set to 1 (true, yes, on) in CI: synth and `rotate` never write the state, and fail when it must change. */
 export const ENV_FROZEN = 'CDK8S_PKI_FROZEN';
@@ -125,14 +125,17 @@ export function postgresUrlFromEnvironment(env: Environment = process.env): stri
   return backend && isPostgresUrl(backend) ? backend : undefined;
 }
 
-/** The PostgreSQL state at `url`, encrypted with the environment's age keys. Loads `pg` only when asked for. */
-export function postgresStoreFromEnvironment(url: string, env: Environment = process.env): PostgresStore {
+/**
+ * The PostgreSQL state at `url`, encrypted with the environment's age keys. Loads `pg` only when asked for.
+ * `readOnly` (default: a frozen synth, or the app `cdk8s-pki plan` runs) takes no lock and writes nothing.
+ */
+export function postgresStoreFromEnvironment(url: string, env: Environment = process.env, readOnly = frozenFromEnvironment(env) || Boolean(env[ENV_PLAN_FILE])): PostgresStore {
   const lockTimeout = env[ENV_POSTGRES_LOCK_TIMEOUT]?.trim();
   if (lockTimeout && !/^\d+(\.\d+)?$/.test(lockTimeout)) throw new SpecError(ENV_POSTGRES_LOCK_TIMEOUT, `${JSON.stringify(lockTimeout)} is not a number of seconds`);
   const allowPlaintext = flagFromEnvironment(ENV_POSTGRES_PLAINTEXT, env);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { PostgresStore } = require('./postgres-store') as typeof import('./postgres-store');
-  return new PostgresStore({ url, keys: ageKeysFromEnvironment(env), allowPlaintext, lockTimeoutMs: lockTimeout ? Number(lockTimeout) * 1000 : undefined });
+  return new PostgresStore({ url, keys: ageKeysFromEnvironment(env), allowPlaintext, lockTimeoutMs: lockTimeout ? Number(lockTimeout) * 1000 : undefined, readOnly });
 }
 
 /**
@@ -155,10 +158,11 @@ export function stateStoreFromEnvironment(directory?: string, env: Environment =
 /**
  * The store of `backend`, a PostgreSQL URL or a directory, as `state migrate` opens it. A directory is read as
  * it is, whatever the environment: plaintext files as plaintext, age files with the environment's age keys. A
- * directory with no entries yet is written encrypted when age keys are set, unless `plaintext`.
+ * directory with no entries yet is written encrypted when age keys are set, unless `plaintext`. A `readOnly`
+ * PostgreSQL state takes no lock and refuses writes.
  */
-export function stateStoreForBackend(backend: string, options: { plaintext?: boolean } = {}, env: Environment = process.env): StateStore {
-  if (isPostgresUrl(backend)) return postgresStoreFromEnvironment(backend, env);
+export function stateStoreForBackend(backend: string, options: { plaintext?: boolean; readOnly?: boolean } = {}, env: Environment = process.env): StateStore {
+  if (isPostgresUrl(backend)) return postgresStoreFromEnvironment(backend, env, options.readOnly === true);
   const directory = path.resolve(backend);
   const keys = ageKeysFromEnvironment(env);
   const raw = new DirectoryStore(directory);

@@ -1,11 +1,12 @@
 /**
  * The state in a PostgreSQL database, shared by a team and its CI: one row per entry, a session-level advisory
- * lock per state, and commits that are one transaction checking every row the synth read (compare-and-swap on
- * the content hashes). Contents are age-encrypted here, on the client, so the database, its backups and its
+ * lock per state that a writing synth holds from its read to its commit, and commits that are one transaction
+ * checking every row the synth read (compare-and-swap on the content hashes, the guard for a writer whose lock
+ * was lost with its connection). Contents are age-encrypted here, on the client, so the database, its backups and its
  * operators see ciphertext only.
  *
  * A synth is synchronous (construct constructors and validations), so the store reads the whole state in one
- * query at its first read and serves reads from memory; writes are held until the end of `withLock` and go in
+ * query at its first read (taking the lock first, unless the store only reads) and serves reads from memory; writes are held until the end of `withLock` and go in
  * one transaction. `pg` runs in a worker thread (postgres-worker.ts) that this thread waits on with
  * Atomics.wait: a user's main.ts stays `new App(); …; app.synth()`.
  */
@@ -16,6 +17,7 @@ import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:
 import { StateError } from '../engine/errors';
 import { sha256Hex } from '../engine/pem';
 import { isAgeFile } from './age';
+import { ENV_POSTGRES_LOCK_TIMEOUT } from './environment';
 import { Reply, Request, StoredRow, WorkerData } from './postgres-protocol';
 import { AgeEntryCodec, AgeKeys, StateStore } from './store';
 
@@ -30,8 +32,13 @@ export interface PostgresStoreOptions {
   readonly keys?: AgeKeys;
   /** Write private keys in plaintext into the database. @default false */
   readonly allowPlaintext?: boolean;
-  /** How long to wait for another synth's lock before failing. @default 15 s */
+  /** How long to wait for another synth's lock before failing; 0 fails at once. @default 300 s */
   readonly lockTimeoutMs?: number;
+  /**
+   * Only read (a frozen synth, `plan`, `list`, the exports): take no lock, so a reader never waits for a synth,
+   * and refuse to write. @default false
+   */
+  readonly readOnly?: boolean;
   /** Who this synth is, in `updated_by` and to a contender waiting on the lock. @default `cdk8s-pki <pid>@<host>`, and the CI job when one is set */
   readonly holder?: string;
 }
@@ -117,6 +124,8 @@ interface PendingWrite {
 
 /** How long a query may take, beyond a lock wait, before the store gives up on the worker. */
 const QUERY_WAIT_MS = 120_000;
+/** Long enough for the synth of a large cluster queued behind another in CI; a stuck holder fails the job, named. */
+const DEFAULT_LOCK_TIMEOUT_MS = 300_000;
 
 /**
  * The state in PostgreSQL (see the module comment); `CDK8S_PKI_STATE=postgres://…` selects it for a synth and
@@ -136,6 +145,8 @@ export class PostgresStore implements StateStore {
   /** The hash of every entry this store served (null: absent), which the commit checks is still what is stored. */
   private readonly served = new Map<string, string | null>();
   private pending?: Map<string, PendingWrite>;
+  /** True from taking the state's lock (at the first read, or a `withLock`) to the end of the `withLock` that commits. */
+  private locked = false;
 
   constructor(private readonly options: PostgresStoreOptions) {
     const { connection, shown, state } = parseUrl(options.url);
@@ -143,7 +154,7 @@ export class PostgresStore implements StateStore {
     this.state = state;
     this.location = `PostgreSQL state "${state}" at ${shown}`;
     this.codec = options.keys && new AgeEntryCodec(options.keys);
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 15_000;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     this.holder = (options.holder ?? defaultHolder()).slice(0, 63); // application_name's limit
   }
 
@@ -157,9 +168,14 @@ export class PostgresStore implements StateStore {
     return `${name} in the ${this.location}`;
   }
 
-  /** Reads the whole state in one query, unless it was read already; the first read does it too. */
+  /**
+   * Reads the whole state in one query, unless it was read already; the first read does it too. A store that
+   * may write takes the state's lock first, so that two synths started together do not both build on the same
+   * state: the second waits for the first's commit and reads what it wrote.
+   */
   load(): void {
     if (this.rows) return;
+    if (!this.options.readOnly) this.lock();
     const { rows } = this.call({ op: 'load', state: this.state });
     this.rows = new Map((rows ?? []).map((row: StoredRow) => [row.name, { content: Buffer.from(row.content), sha256: row.sha256 }]));
   }
@@ -210,15 +226,14 @@ export class PostgresStore implements StateStore {
   }
 
   /**
-   * Runs `fn` holding the state's advisory lock, then commits what it wrote in one transaction, which first
-   * checks that every entry this store served is still as it was served. Nothing is written when `fn` throws.
+   * Runs `fn` holding the state's advisory lock (taken at the first read, or now), then commits what it wrote
+   * in one transaction, which first checks that every entry this store served is still as it was served, and
+   * releases the lock. Nothing is written when `fn` throws.
    */
   withLock<T>(fn: () => T): T {
     if (this.pending) return fn();
-    const { holder } = this.call({ op: 'lock', state: this.state, timeoutMs: this.lockTimeoutMs }, this.lockTimeoutMs);
-    if (holder !== undefined) {
-      throw new StateError(`cannot lock the ${this.location}: held by ${holder} (another synth running?); it is released when that synth ends or its connection closes`);
-    }
+    if (this.options.readOnly) throw new StateError(`cannot write the ${this.location}: it was opened to be read only`);
+    this.lock();
     this.pending = new Map();
     try {
       const result = fn();
@@ -226,8 +241,15 @@ export class PostgresStore implements StateStore {
       return result;
     } finally {
       this.pending = undefined;
-      this.call({ op: 'unlock', state: this.state });
+      this.release();
     }
+  }
+
+  /** Releases the lock the first read took, for a synth that ends with nothing to write. */
+  release(): void {
+    if (!this.locked) return;
+    this.locked = false;
+    this.call({ op: 'unlock', state: this.state });
   }
 
   /**
@@ -237,6 +259,27 @@ export class PostgresStore implements StateStore {
   close(): void {
     this.bridge?.close();
     this.bridge = undefined;
+    this.locked = false;
+  }
+
+  /**
+   * Takes the state's lock, waiting for a holder up to the lock timeout (saying so on stderr, as a synth that
+   * seems to hang would not), or fails naming the holder.
+   */
+  private lock(): void {
+    if (this.locked) return;
+    let { holder } = this.call({ op: 'lock', state: this.state, timeoutMs: 0 });
+    const seconds = `${this.lockTimeoutMs / 1000} s`;
+    if (holder !== undefined && this.lockTimeoutMs > 0) {
+      process.stderr.write(`cdk8s-pki: the ${this.location} is locked by ${holder}; waiting up to ${seconds} for it (${ENV_POSTGRES_LOCK_TIMEOUT})\n`);
+      ({ holder } = this.call({ op: 'lock', state: this.state, timeoutMs: this.lockTimeoutMs }, this.lockTimeoutMs));
+    }
+    if (holder !== undefined) {
+      throw new StateError(
+        `cannot lock the ${this.location}${this.lockTimeoutMs > 0 ? ` within ${seconds}` : ''}: held by ${holder} (another synth running?); it is released when that synth ends or its connection closes, and ${ENV_POSTGRES_LOCK_TIMEOUT} sets how long to wait`,
+      );
+    }
+    this.locked = true;
   }
 
   private commitPending(): void {

@@ -32,6 +32,11 @@ export interface StateStore {
   remove(name: string): void;
   /** Runs `fn` while holding the store's lock, so two synths cannot interleave their writes. */
   withLock<T>(fn: () => T): T;
+  /**
+   * Ends a synth that has nothing to write: a store that locks at its first read (PostgresStore) lets go of
+   * the lock here rather than when the process ends. @default - nothing to release
+   */
+  release?(): void;
   /** Where an entry is, for messages (a file path for a directory store). */
   locate(name: string): string;
   /**

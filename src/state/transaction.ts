@@ -162,7 +162,10 @@ export class StateTransaction {
    * goes first and is removed last; keys go before records, so a record never names a key that is not on disk.
    */
   commit(): void {
-    if (this.staged.size === 0) return;
+    if (this.staged.size === 0) {
+      this.store.release?.();
+      return;
+    }
     this.store.withLock(() => {
       for (const [name, seen] of this.observed) {
         const data = this.store.read(name);

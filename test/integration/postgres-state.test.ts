@@ -1,9 +1,10 @@
 // The example app and the CLI against a shared PostgreSQL state, as a team and its CI use it: two synths from two
-// working copies at once, the commands (list, rotate, plan, export-node, export-secrets, frozen synth), and
+// working copies at once (serialized by the state's lock), a synth that finds the lock held, the commands (list, rotate, plan, export-node, export-secrets, frozen synth), and
 // `state migrate` directory → PostgreSQL → directory. Runs the compiled app and CLI (`npm test` builds lib/).
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { generateIdentity } from '../../src/state/age';
 import { PostgresServer, startPostgres } from '../support/postgres-server';
@@ -44,13 +45,22 @@ function workingCopy(name: string): string {
   return dir;
 }
 
-function synthAsync(dir: string, env: NodeJS.ProcessEnv): Promise<{ status: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [APP], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (status) => resolve({ status, stderr }));
-  });
+/** A synth of the app in `dir`, started now: its process, and its end (exit status, stderr). */
+function startSynth(dir: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [APP], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise<{ status: number | null; stderr: string }>((resolve) => child.on('close', (status) => resolve({ status, stderr })));
+  return { child, pid: child.pid!, done };
+}
+
+/** Returns once the synth `synth` holds an advisory lock in `db` (as seen in pg_locks); fails if it ends first. */
+async function holdingLock(db: string, synth: ReturnType<typeof startSynth>): Promise<void> {
+  const sql = `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'cdk8s-pki ${synth.pid}@%'`;
+  while (server.psql(db, sql).trim() === '0') {
+    if (synth.child.exitCode !== null) throw new Error(`the synth ended (exit ${synth.child.exitCode}) before it was seen holding the lock`);
+    await sleep(20);
+  }
 }
 
 function cli(dir: string, env: NodeJS.ProcessEnv, args: string[]) {
@@ -94,18 +104,21 @@ function verifyNodeTree(tree: string): number {
   return certificates.length + clients.length;
 }
 
-test('two synths from two working copies against one database at once: one commits, the other fails naming who wrote or holds the state (or follows); the state has one CA, whose node trees export alike from both and verify with openssl', async () => {
+test('two synths from two working copies against one database at once both succeed, one after the other: the second reads what the first committed and writes nothing; the state has one CA, whose node trees export alike from both and verify with openssl', async () => {
   server.createDatabase('team');
   const env = envFor(server.url('team', 'prod'));
   const copies = [workingCopy('alice'), workingCopy('bob')];
-  const results = await Promise.all(copies.map((dir) => synthAsync(dir, env)));
-  expect(results.map((r) => r.status)).toContain(0);
-  copies.forEach((dir, i) => {
-    if (results[i].status === 0) return;
-    expect(results[i].stderr).toMatch(/changed while this synth ran \(written by cdk8s-pki \d+@\S+ at \S+\); nothing was written, run synth again|cannot lock the PostgreSQL state "prod" .*: held by cdk8s-pki \d+@/);
-    // Run again, it adopts what the other committed.
-    expect(spawnSync(process.execPath, [APP], { cwd: dir, env, encoding: 'utf8' }).status).toBe(0);
-  });
+  const synths = copies.map((dir) => startSynth(dir, env));
+  const results = await Promise.all(synths.map((synth) => synth.done));
+  expect(results.map((r) => r.status)).toEqual([0, 0]);
+  // Every row was written once, by one of the two: the other built on its state and had nothing to add.
+  const writers = server.psql('team', 'SELECT DISTINCT updated_by, generation FROM cdk8s_pki_entries').trim().split('\n');
+  expect(writers).toHaveLength(1);
+  const first = synths.findIndex((synth) => writers[0].startsWith(`cdk8s-pki ${synth.pid}@`));
+  expect([first >= 0, writers[0].endsWith('|1')]).toEqual([true, true]);
+  // The second said it waited for the first (unless it started after the first had committed).
+  const waited = new RegExp(`^cdk8s-pki: the PostgreSQL state "prod" at \\S+ is locked by cdk8s-pki ${synths[first].pid}@\\S+, connected since \\S+; waiting up to 300 s for it \\(CDK8S_PKI_POSTGRES_LOCK_TIMEOUT\\)\n$`);
+  expect(results[1 - first].stderr).toMatch(new RegExp(`${waited.source}|^$`));
   const listing = JSON.parse(cliOk(copies[0], env, ['list', '--output', 'json']));
   const cas = listing.certificates.filter((c: { isCA: boolean; slot: string }) => c.isCA && c.slot === 'example/pki/ca');
   expect(cas).toHaveLength(1);
@@ -125,6 +138,34 @@ test('two synths from two working copies against one database at once: one commi
   // 7 in pki/ and a kubeconfig each for admin, controller-manager, scheduler, kubelet; super-admin on the first node.
   expect(['cp-1', 'cp-2', 'cp-3'].map((node) => verifyNodeTree(path.join(trees[0], node)))).toEqual([12, 11, 11]);
 }, 300_000);
+
+test('a synth that finds the lock held, with CDK8S_PKI_POSTGRES_LOCK_TIMEOUT=0, fails at once in one line naming the holder, while list reads without the lock; once the holder has committed, it synthesizes and writes nothing', async () => {
+  server.createDatabase('held');
+  const env = envFor(server.url('held', 'prod'));
+  const holder = startSynth(workingCopy('holder'), env);
+  await holdingLock('held', holder);
+  // Stopped while it holds the lock, as a stuck CI job would.
+  process.kill(holder.pid, 'SIGSTOP');
+  const contender = workingCopy('contender');
+  try {
+    const refused = spawnSync(process.execPath, [APP], { cwd: contender, env: { ...env, CDK8S_PKI_POSTGRES_LOCK_TIMEOUT: '0' }, encoding: 'utf8', timeout: 60_000 });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^cdk8s-pki: cannot lock the PostgreSQL state "prod" at \\S+: held by cdk8s-pki ${holder.pid}@\\S+, connected since \\S+ \\(another synth running\\?\\); it is released when that synth ends or its connection closes, and CDK8S_PKI_POSTGRES_LOCK_TIMEOUT sets how long to wait\n$`,
+      ),
+    );
+    expect(JSON.parse(cliOk(contender, env, ['list', '--output', 'json'])).certificates).toEqual([]);
+  } finally {
+    process.kill(holder.pid, 'SIGCONT');
+  }
+  expect((await holder.done).status).toBe(0);
+  const committed = rowStamp('held');
+  const after = spawnSync(process.execPath, [APP], { cwd: contender, env, encoding: 'utf8' });
+  expect([after.status, after.stderr]).toEqual([0, '']);
+  expect(rowStamp('held')).toBe(committed);
+  expect(distOf(contender)).toEqual(distOf(path.join(tmp.dir, 'holder')));
+}, 180_000);
 
 test('the commands work on a PostgreSQL state: rotate writes the request, plan, export-secrets and a frozen synth read it and write nothing, synth carries it out', () => {
   server.createDatabase('commands');

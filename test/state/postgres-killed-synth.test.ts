@@ -1,11 +1,13 @@
 // kill -9 of a synth against a PostgreSQL state, at random points (50 trials): the database holds the state of
 // before or the state of after, never a mix; the next synth succeeds; no key row ever changes. Each trial's synth
 // re-issues the CA (a new validity) and so the leaf under it: two records that must move together. The rows
-// are read with psql and opened with the age command, and the certificates checked with openssl.
+// are read with psql and opened with the age command, and the certificates checked with openssl. The killed
+// synth's lock goes with its connection: the next synth, allowed no wait at all, gets it.
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { generateIdentity } from '../../src/state/age';
 import { PostgresServer, startPostgres } from '../support/postgres-server';
@@ -70,17 +72,22 @@ function consistentCaDays(state: Map<string, Row>): number {
 
 const keyRows = (state: Map<string, Row>) => new Map([...state].filter(([name]) => /\/key-\d+\.pem$/.test(name)));
 
-function synth(days: number) {
-  const result = spawnSync(process.execPath, [SCRIPT, 'synth', String(days)], { env, encoding: 'utf8', timeout: 60_000 });
+function synth(days: number, extraEnv: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, [SCRIPT, 'synth', String(days)], { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 60_000 });
   expect([result.status, result.signal, result.stderr]).toEqual([0, null, '']);
 }
 
-/** A synth killed by this process `ms` after it starts, or by itself `ms` after its commit starts. */
-function killedSynth(days: number, where: 'anywhere' | 'in-commit', ms: number): Promise<void> {
+/** A synth killed by this process `ms` after it starts, or by itself `ms` after its commit starts; resolves to its pid. */
+function killedSynth(days: number, where: 'anywhere' | 'in-commit', ms: number): Promise<number> {
   const args = where === 'in-commit' ? ['kill-in-commit', String(days), String(ms)] : ['synth', String(days)];
   const child = spawn(process.execPath, [SCRIPT, ...args], { env, stdio: 'ignore' });
   if (where === 'anywhere') setTimeout(() => child.kill('SIGKILL'), ms);
-  return new Promise((resolve) => child.on('close', () => resolve()));
+  return new Promise((resolve) => child.on('close', () => resolve(child.pid!)));
+}
+
+/** Returns once the server has seen the connection of the synth `pid` (its application_name) drop. */
+async function sessionGone(pid: number): Promise<void> {
+  while (server.psql('pki', `SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'cdk8s-pki ${pid}@%'`).trim() !== '0') await sleep(20);
 }
 
 test(`${TRIALS} synths killed at random points each leave the state of before or of after, and the next synth succeeds; no key row changes`, async () => {
@@ -92,7 +99,7 @@ test(`${TRIALS} synths killed at random points each leave the state of before or
     const target = days + 1;
     const before = rows();
     const keysBefore = keyRows(before);
-    await killedSynth(target, where, where === 'in-commit' ? inCommitMs : anywhereMs);
+    const killed = await killedSynth(target, where, where === 'in-commit' ? inCommitMs : anywhereMs);
     const after = rows();
     // Every key row as it was; a killed synth may have added whole ones, and changed none.
     expect(new Map([...keyRows(after)].filter(([name]) => keysBefore.has(name)))).toEqual(keysBefore);
@@ -108,7 +115,9 @@ test(`${TRIALS} synths killed at random points each leave the state of before or
       expect(consistentCaDays(after)).toBe(target);
       outcomes.after++;
     }
-    synth(target);
+    // A lock left held would fail this synth at once (a timeout of 0), naming the killed synth.
+    await sessionGone(killed);
+    synth(target, { CDK8S_PKI_POSTGRES_LOCK_TIMEOUT: '0' });
     const resumed = rows();
     expect(consistentCaDays(resumed)).toBe(target);
     expect(new Map([...keyRows(resumed)].filter(([name]) => keysBefore.has(name)))).toEqual(keysBefore);

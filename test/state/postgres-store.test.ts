@@ -37,6 +37,16 @@ function database(): string {
   return name;
 }
 
+/** A fresh database whose default state holds a committed CA and leaf. */
+function seededDatabase(): { db: string; url: string } {
+  const db = database();
+  const url = server.url(db);
+  const seeded = new PkiState({ store: open({ url, keys }) });
+  issueCaAndLeaf(seeded);
+  seeded.commit();
+  return { db, url };
+}
+
 const rowsOf = (db: string, where = 'true') =>
   server
     .psql(db, `SELECT state, name, generation, encode(content, 'hex'), content_sha256, updated_by FROM cdk8s_pki_entries WHERE ${where} ORDER BY state, name`)
@@ -57,7 +67,7 @@ test('a synth writes one row per entry, each an age file that `age -d` opens to 
   state.commit();
 
   const rows = rowsOf(db);
-  const reader = open({ url: server.url(db, 'prod'), keys });
+  const reader = open({ url: server.url(db, 'prod'), keys, readOnly: true });
   expect(rows.map((r) => r.name)).toEqual(reader.list());
   expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['cluster/ca/key-1.pem', 'cluster/ca/certificate.json', 'cluster/apiserver/key-1.pem']));
   const plaintexts = rows.map((row) => {
@@ -98,7 +108,7 @@ test('without age keys nothing is written, unless CDK8S_PKI_POSTGRES_PLAINTEXT o
 
 test('a frozen synth reads the state and writes nothing, not even the tables', () => {
   const db = database();
-  const frozen = new PkiState({ store: open({ url: server.url(db), keys }), frozen: true });
+  const frozen = new PkiState({ store: open({ url: server.url(db), keys, readOnly: true }), frozen: true });
   expect(() => {
     issueCaAndLeaf(frozen);
     frozen.commit();
@@ -113,42 +123,48 @@ test('states of one database are apart: each URL state= sees only its own rows',
     issueCaAndLeaf(state);
     state.commit();
   }
-  const prod = open({ url: server.url(db, 'prod'), keys });
-  const staging = open({ url: server.url(db, 'staging'), keys });
+  const prod = open({ url: server.url(db, 'prod'), keys, readOnly: true });
+  const staging = open({ url: server.url(db, 'staging'), keys, readOnly: true });
   expect(prod.list()).toEqual(staging.list());
   expect(prod.read('cluster/ca/key-1.pem')!.equals(staging.read('cluster/ca/key-1.pem')!)).toBe(false);
 });
 
-test('a synth that waits on the lock past its timeout fails naming the holder', () => {
-  const db = database();
-  const url = server.url(db);
+test('a writing synth holds the lock from its first read: another writer waits past its timeout and fails naming the holder, while read-only stores (frozen, plan) read without it', () => {
+  const { url } = seededDatabase();
   const holder = open({ url, keys, holder: 'cdk8s-pki 4242@laptop job 77' });
+  const caRecord = holder.read('cluster/ca/certificate.json');
   const contender = open({ url, keys, lockTimeoutMs: 300 });
-  holder.withLock(() => {
-    expect(() => contender.withLock(() => 'never')).toThrow(/cannot lock the PostgreSQL state "default" at postgres:\/\/postgres@\/pki_\d+.*: held by cdk8s-pki 4242@laptop job 77, connected since .*; it is released when that synth ends/);
-  });
-  // Released: the contender gets it now.
-  expect(contender.withLock(() => 'held')).toBe('held');
+  expect(() => contender.read('cluster/ca/certificate.json')).toThrow(
+    /^cannot lock the PostgreSQL state "default" at postgres:\/\/postgres@\/pki_\d+\S* within 0.3 s: held by cdk8s-pki 4242@laptop job 77, connected since \S+ \(another synth running\?\); it is released when that synth ends or its connection closes, and CDK8S_PKI_POSTGRES_LOCK_TIMEOUT sets how long to wait$/,
+  );
+  const readerEnv = { CDK8S_PKI_AGE_IDENTITY: alice.identity };
+  for (const reader of [opened(postgresStoreFromEnvironment(url, { ...readerEnv, CDK8S_PKI_FROZEN: '1' })), opened(postgresStoreFromEnvironment(url, { ...readerEnv, CDK8S_PKI_PLAN_FILE: tmp.file('plan.json', '') }))]) {
+    expect(reader.read('cluster/ca/certificate.json')).toEqual(caRecord);
+    expect(() => reader.write('cluster/ca/certificate.json', Buffer.from('{}'), false)).toThrow(/cannot write the PostgreSQL state "default" .*: it was opened to be read only/);
+  }
+  // A synth with nothing to write lets go, and the contender gets the lock.
+  holder.release();
+  expect(contender.read('cluster/ca/certificate.json')).toEqual(caRecord);
 });
 
-test('a commit that finds a row it read changed writes nothing and names the row and who wrote it', () => {
-  const db = database();
-  const url = server.url(db);
-  const first = new PkiState({ store: open({ url, keys, holder: 'cdk8s-pki 1@first' }) });
-  issueCaAndLeaf(first);
+test('a commit that finds a row it read changed (by a writer that did not wait for the lock) writes nothing and names the row and who wrote it', () => {
+  const { db, url } = seededDatabase();
+  // A CA of another validity: the synth re-issues the CA record and the leaf, holding the lock.
   const second = new PkiState({ store: open({ url, keys }) });
-  issueCaAndLeaf(second);
-  first.commit();
+  issueCaAndLeaf(second, 3651);
+  server.psql(db, "UPDATE cdk8s_pki_entries SET content = content || '\\x0a'::bytea, content_sha256 = encode(sha256(content || '\\x0a'::bytea), 'hex'), updated_by = 'an operator' WHERE name = 'cluster/ca/certificate.json'");
   const before = rowsOf(db);
-  expect(() => second.commit()).toThrow(/cluster\/\w+\/\S+ in the PostgreSQL state "default" .* changed while this synth ran \(written by cdk8s-pki 1@first at \S+\); nothing was written, run synth again/);
+  expect(() => second.commit()).toThrow(/cluster\/ca\/certificate.json in the PostgreSQL state "default" .* changed while this synth ran \(written by an operator at \S+\); nothing was written, run synth again/);
   expect(rowsOf(db)).toEqual(before);
 });
 
 test('key rows are insert-only: the store refuses to replace one, and the database refuses UPDATE and DELETE of one', () => {
   const db = database();
   const url = server.url(db);
+  // A writer whose connection (and so its lock) was lost after it read: it still holds the state it read.
   const stale = open({ url, keys });
   stale.load();
+  stale.close();
   const state = new PkiState({ store: open({ url, keys }) });
   issueCaAndLeaf(state);
   state.commit();
