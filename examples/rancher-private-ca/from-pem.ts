@@ -1,5 +1,5 @@
-// The same Rancher with a certificate brought as PEM files, as a company CA hands them over (byo/: demo files
-// that make-demo-ca.sh made with openssl). Synthesize it with
+// The same Rancher with a certificate brought as PEM files, as a company CA hands them over (in byo/: yours, or
+// demo files that `sh make-demo-ca.sh` makes there with openssl). Synthesize it with
 //   npx cdk8s synth --app 'node -r ../from-source.js from-pem.ts'
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,13 +9,17 @@ import { RancherIngressTLS, RancherServingCertificate } from 'cdk8s-pki';
 
 export const RANCHER_HOSTNAME = 'rancher.example.internal';
 
-const byo = (file: string) => fs.readFileSync(path.join(__dirname, 'byo', file), 'utf8');
+export interface RancherBroughtCertificateProps extends ChartProps {
+  /** The directory of rancher.crt, rancher.key and cacerts.pem. @default byo/ beside this file */
+  readonly directory?: string;
+}
 
 export class RancherBroughtCertificate extends Chart {
   readonly rancher: RancherIngressTLS;
 
-  constructor(scope: Construct, id: string, props: ChartProps = {}) {
+  constructor(scope: Construct, id: string, props: RancherBroughtCertificateProps = {}) {
     super(scope, id, props);
+    const byo = (file: string) => fs.readFileSync(path.join(props.directory ?? path.join(__dirname, 'byo'), file), 'utf8');
     this.rancher = new RancherIngressTLS(this, 'rancher', {
       hostname: RANCHER_HOSTNAME,
       mode: 'secret',

@@ -13,6 +13,8 @@ import { applicationValues, exportedSecrets, objectNames, opensslSubjectAltName,
 import { pemCertificates } from '../support/tls-verify';
 
 const HOSTNAME = 'rancher.example.internal';
+/** What examples/rancher-private-ca/byo/make-demo-ca.sh made, kept here so no private key sits in an example. */
+const BYO_DEMO_FILES = path.join(__dirname, '../fixtures/rancher-private-ca-byo');
 // A day after the examples' clock: the certificates are checked as they are when first applied.
 const VERIFY_AT = new Date(EXAMPLE_CLOCK().getTime() + 24 * 3600 * 1000);
 
@@ -24,7 +26,7 @@ const variants = [
     // Each ClusterCA publishes its trust bundle.
     ['ConfigMap cattle-system/root-ca-bundle', 'ConfigMap cattle-system/issuing-ca-bundle'],
   ],
-  ['a certificate brought as PEM files (from-pem.ts)', 'rancher-private-ca-pem', () => synthRancherExample((app) => new RancherBroughtCertificate(app, 'rancher-private-ca-pem')), []],
+  ['a certificate brought as PEM files (from-pem.ts)', 'rancher-private-ca-pem', () => synthRancherExample((app) => new RancherBroughtCertificate(app, 'rancher-private-ca-pem', { directory: BYO_DEMO_FILES })), []],
 ] as const;
 
 describe.each(variants)('examples/rancher-private-ca, %s', (_variant, chartId, synth, bundles) => {
@@ -95,12 +97,12 @@ describe('examples/rancher-private-ca, the walk-through', () => {
   });
 
   test('quotes the checksum fixed by byo/cacerts.pem', () => {
-    const byoCacerts = fs.readFileSync(path.join(__dirname, '../../examples/rancher-private-ca/byo/cacerts.pem'), 'utf8');
+    const byoCacerts = fs.readFileSync(path.join(BYO_DEMO_FILES, 'cacerts.pem'), 'utf8');
     expect(walkThrough('rancher-private-ca')).toContain(`# CATTLE_CA_CHECKSUM: ${sha256sumOf(byoCacerts)}\n`);
   });
 
   test('quotes the refusal of the brought files for a hostname they do not cover', () => {
-    const byo = (file: string) => fs.readFileSync(path.join(__dirname, '../../examples/rancher-private-ca/byo', file), 'utf8');
+    const byo = (file: string) => fs.readFileSync(path.join(BYO_DEMO_FILES, file), 'utf8');
     let outdir: string | undefined;
     const refusal = (() => {
       try {

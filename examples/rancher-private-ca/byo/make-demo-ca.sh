@@ -4,7 +4,7 @@
 #   rancher.crt  Rancher's certificate, then the intermediate (no root): tls.crt of Secret tls-rancher-ingress
 #   rancher.key  its key
 #   cacerts.pem  the intermediate, then the root: cacerts.pem of Secret tls-ca
-# The keys are demo keys, committed so that the example synthesizes on a fresh clone; never use them.
+# The keys are demo keys (gitignored, as a real key must be); never use them.
 set -eu
 HOSTNAME=rancher.example.internal
 work=$(mktemp -d)
